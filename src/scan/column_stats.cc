@@ -1,0 +1,125 @@
+#include "scan/column_stats.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace kexin::scan {
+namespace {
+constexpr int kHllBits = 14;
+constexpr size_t kHllRegisters = size_t{1} << kHllBits;
+uint64_t Mix(uint64_t h) {  // splitmix64 finaliser: spreads std::hash output
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+}  // namespace
+
+void DistinctCounter::Add(uint64_t hash) {
+  uint64_t h = Mix(hash);
+  if (!hll_.empty()) {
+    HllAdd(h);
+    return;
+  }
+  Insert(h);
+  if (size_ > cap_) ToHll();
+}
+
+void DistinctCounter::Insert(uint64_t h) {
+  if (h == 0) h = 1;
+  if ((size_ + 1) * 2 > slots_.size()) Grow();
+  size_t mask = slots_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    if (slots_[i] == h) return;
+    if (slots_[i] == 0) {
+      slots_[i] = h;
+      ++size_;
+      return;
+    }
+  }
+}
+
+void DistinctCounter::Grow() {
+  std::vector<uint64_t> old = std::move(slots_);
+  slots_.assign(std::max<size_t>(64, old.size() * 2), 0);
+  size_ = 0;
+  for (uint64_t h : old) {
+    if (h) Insert(h);
+  }
+}
+
+void DistinctCounter::HllAdd(uint64_t h) {
+  size_t idx = h >> (64 - kHllBits);
+  uint64_t rest = (h << kHllBits) | (uint64_t{1} << (kHllBits - 1));
+  uint8_t rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
+  if (rank > hll_[idx]) hll_[idx] = rank;
+}
+
+void DistinctCounter::ToHll() {
+  hll_.assign(kHllRegisters, 0);
+  for (uint64_t h : slots_) {
+    if (h) HllAdd(h);
+  }
+  slots_.clear();
+  slots_.shrink_to_fit();
+  size_ = 0;
+}
+
+void DistinctCounter::Merge(const DistinctCounter& o) {
+  if (o.hll_.empty() && hll_.empty()) {
+    for (uint64_t h : o.slots_) {
+      if (h) Insert(h);
+    }
+    if (size_ > cap_) ToHll();
+    return;
+  }
+  if (hll_.empty()) ToHll();
+  if (o.hll_.empty()) {
+    for (uint64_t h : o.slots_) {
+      if (h) HllAdd(h);
+    }
+  } else {
+    for (size_t i = 0; i < kHllRegisters; ++i) hll_[i] = std::max(hll_[i], o.hll_[i]);
+  }
+}
+
+uint64_t DistinctCounter::Count() const {
+  if (hll_.empty()) return size_;
+  double m = static_cast<double>(kHllRegisters);
+  double sum = 0;
+  size_t zeros = 0;
+  for (uint8_t r : hll_) {
+    sum += std::ldexp(1.0, -r);
+    zeros += r == 0;
+  }
+  double alpha = 0.7213 / (1 + 1.079 / m);
+  double e = alpha * m * m / sum;
+  if (e <= 2.5 * m && zeros) e = m * std::log(m / static_cast<double>(zeros));
+  return static_cast<uint64_t>(std::llround(e));
+}
+
+void ColumnStats::Merge(const ColumnStats& o) {
+  values += o.values;
+  non_empty += o.non_empty;
+  bytes += o.bytes;
+  text_cells += o.text_cells;
+  cells_with_embedded += o.cells_with_embedded;
+  for (size_t i = 0; i < strong.size(); ++i) {
+    strong[i] += o.strong[i];
+    weak[i] += o.weak[i];
+    embedded[i] += o.embedded[i];
+    for (const auto& e : o.examples[i]) {
+      if (examples[i].size() < 3) examples[i].push_back(e);
+    }
+    distinct[i].Merge(o.distinct[i]);
+  }
+  if (o.years) {
+    min_year = years ? std::min(min_year, o.min_year) : o.min_year;
+    max_year = years ? std::max(max_year, o.max_year) : o.max_year;
+  }
+  year_sum += o.year_sum;
+  years += o.years;
+}
+
+}  // namespace kexin::scan

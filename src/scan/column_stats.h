@@ -1,0 +1,56 @@
+// Per-column evidence gathered while scanning, mergeable across worker threads, and the counter of
+// distinct values used to count individuals. Thread-safety: not thread-safe; each worker owns its
+// own and the scanner merges them at the end.
+#ifndef KEXIN_SCAN_COLUMN_STATS_H_
+#define KEXIN_SCAN_COLUMN_STATS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kexin::scan {
+
+// Exact distinct count (open addressing over 64-bit hashes) up to `cap` values, then a HyperLogLog
+// estimate (2^14 registers, about 0.8% standard error). Memory: at most 16 bytes per value below
+// the cap, 16 KiB above it.
+class DistinctCounter {
+ public:
+  explicit DistinctCounter(uint64_t cap = uint64_t{1} << 23) : cap_(cap) {}
+  void Add(uint64_t hash);
+  void Merge(const DistinctCounter& other);
+  uint64_t Count() const;
+  bool exact() const { return hll_.empty(); }
+
+ private:
+  void Insert(uint64_t h);
+  void Grow();
+  void ToHll();
+  void HllAdd(uint64_t h);
+  uint64_t cap_;
+  uint64_t size_ = 0;
+  std::vector<uint64_t> slots_;
+  std::vector<uint8_t> hll_;
+};
+
+struct ColumnStats {
+  explicit ColumnStats(size_t categories = 0)
+      : strong(categories), weak(categories), embedded(categories), examples(categories),
+        distinct(categories) {}
+  uint64_t values = 0;     // cells seen
+  uint64_t non_empty = 0;  // cells with something other than spaces
+  uint64_t bytes = 0;
+  std::vector<uint64_t> strong, weak;  // per category
+  std::vector<uint64_t> embedded;      // identifiers found inside text, per category
+  uint64_t text_cells = 0;             // cells searched for embedded identifiers
+  uint64_t cells_with_embedded = 0;
+  std::vector<std::vector<std::string>> examples;  // up to 3 masked examples per category
+  std::vector<DistinctCounter> distinct;           // categories that count individuals
+  int min_year = 0, max_year = 0;                  // over weak date matches
+  uint64_t year_sum = 0, years = 0;
+
+  void Merge(const ColumnStats& other);
+};
+
+}  // namespace kexin::scan
+
+#endif  // KEXIN_SCAN_COLUMN_STATS_H_

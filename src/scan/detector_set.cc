@@ -1,0 +1,264 @@
+#include "scan/detector_set.h"
+
+#include <hs/hs.h>
+
+#include <algorithm>
+
+namespace kexin::scan {
+namespace {
+
+bool IsAlnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+std::string AsciiLower(std::string_view v) {
+  std::string s(v);
+  for (auto& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+size_t Utf8Chars(std::string_view v) {
+  size_t n = 0;
+  for (unsigned char c : v) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+Status CompileDb(const std::vector<std::string>& patterns, const std::vector<unsigned>& flags,
+                 const std::vector<std::string>& names, hs_database** db) {
+  std::vector<const char*> exprs;
+  std::vector<unsigned> ids;
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    exprs.push_back(patterns[i].c_str());
+    ids.push_back(static_cast<unsigned>(i));
+  }
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
+                       HS_MODE_BLOCK, nullptr, db, &err) != HS_SUCCESS) {
+    std::string what = err->expression >= 0 ? names[static_cast<size_t>(err->expression)] : "rules";
+    Status s = InvalidArgument("category '" + what + "': pattern does not compile: " + err->message);
+    hs_free_compile_error(err);
+    return s;
+  }
+  return Status::Ok();
+}
+
+struct HitContext {
+  std::vector<std::pair<int, std::pair<size_t, size_t>>>* hits;
+  const std::vector<int>* ids;
+};
+
+int OnHit(unsigned id, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
+  auto* c = static_cast<HitContext*>(ctx);
+  c->hits->push_back({(*c->ids)[id], {static_cast<size_t>(from), static_cast<size_t>(to)}});
+  return c->hits->size() > 100000 ? 1 : 0;  // a pathological text stops here
+}
+
+}  // namespace
+
+DetectorSet::Scratch::~Scratch() {
+  if (cell_) hs_free_scratch(cell_);
+  if (text_) hs_free_scratch(text_);
+}
+
+DetectorSet::~DetectorSet() {
+  if (cell_db_) hs_free_database(cell_db_);
+  if (text_db_) hs_free_database(text_db_);
+}
+
+Result<std::unique_ptr<DetectorSet>> DetectorSet::Build(const Rules& rules) {
+  std::unique_ptr<DetectorSet> d(new DetectorSet(rules));
+  KEXIN_RETURN_IF_ERROR(d->Compile().WithContext(rules.source));
+  return d;
+}
+
+Status DetectorSet::Compile() {
+  std::vector<std::string> cell_pats, text_pats, cell_names, text_names;
+  std::vector<unsigned> cell_flags, text_flags;
+  for (size_t i = 0; i < rules_.categories.size(); ++i) {
+    const CategoryRule& r = rules_.categories[i];
+    Compiled c;
+    c.weak = r.weak;
+    if (r.is_free_text) {
+      c.active = false;
+      free_text_index_ = static_cast<int>(i);
+    } else if (!r.validator.empty()) {
+      c.validator = FindValidator(r.validator);
+      c.min_bytes = c.validator->min_bytes;
+      c.max_bytes = c.validator->max_bytes;
+      c.required = c.validator->required;
+      c.allowed = c.validator->allowed;
+    } else if (!r.values.empty() || !r.suffixes.empty()) {
+      c.min_bytes = UINT32_MAX;
+      c.max_bytes = 0;
+      c.allowed = 0;
+      for (const auto& v : r.values) {
+        c.values.insert(AsciiLower(v));
+        c.min_bytes = std::min<uint32_t>(c.min_bytes, static_cast<uint32_t>(v.size()));
+        c.max_bytes = std::max<uint32_t>(c.max_bytes, static_cast<uint32_t>(v.size()));
+        c.allowed |= ShapeOf(v).classes | ShapeOf(AsciiLower(v)).classes;
+      }
+      if (!r.suffixes.empty()) {
+        c.suffixes = r.suffixes;
+        c.max_chars = r.max_chars ? r.max_chars : 12;
+        for (const auto& s : r.suffixes) {
+          c.min_bytes = std::min<uint32_t>(c.min_bytes, static_cast<uint32_t>(s.size()) + 1);
+        }
+        c.max_bytes = std::max<uint32_t>(c.max_bytes, c.max_chars * 4);
+        c.allowed |= kNonAscii;
+      }
+    } else {
+      c.regex = true;
+      cell_pats.push_back("^(?:" + r.pattern + ")$");
+      cell_flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8);
+      cell_names.push_back(r.id);
+      cell_ids_.push_back(static_cast<int>(i));
+    }
+    if (r.embedded) {
+      text_pats.push_back(r.pattern);
+      text_flags.push_back(HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8);
+      text_names.push_back(r.id);
+      text_ids_.push_back(static_cast<int>(i));
+    }
+    compiled_.push_back(std::move(c));
+  }
+  if (!cell_pats.empty()) KEXIN_RETURN_IF_ERROR(CompileDb(cell_pats, cell_flags, cell_names, &cell_db_));
+  if (!text_pats.empty()) KEXIN_RETURN_IF_ERROR(CompileDb(text_pats, text_flags, text_names, &text_db_));
+  return Status::Ok();
+}
+
+std::unique_ptr<DetectorSet::Scratch> DetectorSet::NewScratch() const {
+  std::unique_ptr<Scratch> s(new Scratch());
+  if (cell_db_) hs_alloc_scratch(cell_db_, &s->cell_);
+  if (text_db_) hs_alloc_scratch(text_db_, &s->text_);
+  return s;
+}
+
+CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
+  CellMatch m;
+  const Shape s = ShapeOf(cell);
+  bool run_regex = false;
+  const size_t n = compiled_.size();
+  for (size_t i = 0; i < n; ++i) {
+    const Compiled& c = compiled_[i];
+    if (s.bytes < c.min_bytes || s.bytes > c.max_bytes || (s.classes & c.required) != c.required ||
+        (s.classes & ~c.allowed) != 0 || !c.active) {
+      continue;
+    }
+    Strength st = Strength::kNone;
+    if (c.validator != nullptr) {
+      st = c.validator->fn(cell);
+    } else if (c.regex) {
+      run_regex = true;
+      continue;
+    } else {
+      if (!c.values.empty()) {
+        bool upper = (s.classes & kUpper) != 0;
+        if (upper ? c.values.count(AsciiLower(cell)) : c.values.count(std::string(cell))) {
+          st = Strength::kStrong;
+        }
+      }
+      if (st == Strength::kNone && !c.suffixes.empty() && s.classes == kNonAscii) {
+        size_t chars = Utf8Chars(cell);
+        if (chars <= c.max_chars) {
+          for (const auto& suf : c.suffixes) {
+            if (cell.size() > suf.size() && cell.substr(cell.size() - suf.size()) == suf &&
+                chars >= Utf8Chars(suf) + 1) {
+              st = Strength::kStrong;
+              break;
+            }
+          }
+        }
+      }
+    }
+    if (st == Strength::kNone) continue;
+    if (st == Strength::kStrong && !c.weak) {
+      m.strong |= uint64_t{1} << i;
+    } else {
+      m.weak |= uint64_t{1} << i;
+    }
+  }
+  if (run_regex && cell_db_ != nullptr) {
+    scratch->hits_.clear();
+    HitContext ctx{&scratch->hits_, &cell_ids_};
+    hs_scan(cell_db_, cell.data(), static_cast<unsigned>(cell.size()), 0, scratch->cell_, OnHit, &ctx);
+    for (const auto& h : scratch->hits_) {
+      if (compiled_[h.first].weak) {
+        m.weak |= uint64_t{1} << h.first;
+      } else {
+        m.strong |= uint64_t{1} << h.first;
+      }
+    }
+  }
+  return m;
+}
+
+bool DetectorSet::IsTextCandidate(std::string_view cell) const {
+  if (cell.size() < rules_.free_text_min_bytes || text_db_ == nullptr) return false;
+  const uint32_t cls = ShapeOf(cell).classes;
+  return (cls & (kSpace | kNonAscii | kComma)) != 0 && (cls & (kDigit | kAt)) != 0;
+}
+
+void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
+                               const std::function<void(int, std::string_view)>& fn) const {
+  if (text_db_ == nullptr) return;
+  auto& hits = scratch->hits_;
+  hits.clear();
+  HitContext ctx{&hits, &text_ids_};
+  hs_scan(text_db_, text.data(), static_cast<unsigned>(text.size()), 0, scratch->text_, OnHit, &ctx);
+  // Keep hits on token boundaries that pass their validator.
+  size_t kept = 0;
+  for (const auto& h : hits) {
+    auto [from, to] = h.second;
+    if (from > 0 && IsAlnum(text[from - 1])) continue;
+    if (to < text.size() && IsAlnum(text[to])) continue;
+    const Compiled& c = compiled_[h.first];
+    std::string_view span = text.substr(from, to - from);
+    if (c.validator != nullptr && c.validator->fn(span) != Strength::kStrong) continue;
+    hits[kept++] = h;
+  }
+  hits.resize(kept);
+  std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
+    return a.second.first != b.second.first ? a.second.first < b.second.first : a.first < b.first;
+  });
+  size_t covered_to = 0;
+  for (size_t i = 0; i < hits.size(); ++i) {
+    auto [from, to] = hits[i].second;
+    if (from < covered_to) continue;
+    // Among hits starting here or overlapping, the earliest category wins.
+    int best = hits[i].first;
+    size_t best_to = to;
+    for (size_t j = i + 1; j < hits.size() && hits[j].second.first < best_to; ++j) {
+      if (hits[j].first < best) {
+        best = hits[j].first;
+        from = hits[j].second.first;
+        best_to = hits[j].second.second;
+      }
+    }
+    fn(best, text.substr(from, best_to - from));
+    covered_to = best_to;
+  }
+}
+
+std::string DetectorSet::Normalize(int category, std::string_view value) const {
+  const Compiled& c = compiled_[static_cast<size_t>(category)];
+  std::string out;
+  out.reserve(value.size());
+  std::string_view v = c.validator ? c.validator->name : std::string_view();
+  if (v == "mobile_cn" || v == "luhn_card" || v == "landline_cn") {
+    for (char ch : value) {
+      if (ch >= '0' && ch <= '9') out += ch;
+    }
+    if (v == "mobile_cn" && out.size() > 11) out.erase(0, out.size() - 11);
+    return out;
+  }
+  if (v == "email") return AsciiLower(value);
+  for (char ch : value) {
+    if (ch == ' ' || ch == '-') continue;
+    out += (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
+  }
+  return out;
+}
+
+}  // namespace kexin::scan

@@ -1,0 +1,102 @@
+// DetectorSet: the compiled form of Rules. Matches whole cells against every category and finds
+// identifiers embedded in free text.
+//
+// Whole-cell matching runs a one-pass shape filter (length, character classes) before any
+// validator, dictionary or regular expression, so most categories cost a few instructions per
+// cell. Embedded search runs one Hyperscan database of every `embedded` pattern over a text cell,
+// then checks token boundaries and the category's validator on each hit; overlapping hits keep the
+// earlier (higher-priority) category.
+//
+// Thread-safety: a DetectorSet is immutable after Build and shared by all threads; each thread
+// passes its own Scratch.
+#ifndef KEXIN_SCAN_DETECTOR_SET_H_
+#define KEXIN_SCAN_DETECTOR_SET_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "kexin/status.h"
+#include "scan/rules.h"
+#include "scan/validators.h"
+
+struct hs_database;
+struct hs_scratch;
+
+namespace kexin::scan {
+
+struct CellMatch {
+  uint64_t strong = 0;  // bit i: category i matched
+  uint64_t weak = 0;    // bit i: category i matched weakly
+};
+
+class DetectorSet {
+ public:
+  class Scratch {
+   public:
+    ~Scratch();
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+
+   private:
+    friend class DetectorSet;
+    Scratch() = default;
+    hs_scratch* cell_ = nullptr;
+    hs_scratch* text_ = nullptr;
+    std::vector<std::pair<int, std::pair<size_t, size_t>>> hits_;
+  };
+
+  static Result<std::unique_ptr<DetectorSet>> Build(const Rules& rules);
+  ~DetectorSet();
+
+  const Rules& rules() const { return rules_; }
+  size_t size() const { return rules_.categories.size(); }
+  int free_text_index() const { return free_text_index_; }
+  std::unique_ptr<Scratch> NewScratch() const;
+
+  // Matches one trimmed, non-empty cell against every category.
+  CellMatch Match(std::string_view cell, Scratch* scratch) const;
+
+  // True when `cell` is long and text-like enough to be searched for embedded identifiers.
+  bool IsTextCandidate(std::string_view cell) const;
+
+  // Calls fn(category, span) for each validated identifier inside `text`, left to right.
+  void FindEmbedded(std::string_view text, Scratch* scratch,
+                    const std::function<void(int, std::string_view)>& fn) const;
+
+  // A normalised form of a value of `category` for counting distinct individuals
+  // (digits only for phones and cards, upper case for IDs, lower case for email).
+  std::string Normalize(int category, std::string_view value) const;
+
+ private:
+  struct Compiled {
+    const ValidatorInfo* validator = nullptr;
+    uint32_t min_bytes = 0, max_bytes = UINT32_MAX;
+    uint32_t required = 0, allowed = kAllClasses;
+    std::unordered_set<std::string> values;  // ASCII lower-cased
+    std::vector<std::string> suffixes;
+    uint32_t max_chars = 12;
+    bool regex = false;  // whole-cell regular expression (no validator)
+    bool weak = false;
+    bool active = true;  // false for the free-text pseudo-category
+  };
+
+  explicit DetectorSet(Rules rules) : rules_(std::move(rules)) {}
+  Status Compile();
+
+  Rules rules_;
+  std::vector<Compiled> compiled_;
+  int free_text_index_ = -1;
+  hs_database* cell_db_ = nullptr;  // anchored whole-cell patterns (regex categories)
+  hs_database* text_db_ = nullptr;  // embedded patterns
+  std::vector<int> text_ids_;       // Hyperscan id -> category
+  std::vector<int> cell_ids_;
+};
+
+}  // namespace kexin::scan
+
+#endif  // KEXIN_SCAN_DETECTOR_SET_H_

@@ -1,0 +1,515 @@
+#include "scan/scanner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "scan/column_stats.h"
+#include "scan/mask.h"
+
+namespace kexin::scan {
+namespace {
+
+using table::Chunk;
+using table::RecordParser;
+using table::TableReader;
+
+std::string_view Trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+int CurrentYear() {
+  time_t t = time(nullptr);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  return tm.tm_year + 1900;
+}
+
+// Work of one thread: its own parser, scratch and per-column evidence.
+class Worker {
+ public:
+  explicit Worker(const DetectorSet& d, const table::TableInfo& info)
+      : det_(d), parser_(RecordParser::Create(info)), scratch_(d.NewScratch()) {
+    for (size_t i = 0; i < d.size(); ++i) {
+      const CategoryRule& r = d.rules().categories[i];
+      if (r.counts_individuals) counting_ |= uint64_t{1} << i;
+      if (r.column_check == "birth_years") date_bit_ |= uint64_t{1} << i;
+    }
+  }
+
+  struct Outcome {
+    uint64_t index = 0, records = 0, skipped = 0, failed_record = 0;
+    Status status;
+  };
+
+  Outcome Process(const Chunk& chunk, bool lenient) {
+    Outcome o;
+    o.index = chunk.index;
+    o.status = parser_->Parse(chunk.data, lenient, [this](uint64_t, const std::vector<std::string_view>& cells) {
+      if (cols_.size() < cells.size()) cols_.resize(cells.size(), ColumnStats(det_.size()));
+      for (size_t c = 0; c < cells.size(); ++c) Cell(cols_[c], cells[c]);
+    });
+    o.records = parser_->records();
+    o.skipped = parser_->skipped();
+    o.failed_record = parser_->failed_record();
+    return o;
+  }
+
+  std::vector<ColumnStats>& columns() { return cols_; }
+  const std::vector<std::string>& names() const { return parser_->columns(); }
+
+ private:
+  void Cell(ColumnStats& s, std::string_view raw) {
+    ++s.values;
+    std::string_view v = Trim(raw);
+    if (v.empty()) return;
+    ++s.non_empty;
+    s.bytes += v.size();
+    CellMatch m = det_.Match(v, scratch_.get());
+    for (uint64_t bits = m.strong | m.weak; bits; bits &= bits - 1) {
+      int i = __builtin_ctzll(bits);
+      uint64_t bit = uint64_t{1} << i;
+      if (m.strong & bit) {
+        ++s.strong[i];
+        if (counting_ & bit) s.distinct[i].Add(hash_(det_.Normalize(i, v)));
+      } else {
+        ++s.weak[i];
+      }
+      if (s.examples[i].size() < 3) s.examples[i].push_back(MaskValue(v));
+    }
+    if (m.weak & date_bit_) {
+      int y = DateYear(v);
+      if (s.years == 0 || y < s.min_year) s.min_year = y;
+      if (s.years == 0 || y > s.max_year) s.max_year = y;
+      s.year_sum += static_cast<uint64_t>(y);
+      ++s.years;
+    }
+    if (m.strong == 0 && det_.IsTextCandidate(v)) {
+      ++s.text_cells;
+      bool found = false;
+      det_.FindEmbedded(v, scratch_.get(), [&](int cat, std::string_view span) {
+        ++s.embedded[cat];
+        found = true;
+        if ((counting_ >> cat) & 1) s.distinct[cat].Add(hash_(det_.Normalize(cat, span)));
+      });
+      if (found) {
+        ++s.cells_with_embedded;
+        int ft = det_.free_text_index();
+        if (ft >= 0 && s.examples[ft].size() < 3) s.examples[ft].push_back(MaskValue(v));
+      }
+    }
+  }
+
+  const DetectorSet& det_;
+  std::unique_ptr<RecordParser> parser_;
+  std::unique_ptr<DetectorSet::Scratch> scratch_;
+  std::vector<ColumnStats> cols_;
+  uint64_t counting_ = 0, date_bit_ = 0;
+  std::hash<std::string_view> hash_;
+};
+
+// A bounded queue of chunks between the reading thread and the workers.
+class ChunkQueue {
+ public:
+  explicit ChunkQueue(size_t cap) : cap_(cap) {}
+  bool Push(Chunk c) {
+    std::unique_lock<std::mutex> l(mu_);
+    not_full_.wait(l, [&] { return q_.size() < cap_ || closed_; });
+    if (closed_) return false;
+    q_.push_back(std::move(c));
+    not_empty_.notify_one();
+    return true;
+  }
+  bool Pop(Chunk* c) {
+    std::unique_lock<std::mutex> l(mu_);
+    not_empty_.wait(l, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return false;
+    *c = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  void Close() {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<Chunk> q_;
+  size_t cap_;
+  bool closed_ = false;
+};
+
+class Progress {
+ public:
+  Progress(const ScanOptions& o, uint64_t total) : fn_(o.progress), total_(total) {}
+  void Add(uint64_t bytes) {
+    done_ += bytes;
+    if (!fn_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    fn_(done_, total_);
+  }
+
+ private:
+  std::function<void(uint64_t, uint64_t)> fn_;
+  uint64_t total_, done_ = 0;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+// Message of a parser error without its "record N: " prefix.
+std::string StripRecordPrefix(const std::string& m) {
+  if (m.rfind("record ", 0) == 0) {
+    size_t p = m.find(": ");
+    if (p != std::string::npos) return m.substr(p + 2);
+  }
+  return m;
+}
+
+}  // namespace
+
+bool HeaderHints(const CategoryRule& rule, std::string_view header, bool negative) {
+  std::string h;
+  for (char c : header) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c == '-' || c == ' ' || c == '.') c = '_';
+    h += c;
+  }
+  for (const auto& hint : negative ? rule.negative_header_hints : rule.header_hints) {
+    bool ascii = std::all_of(hint.begin(), hint.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (!ascii) {
+      if (h.find(hint) != std::string::npos) return true;
+      continue;
+    }
+    if (h == hint || h.rfind(hint + "_", 0) == 0 ||
+        (h.size() > hint.size() && h.compare(h.size() - hint.size() - 1, std::string::npos, "_" + hint) == 0) ||
+        h.find("_" + hint + "_") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+ColumnResult DecideColumn(const DetectorSet& det, const std::string& name, size_t index,
+                          const ColumnStats& s) {
+  const Rules& rules = det.rules();
+  ColumnResult r;
+  r.name = name;
+  r.index = index;
+  r.values = s.values;
+  r.non_empty = s.non_empty;
+  r.level = rules.no_pi_level;
+  r.cells_with_embedded = s.cells_with_embedded;
+  const double n = static_cast<double>(std::max<uint64_t>(s.non_empty, 1));
+  for (size_t i = 0; i < det.size(); ++i) {
+    uint64_t c = s.strong[i] + s.weak[i];
+    if (c) r.matches.push_back({rules.categories[i].id, c, s.examples[i]});
+    if (s.embedded[i]) r.embedded.push_back({rules.categories[i].id, s.embedded[i], {}});
+  }
+  auto by_count = [](const CategoryCount& a, const CategoryCount& b) { return a.count > b.count; };
+  std::stable_sort(r.matches.begin(), r.matches.end(), by_count);
+  std::stable_sort(r.embedded.begin(), r.embedded.end(), by_count);
+
+  bool any_hint = false;
+  std::vector<bool> hinted(det.size());
+  for (size_t i = 0; i < det.size(); ++i) {
+    hinted[i] = HeaderHints(rules.categories[i], name);
+    any_hint = any_hint || hinted[i];
+  }
+  int best = -1;
+  double best_ratio = 0, best_any = 0;
+  std::string why_not;
+  for (size_t i = 0; i < det.size(); ++i) {
+    const CategoryRule& rule = rules.categories[i];
+    if (rule.is_free_text) continue;
+    bool negative = HeaderHints(rule, name, true);
+    uint64_t count = s.strong[i];
+    if (s.weak[i]) {
+      bool eligible = hinted[i] && !negative;
+      if (!eligible && !negative && rule.column_check == "birth_years" && s.years) {
+        double mean = static_cast<double>(s.year_sum) / static_cast<double>(s.years);
+        int now = CurrentYear();
+        eligible = s.min_year >= 1900 && s.max_year <= now && s.max_year - s.min_year >= 15 &&
+                   now - mean >= 10 && now - mean <= 90;
+      }
+      if (eligible) count += s.weak[i];
+    }
+    double ratio = static_cast<double>(count) / n;
+    best_any = std::max(best_any, ratio);
+    double need = hinted[i] ? rule.hinted_min_ratio : rule.min_ratio;
+    if (ratio < need || count == 0) continue;
+    if (best < 0 || ratio > best_ratio + 0.02) {
+      best = static_cast<int>(i);
+      best_ratio = ratio;
+    }
+  }
+  if (best >= 0) {
+    const CategoryRule& rule = rules.categories[best];
+    r.category = rule.id;
+    r.match_ratio = best_ratio;
+    r.header_hint = hinted[best];
+    double conf = rule.confidence * best_ratio;
+    if (hinted[best]) conf += 0.1;
+    else if (any_hint) conf -= 0.1;
+    r.confidence = std::clamp(conf, 0.0, 1.0);
+    r.pi_category = rule.pi_category;
+    r.sensitive = rule.sensitive;
+    r.level = rule.level;
+    if (rule.counts_individuals) {
+      r.distinct = s.distinct[best].Count();
+      r.distinct_exact = s.distinct[best].exact();
+    }
+    char buf[160];
+    snprintf(buf, sizeof buf, "%.1f%% of %llu non-empty values are %s%s", best_ratio * 100,
+             static_cast<unsigned long long>(s.non_empty), rule.id.c_str(),
+             hinted[best] ? "; the header agrees" : "");
+    r.reason = buf;
+    return r;
+  }
+  int ft = det.free_text_index();
+  if (ft >= 0 && s.text_cells && s.cells_with_embedded &&
+      static_cast<double>(s.cells_with_embedded) >= rules.free_text_min_ratio * static_cast<double>(s.text_cells)) {
+    const CategoryRule& rule = rules.categories[ft];
+    r.category = rule.id;
+    r.match_ratio = static_cast<double>(s.cells_with_embedded) / static_cast<double>(s.text_cells);
+    r.header_hint = hinted[ft];
+    r.confidence = std::clamp(rule.confidence + (hinted[ft] ? 0.1 : 0.0), 0.0, 1.0);
+    r.pi_category = rule.pi_category;
+    r.level = rule.level;
+    r.sensitive = rule.sensitive;
+    uint64_t people = 0;
+    bool exact = true;
+    for (const auto& e : r.embedded) {
+      const CategoryRule* er = rules.Find(e.category);
+      if (rules.LevelRank(er->level) > rules.LevelRank(r.level)) r.level = er->level;
+      r.sensitive = r.sensitive || er->sensitive;
+      size_t ei = static_cast<size_t>(er - rules.categories.data());
+      if (er->counts_individuals) {
+        people = std::max(people, s.distinct[ei].Count());
+        exact = exact && s.distinct[ei].exact();
+      }
+    }
+    if (people) {
+      r.distinct = people;
+      r.distinct_exact = exact;
+    }
+    r.matches.insert(r.matches.begin(), {rule.id, s.cells_with_embedded, s.examples[ft]});
+    r.reason = std::to_string(s.cells_with_embedded) + " of " + std::to_string(s.text_cells) +
+               " text values hold identifiers inside";
+    return r;
+  }
+  if (s.non_empty == 0) {
+    r.reason = "empty column";
+  } else if (best_any > 0) {
+    char buf[160];
+    snprintf(buf, sizeof buf, "best candidate matched only %.1f%% of values", best_any * 100);
+    r.reason = buf;
+    r.match_ratio = best_any;
+  } else {
+    r.reason = "no value matched a detector";
+  }
+  return r;
+}
+
+void GradeTable(const Rules& rules, TableResult* t) {
+  t->level = rules.no_pi_level;
+  t->level_reasons.clear();
+  t->individuals.clear();
+  for (const auto& c : t->columns) {
+    if (!c.category) continue;
+    const CategoryRule* rule = rules.Find(*c.category);
+    if (!c.pi_category.empty()) t->contains_pi = true;
+    if (c.sensitive) t->contains_sensitive_pi = true;
+    if (rules.LevelRank(c.level) > rules.LevelRank(t->level)) t->level = c.level;
+    if (c.distinct) {
+      t->individuals.push_back({*c.category, c.name, *c.distinct, c.distinct_exact, c.sensitive});
+      t->individuals_estimate = std::max(t->individuals_estimate, *c.distinct);
+    }
+    (void)rule;
+  }
+  for (const auto& c : t->columns) {
+    if (c.category && c.level == t->level) {
+      t->level_reasons.push_back("column '" + c.name + "' holds " + *c.category + " (" + c.level + ")");
+    }
+  }
+  uint64_t sensitive_people = 0;
+  for (const auto& i : t->individuals) {
+    if (i.sensitive) sensitive_people = std::max(sensitive_people, i.distinct);
+  }
+  int important = rules.LevelRank(rules.important_level);
+  if (rules.LevelRank(t->level) < important) {
+    if (t->individuals_estimate >= rules.important_individuals) {
+      t->level = rules.important_level;
+      t->level_reasons = {"personal information of " + std::to_string(t->individuals_estimate) +
+                          " individuals (threshold " + std::to_string(rules.important_individuals) + ")"};
+    } else if (sensitive_people >= rules.important_sensitive_individuals) {
+      t->level = rules.important_level;
+      t->level_reasons = {"sensitive personal information of " + std::to_string(sensitive_people) +
+                          " individuals (threshold " +
+                          std::to_string(rules.important_sensitive_individuals) + ")"};
+    }
+  }
+  if (t->level_reasons.empty()) t->level_reasons.push_back("no personal or sensitive data found");
+}
+
+Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, const ScanOptions& opts) {
+  auto t0 = std::chrono::steady_clock::now();
+  table::ReadOptions ro = opts.read;
+  constexpr uint64_t kSmallFile = 8 << 20;
+  KEXIN_ASSIGN_OR_RETURN(auto probe, TableReader::Open(path, ro));
+  const table::TableInfo info = probe->info();
+  bool full = opts.full || info.file_bytes <= kSmallFile;
+  int threads = full ? std::max(1, opts.threads) : 1;
+  if (!full) ro.chunk_bytes = std::min<size_t>(ro.chunk_bytes, 512 * 1024);
+  if (!full) {
+    KEXIN_ASSIGN_OR_RETURN(probe, TableReader::Open(path, ro));
+  }
+  TableReader& reader = *probe;
+
+  TableResult result;
+  result.info = info;
+  result.threads = threads;
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < threads; ++i) workers.push_back(std::make_unique<Worker>(det, info));
+  std::vector<Worker::Outcome> outcomes;
+  Status read_error;
+  uint64_t read_error_chunk = 0;
+  Progress progress(opts, info.file_bytes);
+
+  if (!full) {
+    // Head chunk, strict; then blocks spread through the file, lenient at their edges.
+    Chunk chunk;
+    KEXIN_ASSIGN_OR_RETURN(bool got, reader.Next(&chunk));
+    uint64_t head_bytes = chunk.data.size();
+    if (got) outcomes.push_back(workers[0]->Process(chunk, false));
+    uint64_t head_rows = got ? outcomes.back().records : 0;
+    uint64_t target = opts.sample_rows ? opts.sample_rows : det.rules().sample_rows;
+    result.sampled = true;
+    if (got && outcomes.back().status.ok() && head_rows > 0) {
+      double avg = static_cast<double>(head_bytes) / static_cast<double>(head_rows);
+      uint64_t body = info.file_bytes - info.data_offset;
+      result.rows_estimated = static_cast<uint64_t>(static_cast<double>(body) / avg);
+      constexpr int kBlocks = 32;
+      uint64_t remaining = target > head_rows ? target - head_rows : 0;
+      size_t block = static_cast<size_t>(std::max(4096.0, avg * static_cast<double>(remaining) / kBlocks));
+      for (int k = 1; k <= kBlocks && remaining > 0; ++k) {
+        uint64_t off = info.data_offset + head_bytes + (body - head_bytes) * k / (kBlocks + 1);
+        Chunk c;
+        KEXIN_ASSIGN_OR_RETURN(bool ok, reader.ReadAt(off, block, &c));
+        if (!ok) continue;
+        c.index = static_cast<uint64_t>(k);
+        Worker::Outcome o = workers[0]->Process(c, true);
+        result.rows_skipped += o.skipped;
+        result.bytes_scanned += c.data.size();
+        outcomes.push_back(o);
+      }
+    }
+    result.bytes_scanned += head_bytes;
+  } else if (threads == 1) {
+    Chunk chunk;
+    while (true) {
+      auto got = reader.Next(&chunk);
+      if (!got.ok()) {
+        read_error = got.status();
+        read_error_chunk = chunk.index + 1;
+        break;
+      }
+      if (!*got) break;
+      outcomes.push_back(workers[0]->Process(chunk, false));
+      result.bytes_scanned += chunk.data.size();
+      progress.Add(chunk.file_bytes);
+      if (!outcomes.back().status.ok()) break;
+    }
+  } else {
+    ChunkQueue queue(static_cast<size_t>(threads) * 2);
+    std::mutex mu;
+    bool failed = false;
+    std::vector<std::thread> pool;
+    for (int i = 0; i < threads; ++i) {
+      pool.emplace_back([&, i] {
+        Chunk c;
+        while (queue.Pop(&c)) {
+          Worker::Outcome o = workers[i]->Process(c, false);
+          std::lock_guard<std::mutex> l(mu);
+          failed = failed || !o.status.ok();
+          outcomes.push_back(std::move(o));
+        }
+      });
+    }
+    uint64_t next = 0;
+    while (true) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (failed) break;
+      }
+      Chunk chunk;
+      auto got = reader.Next(&chunk);
+      if (!got.ok()) {
+        read_error = got.status();
+        read_error_chunk = next;
+        break;
+      }
+      if (!*got) break;
+      next = chunk.index + 1;
+      result.bytes_scanned += chunk.data.size();
+      progress.Add(chunk.file_bytes);
+      if (!queue.Push(std::move(chunk))) break;
+    }
+    queue.Close();
+    for (auto& th : pool) th.join();
+  }
+
+  // Errors, with absolute row numbers: records of earlier chunks plus the header.
+  std::sort(outcomes.begin(), outcomes.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+  uint64_t before = info.has_header ? 1 : 0;
+  for (const auto& o : outcomes) {
+    if (!o.status.ok()) {
+      return Status(o.status.code(), path + ":" + std::to_string(before + o.failed_record + 1) + ": " +
+                                         StripRecordPrefix(o.status.message()));
+    }
+    before += o.records;
+    result.rows_scanned += o.records - o.skipped;
+  }
+  if (!read_error.ok()) {
+    (void)read_error_chunk;
+    return Status(read_error.code(), path + ":" + std::to_string(before + 1) + ": " + read_error.message());
+  }
+  if (!result.sampled) result.rows_estimated.reset();
+
+  // Merge per-thread evidence by column name (JSONL workers may discover keys in other orders).
+  std::vector<std::string> names = info.columns;
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < names.size(); ++i) index[names[i]] = i;
+  std::vector<ColumnStats> merged(names.size(), ColumnStats(det.size()));
+  for (auto& w : workers) {
+    const auto& wn = w->names();
+    auto& cols = w->columns();
+    for (size_t c = 0; c < cols.size() && c < wn.size(); ++c) {
+      auto [it, inserted] = index.try_emplace(wn[c], names.size());
+      if (inserted) {
+        names.push_back(wn[c]);
+        merged.emplace_back(det.size());
+      }
+      merged[it->second].Merge(cols[c]);
+    }
+  }
+  for (size_t i = 0; i < names.size(); ++i) result.columns.push_back(DecideColumn(det, names[i], i, merged[i]));
+  result.info.columns = names;
+  GradeTable(det.rules(), &result);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace kexin::scan

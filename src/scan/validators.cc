@@ -1,0 +1,558 @@
+#include "scan/validators.h"
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <unordered_set>
+
+namespace kexin::scan {
+namespace {
+
+constexpr Strength kNo = Strength::kNone;
+constexpr Strength kYes = Strength::kStrong;
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool AllDigits(std::string_view v) {
+  for (char c : v) {
+    if (!IsDigit(c)) return false;
+  }
+  return !v.empty();
+}
+int Num(std::string_view v) {
+  int n = 0;
+  for (char c : v) n = n * 10 + (c - '0');
+  return n;
+}
+
+// GB/T 2260 province-level prefixes that appear in ID numbers and credit codes.
+bool ValidProvince(int p) {
+  return (p >= 11 && p <= 15) || (p >= 21 && p <= 23) || (p >= 31 && p <= 37) ||
+         (p >= 41 && p <= 46) || (p >= 50 && p <= 54) || (p >= 61 && p <= 65) || p == 71 ||
+         (p >= 81 && p <= 83);
+}
+
+int TodayYmd() {
+  static const int today = [] {
+    time_t t = time(nullptr);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+  }();
+  return today;
+}
+
+bool RealDate(int y, int m, int d) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m < 1 || m > 12 || d < 1) return false;
+  int max = kDays[m - 1];
+  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) max = 29;
+  return d <= max;
+}
+
+// Decodes UTF-8 (already validated by the reader) into code points.
+size_t DecodeUtf8(std::string_view s, char32_t* out, size_t cap) {
+  size_t n = 0, i = 0;
+  while (i < s.size() && n < cap) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    char32_t cp;
+    size_t len;
+    if (c < 0x80) cp = c, len = 1;
+    else if (c < 0xE0) cp = c & 0x1F, len = 2;
+    else if (c < 0xF0) cp = c & 0x0F, len = 3;
+    else cp = c & 0x07, len = 4;
+    for (size_t k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
+    out[n++] = cp;
+    i += len;
+  }
+  return i < s.size() ? cap + 1 : n;
+}
+
+bool IsHan(char32_t c) { return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF); }
+
+const std::unordered_set<char32_t>& SetOf(const char* utf8) {
+  // Not thread-unsafe: callers use function-local statics, initialised once.
+  auto* set = new std::unordered_set<char32_t>();
+  std::string_view s(utf8);
+  std::array<char32_t, 2048> buf;
+  size_t n = DecodeUtf8(s, buf.data(), buf.size());
+  for (size_t i = 0; i < n && i < buf.size(); ++i) set->insert(buf[i]);
+  return *set;
+}
+
+const std::unordered_set<char32_t>& Surnames() {
+  static const auto& s = SetOf(
+      "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
+      "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱"
+      "严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚"
+      "符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆"
+      "农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋"
+      "商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储栗燕楚鄢劳谌奚皮粟冼"
+      "蔺楼盘满闻位厉伊仝区郜阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿狄计索宣晋相初门容敬扈晁芮都"
+      "阙浦戈伏鹿薄邸雍辜羊乌母裘亓修邰赫杭况宿鲜印逯隆茹诸战慕危亢嵇哈湛宾戎勾茅於呼居揭干但尉"
+      "冶斯束檀衣信展阴昝智幸奉植衡富尧闭");
+  return s;
+}
+
+bool IsCompoundSurname(char32_t a, char32_t b) {
+  static const char* const kCompound[] = {
+      "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文",
+      "司徒", "夏侯", "令狐", "端木", "西门", "南宫", "独孤", "澹台", "公冶", "呼延", "赫连",
+      "万俟", "闻人", "轩辕", "百里", "钟离", "宗政", "濮阳", "第五", "太史", "申屠", "拓跋"};
+  for (const char* c : kCompound) {
+    char32_t cp[3];
+    DecodeUtf8(c, cp, 3);
+    if (cp[0] == a && cp[1] == b) return true;
+  }
+  return false;
+}
+
+// Characters that end place, company and product names but not personal names.
+const std::unordered_set<char32_t>& NonNameEndings() {
+  static const auto& s = SetOf("市省区县路街号司店厂院局部校镇村州城站场馆楼园湖山河江桥港所厅处队病症炎癌瘤");
+  return s;
+}
+
+bool ParseCnMobileDigits(std::string_view d) {
+  // 1(?:[38]\d|4[57]|[59][0-35-9]|6[25-7]|7[0-35-8])\d{8} | 1(?:610\d|740[0-5])\d{6}
+  if (d.size() != 11 || d[0] != '1' || !AllDigits(d)) return false;
+  char a = d[1], b = d[2];
+  switch (a) {
+    case '3':
+    case '8':
+      return true;
+    case '4':
+      return b == '5' || b == '7';
+    case '5':
+    case '9':
+      return b != '4';
+    case '6':
+      if (b == '2' || b == '5' || b == '6' || b == '7') return true;
+      return b == '1' && d[3] == '0';
+    case '7':
+      if (b != '4' && b != '9') return true;
+      return b == '4' && d[3] == '0' && d[4] >= '0' && d[4] <= '5';
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Shape ShapeOf(std::string_view v) {
+  static const std::array<uint16_t, 256> kClass = [] {
+    std::array<uint16_t, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+      uint16_t k = kOtherAscii;
+      if (c >= '0' && c <= '9') k = kDigit;
+      else if (c >= 'A' && c <= 'Z') k = kUpper;
+      else if (c >= 'a' && c <= 'z') k = kLower;
+      else if (c >= 0x80) k = kNonAscii;
+      else if (c == ' ' || c == '\t') k = kSpace;
+      else if (c == '@') k = kAt;
+      else if (c == '.') k = kDot;
+      else if (c == ':') k = kColon;
+      else if (c == '-') k = kDash;
+      else if (c == '+') k = kPlus;
+      else if (c == '/') k = kSlash;
+      else if (c == ',') k = kComma;
+      else if (c == '(' || c == ')') k = kParen;
+      else if (c == '_') k = kUnderscore;
+      t[c] = k;
+    }
+    return t;
+  }();
+  Shape s;
+  s.bytes = static_cast<uint32_t>(v.size());
+  uint32_t cls = 0;
+  for (unsigned char c : v) cls |= kClass[c];
+  s.classes = cls;
+  return s;
+}
+
+bool LuhnValid(std::string_view digits) {
+  int sum = 0;
+  bool dbl = false;
+  for (size_t i = digits.size(); i-- > 0;) {
+    int d = digits[i] - '0';
+    if (dbl) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    dbl = !dbl;
+  }
+  return sum % 10 == 0;
+}
+
+char IdCardCheckChar(std::string_view first17) {
+  static constexpr int kW[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+  int sum = 0;
+  for (int i = 0; i < 17; ++i) sum += (first17[i] - '0') * kW[i];
+  return "10X98765432"[sum % 11];
+}
+
+Strength IdCardCn(std::string_view v) {
+  if (v.size() != 18 || !AllDigits(v.substr(0, 17))) return kNo;
+  char last = v[17] == 'x' ? 'X' : v[17];
+  if (!IsDigit(last) && last != 'X') return kNo;
+  if (!ValidProvince(Num(v.substr(0, 2))) || v.substr(2, 2) == "00" || v.substr(4, 2) == "00") return kNo;
+  int y = Num(v.substr(6, 4)), m = Num(v.substr(10, 2)), d = Num(v.substr(12, 2));
+  if (y < 1900 || !RealDate(y, m, d) || y * 10000 + m * 100 + d > TodayYmd()) return kNo;
+  return IdCardCheckChar(v) == last ? kYes : kNo;
+}
+
+Strength UsccCn(std::string_view v) {
+  static constexpr std::string_view kAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+  static constexpr int kW[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
+  if (v.size() != 18 || !AllDigits(v.substr(2, 6))) return kNo;
+  int p = Num(v.substr(2, 2));
+  if (!ValidProvince(p) && p != 10) return kNo;
+  int sum = 0;
+  for (int i = 0; i < 17; ++i) {
+    size_t k = kAlphabet.find(v[i]);
+    if (k == std::string_view::npos) return kNo;
+    sum += static_cast<int>(k) * kW[i];
+  }
+  int check = (31 - sum % 31) % 31;
+  return kAlphabet[check] == v[17] ? kYes : kNo;
+}
+
+Strength OrgCodeCn(std::string_view v) {
+  static constexpr int kW[8] = {3, 7, 9, 10, 5, 8, 4, 2};
+  if (v.size() == 10 && v[8] == '-') {
+    std::string s(v.substr(0, 8));
+    s += v[9];
+    return OrgCodeCn(s);
+  }
+  if (v.size() != 9) return kNo;
+  int sum = 0;
+  for (int i = 0; i < 8; ++i) {
+    char c = v[i];
+    int val = IsDigit(c) ? c - '0' : (c >= 'A' && c <= 'Z') ? c - 'A' + 10 : -1;
+    if (val < 0) return kNo;
+    sum += val * kW[i];
+  }
+  int c = 11 - sum % 11;
+  char want = c == 10 ? 'X' : c == 11 ? '0' : static_cast<char>('0' + c);
+  return v[8] == want ? kYes : kNo;
+}
+
+Strength BankCard(std::string_view v) {
+  std::string digits;
+  if (v.find(' ') != std::string_view::npos || v.find('-') != std::string_view::npos) {
+    for (char c : v) {
+      if (c != ' ' && c != '-') digits += c;
+    }
+    v = digits;
+  }
+  if (v.size() < 13 || v.size() > 19 || !AllDigits(v)) return kNo;
+  if (v[0] < '3' || v[0] > '6') return kNo;
+  if (v[0] == '6' && v[1] == '2' && v.size() < 16) return kNo;
+  return LuhnValid(v) ? kYes : kNo;
+}
+
+Strength MobileCn(std::string_view v) {
+  if (v.size() > 20) return kNo;
+  char buf[24];
+  size_t n = 0;
+  for (char c : v) {
+    if (IsDigit(c)) buf[n++] = c;
+    else if (c != ' ' && c != '-' && !(c == '+' && n == 0)) return kNo;
+  }
+  std::string_view d(buf, n);
+  if (d.size() == 13 && d.substr(0, 2) == "86") d.remove_prefix(2);
+  else if (d.size() == 15 && d.substr(0, 4) == "0086") d.remove_prefix(4);
+  if (v[0] == '+' && d.size() != 11) return kNo;
+  return ParseCnMobileDigits(d) ? kYes : kNo;
+}
+
+Strength LandlineCn(std::string_view v) {
+  char buf[24];
+  size_t n = 0;
+  size_t separators = 0;
+  for (char c : v) {
+    if (IsDigit(c)) {
+      if (n == sizeof(buf)) return kNo;
+      buf[n++] = c;
+    } else if (c == '-' || c == ' ' || c == '(' || c == ')') {
+      ++separators;
+    } else {
+      return kNo;
+    }
+  }
+  if (separators > 3) return kNo;
+  std::string_view d(buf, n);
+  if (d.size() < 10 || d.size() > 12 || d[0] != '0') return kNo;
+  size_t area;
+  if (d[1] == '1' && d[2] == '0') area = 3;  // 010 Beijing
+  else if (d[1] == '2') area = 3;            // 02x
+  else if (d[1] >= '3' && d[1] <= '9') area = 4;
+  else return kNo;
+  size_t sub = d.size() - area;
+  if (sub < 7 || sub > 8 || d[area] == '0' || d[area] == '1') return kNo;
+  return kYes;
+}
+
+Strength Email(std::string_view v) {
+  size_t at = v.find('@');
+  if (at == 0 || at == std::string_view::npos || at > 64 || v.size() > 254) return kNo;
+  std::string_view local = v.substr(0, at), domain = v.substr(at + 1);
+  for (char c : local) {
+    bool ok = IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+              c == '_' || c == '%' || c == '+' || c == '-';
+    if (!ok) return kNo;
+  }
+  if (local.front() == '.' || local.back() == '.') return kNo;
+  size_t dot = domain.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || domain.size() - dot - 1 < 2) return kNo;
+  for (size_t i = 0; i < domain.size(); ++i) {
+    char c = domain[i];
+    bool ok = IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+              (c == '.' && i > 0 && domain[i - 1] != '.');
+    if (!ok) return kNo;
+    if (i > dot && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return kNo;
+  }
+  return kYes;
+}
+
+Strength PassportCn(std::string_view v) {
+  auto upper_no_io = [](char c) { return c >= 'A' && c <= 'Z' && c != 'I' && c != 'O'; };
+  if (v.size() == 9) {
+    if ((v[0] == 'E' || v[0] == 'G') && AllDigits(v.substr(1))) return kYes;
+    if (v[0] == 'E' && upper_no_io(v[1]) && AllDigits(v.substr(2))) return kYes;
+  }
+  if (v.size() == 9 && (v.substr(0, 2) == "SE" || v.substr(0, 2) == "DE" || v.substr(0, 2) == "PE") &&
+      AllDigits(v.substr(2))) {
+    return kYes;
+  }
+  return kNo;
+}
+
+Strength HkMacauPermit(std::string_view v) {
+  if (v.size() == 9 && (v[0] == 'H' || v[0] == 'M' || v[0] == 'C') && AllDigits(v.substr(1))) {
+    return kYes;
+  }
+  return kNo;
+}
+
+Strength LicensePlateCn(std::string_view v) {
+  static const auto& provinces = SetOf("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼");
+  static const auto& suffixes = SetOf("挂学警港澳");
+  char32_t cp[12];
+  size_t n = DecodeUtf8(v, cp, 12);
+  if (n < 7 || n > 10) return kNo;
+  if (!provinces.count(cp[0])) return kNo;
+  auto letter = [](char32_t c) { return c >= 'A' && c <= 'Z' && c != 'I' && c != 'O'; };
+  auto digit = [](char32_t c) { return c >= '0' && c <= '9'; };
+  if (!letter(cp[1])) return kNo;
+  size_t i = 2;
+  if (i < n && (cp[i] == 0xB7 || cp[i] == ' ' || cp[i] == 0x2022)) ++i;  // "京A·12345"
+  size_t rest = n - i;
+  bool tail = rest == 6 && suffixes.count(cp[n - 1]);
+  if (rest == 5 || tail) {
+    for (size_t k = i; k < i + 5; ++k) {
+      if (!letter(cp[k]) && !digit(cp[k])) return kNo;
+    }
+    return kYes;
+  }
+  if (rest == 6) {  // new-energy
+    auto ne = [](char32_t c) { return c == 'D' || c == 'A' || c == 'B' || c == 'C' || c == 'E' ||
+                                      c == 'F' || c == 'G' || c == 'H' || c == 'J' || c == 'K'; };
+    bool small = ne(cp[i]) && (letter(cp[i + 1]) || digit(cp[i + 1])) && digit(cp[i + 2]) &&
+                 digit(cp[i + 3]) && digit(cp[i + 4]) && digit(cp[i + 5]);
+    bool large = digit(cp[i]) && digit(cp[i + 1]) && digit(cp[i + 2]) && digit(cp[i + 3]) &&
+                 digit(cp[i + 4]) && ne(cp[i + 5]);
+    return small || large ? kYes : kNo;
+  }
+  return kNo;
+}
+
+Strength Vin(std::string_view v) {
+  static constexpr int kW[17] = {8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2};
+  if (v.size() != 17) return kNo;
+  int sum = 0, digits = 0;
+  for (int i = 0; i < 17; ++i) {
+    char c = v[i];
+    int val;
+    if (IsDigit(c)) {
+      val = c - '0';
+      ++digits;
+    } else if (c >= 'A' && c <= 'Z' && c != 'I' && c != 'O' && c != 'Q') {
+      // Transliteration: A-H = 1-8, J-N = 1-5, P = 7, R = 9, S-Z = 2-9.
+      static constexpr int kT[26] = {1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3, 4,
+                                     5, 0, 7, 0, 9, 2, 3, 4, 5, 6, 7, 8, 9};
+      val = kT[c - 'A'];
+    } else {
+      return kNo;
+    }
+    sum += val * kW[i];
+  }
+  if (digits == 17 || digits < 5) return kNo;  // all-digit strings are order numbers, not VINs
+  int r = sum % 11;
+  char want = r == 10 ? 'X' : static_cast<char>('0' + r);
+  return v[8] == want ? kYes : kNo;
+}
+
+Strength IpAddress(std::string_view v) {
+  if (v.size() > 45 || v.size() < 7) return kNo;
+  char buf[48];
+  std::memcpy(buf, v.data(), v.size());
+  buf[v.size()] = 0;
+  unsigned char out[16];
+  if (v.find(':') != std::string_view::npos) return inet_pton(AF_INET6, buf, out) == 1 ? kYes : kNo;
+  // inet_pton(AF_INET) accepts exactly four decimal octets without leading zeros on glibc.
+  return inet_pton(AF_INET, buf, out) == 1 ? kYes : kNo;
+}
+
+Strength MacAddress(std::string_view v) {
+  auto hex = [](char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); };
+  if (v.size() == 17) {
+    char sep = v[2];
+    if (sep != ':' && sep != '-') return kNo;
+    for (int i = 0; i < 17; ++i) {
+      if (i % 3 == 2 ? v[i] != sep : !hex(v[i])) return kNo;
+    }
+    return kYes;
+  }
+  if (v.size() == 14) {  // Cisco 0011.2233.4455
+    for (int i = 0; i < 14; ++i) {
+      if (i % 5 == 4 ? v[i] != '.' : !hex(v[i])) return kNo;
+    }
+    return kYes;
+  }
+  return kNo;
+}
+
+int DateYear(std::string_view v) {
+  int y, m, d;
+  if (v.size() == 8 && AllDigits(v)) {
+    y = Num(v.substr(0, 4)), m = Num(v.substr(4, 2)), d = Num(v.substr(6, 2));
+  } else if (v.size() >= 8 && v.size() <= 10 && AllDigits(v.substr(0, 4)) &&
+             (v[4] == '-' || v[4] == '/' || v[4] == '.')) {
+    char sep = v[4];
+    size_t s2 = v.find(sep, 5);
+    if (s2 == std::string_view::npos || s2 < 6 || s2 > 7) return 0;
+    std::string_view ms = v.substr(5, s2 - 5), ds = v.substr(s2 + 1);
+    if (!AllDigits(ms) || !AllDigits(ds) || ds.size() < 1 || ds.size() > 2) return 0;
+    y = Num(v.substr(0, 4)), m = Num(ms), d = Num(ds);
+  } else if (v.size() >= 11 && v.size() <= 17 && AllDigits(v.substr(0, 4)) &&
+             v.substr(4, 3) == "\xE5\xB9\xB4") {  // 年
+    size_t mo = v.find("\xE6\x9C\x88", 7);           // 月
+    if (mo == std::string_view::npos || v.substr(v.size() - 3) != "\xE6\x97\xA5") return 0;  // 日
+    std::string_view ms = v.substr(7, mo - 7), ds = v.substr(mo + 3, v.size() - 3 - mo - 3);
+    if (!AllDigits(ms) || !AllDigits(ds) || ms.size() > 2 || ds.size() > 2) return 0;
+    y = Num(v.substr(0, 4)), m = Num(ms), d = Num(ds);
+  } else {
+    return 0;
+  }
+  if (y < 1800 || y > 2200 || !RealDate(y, m, d)) return 0;
+  return y;
+}
+
+Strength Date(std::string_view v) { return DateYear(v) ? Strength::kWeak : kNo; }
+
+Strength GeoCoordinate(std::string_view v) {
+  auto decimal = [](std::string_view s, double limit, int min_frac) {
+    size_t b = s.find_first_not_of(' '), e = s.find_last_not_of(' ');
+    if (b == std::string_view::npos) return false;
+    s = s.substr(b, e - b + 1);
+    if (!s.empty() && s[0] == '-') s.remove_prefix(1);
+    size_t dot = s.find('.');
+    if (dot == std::string_view::npos || dot == 0 || dot > 3) return false;
+    if (!AllDigits(s.substr(0, dot)) || !AllDigits(s.substr(dot + 1))) return false;
+    if (static_cast<int>(s.size() - dot - 1) < min_frac) return false;
+    return Num(s.substr(0, dot)) <= limit;
+  };
+  size_t comma = v.find(',');
+  if (comma != std::string_view::npos) {
+    std::string_view a = v.substr(0, comma), b = v.substr(comma + 1);
+    if (decimal(a, 90, 3) && decimal(b, 180, 3)) return kYes;   // lat,lng
+    if (decimal(a, 180, 3) && decimal(b, 90, 3)) return kYes;   // lng,lat (common in China)
+    return kNo;
+  }
+  return decimal(v, 180, 4) ? Strength::kWeak : kNo;
+}
+
+Strength PersonNameCn(std::string_view v) {
+  char32_t cp[20];
+  size_t n = DecodeUtf8(v, cp, 20);
+  if (n < 2 || n > 16) return kNo;
+  // Minority names written with a middle dot: 买买提·艾力.
+  size_t dots = 0, han = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (cp[i] == 0xB7 || cp[i] == 0x2022 || cp[i] == 0x30FB) ++dots;
+    else if (IsHan(cp[i])) ++han;
+    else return kNo;
+  }
+  if (dots > 0) {
+    if (cp[0] == 0xB7 || cp[n - 1] == 0xB7 || han < 4 || dots > 3) return kNo;
+    return kYes;
+  }
+  if (n > 4 || NonNameEndings().count(cp[n - 1])) return kNo;
+  const auto& sur = Surnames();
+  if (n >= 3 && IsCompoundSurname(cp[0], cp[1])) return kYes;
+  if (!sur.count(cp[0])) return kNo;
+  if (n == 4 && !sur.count(cp[1])) return kNo;  // four characters: two surnames + given name
+  return kYes;
+}
+
+Strength AddressCn(std::string_view v) {
+  static const auto& admin = SetOf("省市区县旗州盟");
+  static const auto& street = SetOf("路街道巷号村镇乡弄里苑栋楼室园庄");
+  char32_t cp[128];
+  size_t n = DecodeUtf8(v, cp, 128);
+  if (n < 6 || n > 120) return kNo;
+  size_t admins = 0, streets = 0, han = 0, other = 0;
+  for (size_t i = 0; i < n; ++i) {
+    char32_t c = cp[i];
+    if (IsHan(c)) {
+      ++han;
+      if (admin.count(c)) ++admins;
+      else if (street.count(c)) ++streets;
+    } else if (!(c >= '0' && c <= '9') && c != '-' && c != '#' && c != ' ' &&
+               !(c >= 'A' && c <= 'Z') && c != 0xFF08 && c != 0xFF09 && c != '(' && c != ')') {
+      ++other;
+    }
+  }
+  if (other > 2 || han < 4) return kNo;
+  // A first marker must come after at least one character (a place name before 市/区/路).
+  if (admins >= 1 && streets >= 1) return kYes;
+  if (admins >= 2 && n >= 5) return kYes;
+  return kNo;
+}
+
+const std::vector<ValidatorInfo>& BuiltinValidators() {
+  constexpr uint32_t kAlnum = kDigit | kUpper;
+  static const std::vector<ValidatorInfo> v = {
+      {"gb11643", IdCardCn, 18, 18, kDigit, kDigit | kUpper | kLower, true},
+      {"gb32100", UsccCn, 18, 18, kDigit, kAlnum, true},
+      {"gb11714", OrgCodeCn, 9, 10, kDigit, kAlnum | kDash, false},
+      {"luhn_card", BankCard, 13, 23, kDigit, kDigit | kSpace | kDash, true},
+      {"mobile_cn", MobileCn, 11, 20, kDigit, kDigit | kSpace | kDash | kPlus, true},
+      {"landline_cn", LandlineCn, 10, 16, kDigit, kDigit | kSpace | kDash | kParen, true},
+      {"email", Email, 6, 254, kAt | kDot, kDigit | kUpper | kLower | kAt | kDot | kDash | kPlus | kUnderscore | kOtherAscii, true},
+      {"passport_cn", PassportCn, 9, 9, kDigit | kUpper, kAlnum, true},
+      {"hk_macau_permit", HkMacauPermit, 9, 9, kDigit | kUpper, kAlnum, true},
+      {"license_plate_cn", LicensePlateCn, 8, 20, kNonAscii | kUpper, kAlnum | kNonAscii | kSpace, true},
+      {"vin", Vin, 17, 17, kDigit | kUpper, kAlnum, true},
+      {"ip_address", IpAddress, 3, 45, 0, kDigit | kDot | kColon | kUpper | kLower, true},
+      {"mac_address", MacAddress, 14, 17, 0, kDigit | kUpper | kLower | kColon | kDash | kDot, true},
+      {"date", Date, 8, 17, kDigit, kDigit | kDash | kSlash | kDot | kNonAscii, false},
+      {"geo_coordinate", GeoCoordinate, 6, 40, kDigit | kDot, kDigit | kDot | kDash | kComma | kSpace, false},
+      {"person_name_cn", PersonNameCn, 6, 60, kNonAscii, kNonAscii, false},
+      {"address_cn", AddressCn, 18, 480, kNonAscii, kNonAscii | kDigit | kUpper | kDash | kSpace | kOtherAscii | kParen, false},
+  };
+  return v;
+}
+
+const ValidatorInfo* FindValidator(std::string_view name) {
+  for (const auto& v : BuiltinValidators()) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+}  // namespace kexin::scan

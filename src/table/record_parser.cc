@@ -1,0 +1,255 @@
+// RecordParser implementations: RFC 4180 CSV and JSONL with nested objects flattened to dotted
+// paths. Both validate UTF-8 and name the record (and column) at fault.
+#include <simdjson.h>
+
+#include <array>
+#include <string>
+#include <unordered_map>
+
+#include "table/encoding.h"
+#include "table/table_reader.h"
+
+namespace kexin::table {
+namespace {
+
+std::string RecordPrefix(uint64_t record) { return "record " + std::to_string(record) + ": "; }
+
+class CsvRecordParser final : public RecordParser {
+ public:
+  explicit CsvRecordParser(const TableInfo& info) : delim_(info.delimiter) {
+    columns_ = info.columns;
+    special_.fill(false);
+    special_[static_cast<unsigned char>(delim_)] = true;
+    special_['\n'] = special_['\r'] = special_['"'] = true;
+  }
+
+  Status Parse(std::string_view data, bool lenient, const RecordFn& fn) override {
+    records_ = skipped_ = failed_record_ = 0;
+    size_t bad_utf8 = std::string_view::npos;
+    if (!IsValidUtf8(data)) bad_utf8 = FirstInvalidUtf8(data);
+    if (scratch_.capacity() < data.size()) scratch_.reserve(data.size());
+    const size_t want = columns_.size();
+    const char* p = data.data();
+    const size_t n = data.size();
+    size_t pos = 0;
+    while (pos < n) {
+      size_t record_start = pos;
+      cells_.clear();
+      scratch_.clear();
+      bool unbalanced = false;
+      // One record.
+      while (true) {
+        if (pos < n && p[pos] == '"') {
+          // Quoted field: "" is an escaped quote; text after the closing quote is kept literally.
+          size_t start = scratch_.size();
+          ++pos;
+          bool closed = false;
+          while (pos < n) {
+            const void* q = memchr(p + pos, '"', n - pos);
+            if (q == nullptr) break;
+            size_t qi = static_cast<const char*>(q) - p;
+            scratch_.append(p + pos, qi - pos);
+            if (qi + 1 < n && p[qi + 1] == '"') {
+              scratch_.push_back('"');
+              pos = qi + 2;
+              continue;
+            }
+            pos = qi + 1;
+            closed = true;
+            break;
+          }
+          if (!closed) {
+            unbalanced = true;
+            pos = n;
+            break;
+          }
+          while (pos < n && !special_[static_cast<unsigned char>(p[pos])]) scratch_.push_back(p[pos++]);
+          cells_.emplace_back(scratch_.data() + start, scratch_.size() - start);
+        } else {
+          size_t start = pos;
+          while (pos < n && !special_[static_cast<unsigned char>(p[pos])]) ++pos;
+          while (pos < n && p[pos] == '"') {  // a stray quote inside an unquoted field is literal
+            ++pos;
+            while (pos < n && !special_[static_cast<unsigned char>(p[pos])]) ++pos;
+          }
+          cells_.emplace_back(p + start, pos - start);
+        }
+        if (pos < n && p[pos] == delim_) {
+          ++pos;
+          continue;
+        }
+        break;  // end of record: newline, CR or end of data
+      }
+      if (pos < n && p[pos] == '\r') ++pos;
+      if (pos < n && p[pos] == '\n') ++pos;
+      uint64_t record = records_;
+      if (unbalanced) {
+        failed_record_ = record;
+        ++records_;
+        return DataError(RecordPrefix(record) + "unbalanced quote: a quoted field is never closed");
+      }
+      if (cells_.size() == 1 && cells_[0].empty() && want != 1) continue;  // blank line
+      ++records_;
+      if (bad_utf8 >= record_start && bad_utf8 < pos) {
+        if (lenient) {
+          ++skipped_;
+          continue;
+        }
+        failed_record_ = record;
+        return DataError(RecordPrefix(record) + "invalid UTF-8 at byte " +
+                         std::to_string(bad_utf8 - record_start) + " of the row");
+      }
+      if (cells_.size() != want) {
+        if (lenient) {
+          ++skipped_;
+          continue;
+        }
+        failed_record_ = record;
+        return DataError(RecordPrefix(record) + "expected " + std::to_string(want) +
+                         " fields, found " + std::to_string(cells_.size()) + " (ragged row)");
+      }
+      fn(record, cells_);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  char delim_;
+  std::array<bool, 256> special_{};
+  std::vector<std::string_view> cells_;
+  std::string scratch_;
+};
+
+class JsonlRecordParser final : public RecordParser {
+ public:
+  explicit JsonlRecordParser(const TableInfo& info) {
+    for (const auto& c : info.columns) Index(c);
+  }
+
+  Status Parse(std::string_view data, bool lenient, const RecordFn& fn) override {
+    records_ = skipped_ = failed_record_ = 0;
+    size_t pos = 0;
+    while (pos < data.size()) {
+      size_t nl = data.find('\n', pos);
+      if (nl == std::string_view::npos) nl = data.size();
+      std::string_view line = data.substr(pos, nl - pos);
+      pos = nl + 1;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+      uint64_t record = records_++;
+      simdjson::dom::element doc;
+      auto err = parser_.parse(line.data(), line.size()).get(doc);
+      std::string problem;
+      if (err) {
+        problem = std::string("invalid JSON: ") + simdjson::error_message(err);
+      } else if (!doc.is_object()) {
+        problem = "expected a JSON object";
+      }
+      if (!problem.empty()) {
+        if (lenient) {
+          ++skipped_;
+          continue;
+        }
+        failed_record_ = record;
+        return DataError(RecordPrefix(record) + problem);
+      }
+      cells_.assign(columns_.size(), std::string_view());
+      used_ = 0;
+      path_.clear();
+      Flatten(doc);
+      fn(record, cells_);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  size_t Index(const std::string& key) {
+    auto [it, inserted] = index_.try_emplace(key, columns_.size());
+    if (inserted) columns_.push_back(key);
+    return it->second;
+  }
+
+  std::string_view Store(std::string s) {
+    if (used_ == pool_.size()) pool_.emplace_back();
+    pool_[used_] = std::move(s);
+    return pool_[used_++];
+  }
+
+  void Put(std::string_view value) {
+    size_t i = Index(path_);
+    if (i >= cells_.size()) cells_.resize(columns_.size());
+    cells_[i] = value;
+  }
+
+  void Flatten(simdjson::dom::element e) {
+    using simdjson::dom::element_type;
+    switch (e.type()) {
+      case element_type::OBJECT: {
+        size_t len = path_.size();
+        simdjson::dom::object obj = e.get_object().value_unsafe();
+        for (auto field : obj) {
+          if (len) path_ += '.';
+          path_.append(field.key.data(), field.key.size());
+          Flatten(field.value);
+          path_.resize(len);
+        }
+        return;
+      }
+      case element_type::STRING:
+        Put(e.get_string().value_unsafe());
+        return;
+      case element_type::NULL_VALUE:
+        Put(std::string_view());
+        return;
+      case element_type::BOOL:
+        Put(e.get_bool().value_unsafe() ? "true" : "false");
+        return;
+      default:  // numbers keep their shortest text; arrays stay JSON text
+        Put(Store(simdjson::minify(e)));
+        return;
+    }
+  }
+
+  simdjson::dom::parser parser_;
+  std::unordered_map<std::string, size_t> index_;
+  std::vector<std::string_view> cells_;
+  std::vector<std::string> pool_;
+  size_t used_ = 0;
+  std::string path_;
+};
+
+}  // namespace
+
+std::unique_ptr<RecordParser> RecordParser::Create(const TableInfo& info) {
+  if (info.format == Format::kJsonl) return std::make_unique<JsonlRecordParser>(info);
+  return std::make_unique<CsvRecordParser>(info);
+}
+
+std::vector<std::string> SplitCsvLine(std::string_view line, char delimiter) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < line.size() && line[i + 1] == '"') {
+          out.back() += '"';
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else {
+        out.back() += c;
+      }
+    } else if (c == '"' && out.back().empty()) {
+      quoted = true;
+    } else if (c == delimiter) {
+      out.emplace_back();
+    } else if (c != '\r' && c != '\n') {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace kexin::table
