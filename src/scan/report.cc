@@ -152,7 +152,7 @@ std::string Truncate(std::string_view s, size_t width) {
 const char* LevelColour(const Rules& rules, const std::string& level) {
   int r = rules.LevelRank(level);
   int important = rules.LevelRank(rules.important_level);
-  if (r >= important) return "\x1b[1;35m";
+  if (important >= 0 && r >= important) return "\x1b[1;35m";
   switch (r) {
     case 3: return "\x1b[1;31m";
     case 2: return "\x1b[33m";
@@ -334,7 +334,8 @@ std::string RenderHtml(const std::vector<FileOutcome>& files, const ReportContex
         if (c.category && m.category == *c.category) examples = fmt::format("{}", fmt::join(m.examples, ", "));
       }
       int rank = rules.LevelRank(c.level);
-      const char* cls = rank >= rules.LevelRank(rules.important_level) ? "imp" : rank >= 3 ? "l4" : "";
+      int imp = rules.LevelRank(rules.important_level);
+      const char* cls = imp >= 0 && rank >= imp ? "imp" : rank >= 3 ? "l4" : "";
       h += fmt::format(
           "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td>"
           "<td>{:.1f}%</td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -151,7 +151,9 @@ Result<Rules> ParseRules(std::string_view text, std::string_view source) {
   r.important_individuals = root["grading"]["important_individuals"].value_or(int64_t{1000000});
   r.important_sensitive_individuals = root["grading"]["important_sensitive_individuals"].value_or(int64_t{100000});
   r.important_level = root["grading"]["important_level"].value_or(std::string("important"));
-  if (r.LevelRank(r.important_level) < 0) return InvalidArgument(std::string(source) + ": [grading].important_level is not in [levels].order");
+  // Without an explicit setting, a level list lacking "important" simply disables escalation.
+  if (!root["grading"]["important_level"] && r.LevelRank(r.important_level) < 0) r.important_level.clear();
+  if (!r.important_level.empty() && r.LevelRank(r.important_level) < 0) return InvalidArgument(std::string(source) + ": [grading].important_level is not in [levels].order");
   r.free_text_min_bytes = static_cast<uint32_t>(root["free_text"]["min_bytes"].value_or(int64_t{16}));
   r.free_text_min_ratio = root["free_text"]["min_ratio"].value_or(0.05);
   r.sample_rows = static_cast<uint64_t>(root["sample"]["rows"].value_or(int64_t{10000}));

@@ -349,7 +349,7 @@ void GradeTable(const Rules& rules, TableResult* t) {
     if (i.sensitive) sensitive_people = std::max(sensitive_people, i.distinct);
   }
   int important = rules.LevelRank(rules.important_level);
-  if (rules.LevelRank(t->level) < important) {
+  if (important >= 0 && rules.LevelRank(t->level) < important) {
     if (t->individuals_estimate >= rules.important_individuals) {
       t->level = rules.important_level;
       t->level_reasons = {"personal information of " + std::to_string(t->individuals_estimate) +
@@ -372,7 +372,7 @@ Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, co
   const table::TableInfo info = probe->info();
   bool full = opts.full || info.file_bytes <= kSmallFile;
   int threads = full ? std::max(1, opts.threads) : 1;
-  if (!full) ro.chunk_bytes = std::min<size_t>(ro.chunk_bytes, 512 * 1024);
+  if (!full) ro.chunk_bytes = std::min<size_t>(ro.chunk_bytes, 64 * 1024);
   if (!full) {
     KEXIN_ASSIGN_OR_RETURN(probe, TableReader::Open(path, ro));
   }

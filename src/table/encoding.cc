@@ -2,6 +2,7 @@
 
 #include <iconv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <string>
@@ -136,8 +137,10 @@ Result<Encoding> DetectEncoding(std::string_view prefix, std::string_view name) 
   }
   if (IsValidUtf8(prefix, true)) return Encoding::kUtf8;
   if (IsValidGb18030(prefix, true)) return Encoding::kGb18030;
-  return DataError(where + ": invalid UTF-8 at byte " + std::to_string(FirstInvalidUtf8(prefix)) +
-                   ", and not GB18030/GBK either");
+  size_t bad = FirstInvalidUtf8(prefix);
+  size_t line = 1 + static_cast<size_t>(std::count(prefix.begin(), prefix.begin() + static_cast<long>(bad), '\n'));
+  return DataError(where + ":" + std::to_string(line) + ": invalid UTF-8 at byte offset " +
+                   std::to_string(bad) + " of the file, and the file is not GB18030/GBK either");
 }
 
 Gb18030Decoder::Gb18030Decoder() : cd_(iconv_open("UTF-8", "GB18030")) {}

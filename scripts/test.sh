@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, builds with warnings as errors, runs every test.
+# Options: --asan also builds and runs the unit tests under AddressSanitizer + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cmake --preset ci >/dev/null
+cmake --build --preset ci
+ctest --preset ci -j2
+if [ "${1:-}" = "--asan" ]; then
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan
+  ctest --preset asan -j2
+fi
