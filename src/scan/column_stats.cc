@@ -16,7 +16,24 @@ uint64_t Mix(uint64_t h) {  // splitmix64 finaliser: spreads std::hash output
 }
 }  // namespace
 
-void DistinctCounter::Add(uint64_t hash) {
+void DistinctCounter::Flush() const {
+  // Logically const: pending values are part of the counter's state.
+  auto* self = const_cast<DistinctCounter*>(this);
+  size_t n = self->npending_;
+  self->npending_ = 0;
+  if (self->hll_.empty() && !self->slots_.empty()) {
+    size_t mask = self->slots_.size() - 1;
+    for (size_t i = 0; i < n; ++i) __builtin_prefetch(&self->slots_[Mix(self->pending_[i]) & mask]);
+  }
+  for (size_t i = 0; i < n; ++i) self->AddNow(self->pending_[i]);
+}
+
+bool DistinctCounter::exact() const {
+  Flush();
+  return hll_.empty();
+}
+
+void DistinctCounter::AddNow(uint64_t hash) {
   uint64_t h = Mix(hash);
   if (!hll_.empty()) {
     HllAdd(h);
@@ -67,6 +84,8 @@ void DistinctCounter::ToHll() {
 }
 
 void DistinctCounter::Merge(const DistinctCounter& o) {
+  Flush();
+  o.Flush();
   if (o.hll_.empty() && hll_.empty()) {
     for (uint64_t h : o.slots_) {
       if (h) Insert(h);
@@ -85,6 +104,7 @@ void DistinctCounter::Merge(const DistinctCounter& o) {
 }
 
 uint64_t DistinctCounter::Count() const {
+  Flush();
   if (hll_.empty()) return size_;
   double m = static_cast<double>(kHllRegisters);
   double sum = 0;

@@ -16,12 +16,20 @@ namespace kexin::scan {
 class DistinctCounter {
  public:
   explicit DistinctCounter(uint64_t cap = uint64_t{1} << 23) : cap_(cap) {}
-  void Add(uint64_t hash);
+  // Adds are buffered and applied in batches with prefetching, which hides the cache misses of a
+  // large table; Count, Merge and exact flush first.
+  void Add(uint64_t hash) {
+    pending_[npending_++] = hash;
+    if (npending_ == kBatch) Flush();
+  }
   void Merge(const DistinctCounter& other);
   uint64_t Count() const;
-  bool exact() const { return hll_.empty(); }
+  bool exact() const;
 
  private:
+  static constexpr size_t kBatch = 32;
+  void Flush() const;
+  void AddNow(uint64_t hash);
   void Insert(uint64_t h);
   void Grow();
   void ToHll();
@@ -30,6 +38,8 @@ class DistinctCounter {
   uint64_t size_ = 0;
   std::vector<uint64_t> slots_;
   std::vector<uint8_t> hll_;
+  uint64_t pending_[kBatch];
+  size_t npending_ = 0;
 };
 
 struct ColumnStats {

@@ -93,8 +93,10 @@ Status DetectorSet::Compile() {
       c.min_bytes = UINT32_MAX;
       c.max_bytes = 0;
       c.allowed = 0;
+      c.value_store.reserve(r.values.size());
+      for (const auto& v : r.values) c.value_store.push_back(AsciiLower(v));
+      for (const auto& v : c.value_store) c.values.insert(v);
       for (const auto& v : r.values) {
-        c.values.insert(AsciiLower(v));
         c.min_bytes = std::min<uint32_t>(c.min_bytes, static_cast<uint32_t>(v.size()));
         c.max_bytes = std::max<uint32_t>(c.max_bytes, static_cast<uint32_t>(v.size()));
         c.allowed |= ShapeOf(v).classes | ShapeOf(AsciiLower(v)).classes;
@@ -123,6 +125,14 @@ Status DetectorSet::Compile() {
     }
     compiled_.push_back(std::move(c));
   }
+  for (size_t i = 0; i < compiled_.size(); ++i) {
+    const Compiled& c = compiled_[i];
+    if (!c.active) continue;
+    for (size_t n = 0; n < kMaxDispatch; ++n) {
+      if (n >= c.min_bytes && n <= c.max_bytes) length_mask_[n] |= uint64_t{1} << i;
+    }
+    if (c.max_bytes >= kMaxDispatch) long_mask_ |= uint64_t{1} << i;
+  }
   if (!cell_pats.empty()) KEXIN_RETURN_IF_ERROR(CompileDb(cell_pats, cell_flags, cell_names, &cell_db_));
   if (!text_pats.empty()) KEXIN_RETURN_IF_ERROR(CompileDb(text_pats, text_flags, text_names, &text_db_));
   return Status::Ok();
@@ -139,11 +149,12 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
   CellMatch m;
   const Shape s = ShapeOf(cell);
   bool run_regex = false;
-  const size_t n = compiled_.size();
-  for (size_t i = 0; i < n; ++i) {
+  uint64_t candidates = s.bytes < kMaxDispatch ? length_mask_[s.bytes] : long_mask_;
+  for (; candidates; candidates &= candidates - 1) {
+    const size_t i = static_cast<size_t>(__builtin_ctzll(candidates));
     const Compiled& c = compiled_[i];
     if (s.bytes < c.min_bytes || s.bytes > c.max_bytes || (s.classes & c.required) != c.required ||
-        (s.classes & ~c.allowed) != 0 || !c.active) {
+        (s.classes & ~c.allowed) != 0) {
       continue;
     }
     Strength st = Strength::kNone;
@@ -155,7 +166,7 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
     } else {
       if (!c.values.empty()) {
         bool upper = (s.classes & kUpper) != 0;
-        if (upper ? c.values.count(AsciiLower(cell)) : c.values.count(std::string(cell))) {
+        if (upper ? c.values.count(AsciiLower(cell)) != 0 : c.values.count(cell) != 0) {
           st = Strength::kStrong;
         }
       }
@@ -239,6 +250,28 @@ void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
     fn(best, text.substr(from, best_to - from));
     covered_to = best_to;
   }
+}
+
+uint64_t DetectorSet::NormalizedHash(int category, std::string_view value) const {
+  const Compiled& c = compiled_[static_cast<size_t>(category)];
+  std::string_view v = c.validator ? c.validator->name : std::string_view();
+  char buf[256];
+  if (value.size() > sizeof buf) return std::hash<std::string>()(Normalize(category, value));
+  size_t n = 0;
+  if (v == "mobile_cn" || v == "luhn_card" || v == "landline_cn") {
+    for (char ch : value) {
+      if (ch >= '0' && ch <= '9') buf[n++] = ch;
+    }
+    size_t start = v == "mobile_cn" && n > 11 ? n - 11 : 0;
+    return std::hash<std::string_view>()(std::string_view(buf + start, n - start));
+  }
+  bool lower = v == "email";
+  for (char ch : value) {
+    if (!lower && (ch == ' ' || ch == '-')) continue;
+    if (lower) buf[n++] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+    else buf[n++] = (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
+  }
+  return std::hash<std::string_view>()(std::string_view(buf, n));
 }
 
 std::string DetectorSet::Normalize(int category, std::string_view value) const {

@@ -71,13 +71,16 @@ class DetectorSet {
   // A normalised form of a value of `category` for counting distinct individuals
   // (digits only for phones and cards, upper case for IDs, lower case for email).
   std::string Normalize(int category, std::string_view value) const;
+  // Hash of Normalize(category, value), without allocating for values up to 256 bytes.
+  uint64_t NormalizedHash(int category, std::string_view value) const;
 
  private:
   struct Compiled {
     const ValidatorInfo* validator = nullptr;
     uint32_t min_bytes = 0, max_bytes = UINT32_MAX;
     uint32_t required = 0, allowed = kAllClasses;
-    std::unordered_set<std::string> values;  // ASCII lower-cased
+    std::vector<std::string> value_store;          // ASCII lower-cased dictionary values
+    std::unordered_set<std::string_view> values;   // views into value_store
     std::vector<std::string> suffixes;
     uint32_t max_chars = 12;
     bool regex = false;  // whole-cell regular expression (no validator)
@@ -90,6 +93,11 @@ class DetectorSet {
 
   Rules rules_;
   std::vector<Compiled> compiled_;
+  // Categories whose byte-length range admits a value of length n (n < kMaxDispatch), so Match
+  // visits only those; longer values use long_mask_.
+  static constexpr size_t kMaxDispatch = 64;
+  uint64_t length_mask_[kMaxDispatch] = {};
+  uint64_t long_mask_ = 0;
   int free_text_index_ = -1;
   hs_database* cell_db_ = nullptr;  // anchored whole-cell patterns (regex categories)
   hs_database* text_db_ = nullptr;  // embedded patterns

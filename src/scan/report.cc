@@ -222,9 +222,8 @@ std::string RenderTable(const std::vector<FileOutcome>& files, const ReportConte
     out += fmt::format(", {} rows {}", t.rows_scanned, t.sampled ? "sampled" : "scanned");
     if (t.rows_estimated) out += fmt::format(" of ~{}", *t.rows_estimated);
     out += fmt::format(" in {:.2f}s\n", t.seconds);
-    out += "level: " + paint(t.level, LevelColour(rules, t.level));
-    for (const auto& r : t.level_reasons) out += "  (" + r + ")";
-    out += "\n";
+    out += "level: " + paint(t.level, LevelColour(rules, t.level)) + "  (highest level wins)\n";
+    for (const auto& r : t.level_reasons) out += "  - " + r + "\n";
     if (t.individuals_estimate) {
       out += fmt::format("individuals: {}{}\n", t.individuals_estimate, t.sampled ? " or more (sampled)" : "");
     }

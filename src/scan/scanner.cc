@@ -1,6 +1,7 @@
 #include "scan/scanner.h"
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
@@ -32,6 +33,58 @@ int CurrentYear() {
   return tm.tm_year + 1900;
 }
 
+// Remembers the detection result of recent short values of one column. Columns of few distinct
+// values (gender, ethnicity, status, city) repeat the same cells millions of times; a hit costs a
+// hash and a compare instead of the shape filter, dictionaries and validators. A column whose hit
+// rate stays low after a trial switches the memo off.
+class CellMemo {
+ public:
+  static constexpr size_t kMaxBytes = 40;
+  struct Entry {
+    uint64_t hash = 0;
+    CellMatch match;
+    bool text = false;
+    uint8_t len = 0;
+    char bytes[kMaxBytes];
+  };
+  bool enabled() const { return enabled_; }
+  static uint64_t Hash(std::string_view v) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ v.size();
+    size_t i = 0;
+    for (; i + 8 <= v.size(); i += 8) {
+      uint64_t w;
+      memcpy(&w, v.data() + i, 8);
+      h = (h ^ w) * 0xff51afd7ed558ccdULL;
+      h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, v.data() + i, v.size() - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 29);
+  }
+  // Returns the entry for v (a hit when found is set), or nullptr when v is not cacheable.
+  Entry* Find(std::string_view v, uint64_t h, bool* found) {
+    if (table_.empty()) table_.resize(kSlots);
+    Entry& e = table_[h & (kSlots - 1)];
+    ++lookups_;
+    *found = e.len == v.size() && e.hash == h && memcmp(e.bytes, v.data(), v.size()) == 0;
+    if (*found) ++hits_;
+    if (lookups_ == kTrial && hits_ * 2 < lookups_) {
+      enabled_ = false;
+      table_.clear();
+      table_.shrink_to_fit();
+    }
+    return &e;
+  }
+
+ private:
+  static constexpr size_t kSlots = 512;
+  static constexpr uint64_t kTrial = 4096;
+  std::vector<Entry> table_;
+  uint64_t lookups_ = 0, hits_ = 0;
+  bool enabled_ = true;
+};
+
 // Work of one thread: its own parser, scratch and per-column evidence.
 class Worker {
  public:
@@ -53,8 +106,11 @@ class Worker {
     Outcome o;
     o.index = chunk.index;
     o.status = parser_->Parse(chunk.data, lenient, [this](uint64_t, const std::vector<std::string_view>& cells) {
-      if (cols_.size() < cells.size()) cols_.resize(cells.size(), ColumnStats(det_.size()));
-      for (size_t c = 0; c < cells.size(); ++c) Cell(cols_[c], cells[c]);
+      if (cols_.size() < cells.size()) {
+        cols_.resize(cells.size(), ColumnStats(det_.size()));
+        memos_.resize(cells.size());
+      }
+      for (size_t c = 0; c < cells.size(); ++c) Cell(cols_[c], memos_[c], cells[c]);
     });
     o.records = parser_->records();
     o.skipped = parser_->skipped();
@@ -66,19 +122,40 @@ class Worker {
   const std::vector<std::string>& names() const { return parser_->columns(); }
 
  private:
-  void Cell(ColumnStats& s, std::string_view raw) {
+  void Cell(ColumnStats& s, CellMemo& memo, std::string_view raw) {
     ++s.values;
     std::string_view v = Trim(raw);
     if (v.empty()) return;
     ++s.non_empty;
     s.bytes += v.size();
-    CellMatch m = det_.Match(v, scratch_.get());
+    CellMatch m;
+    bool text;
+    if (memo.enabled() && v.size() <= CellMemo::kMaxBytes) {
+      uint64_t h = CellMemo::Hash(v);
+      bool found;
+      CellMemo::Entry* e = memo.Find(v, h, &found);
+      if (found) {
+        m = e->match;
+        text = e->text;
+      } else {
+        m = det_.Match(v, scratch_.get());
+        text = m.strong == 0 && det_.IsTextCandidate(v);
+        e->hash = h;
+        e->match = m;
+        e->text = text;
+        e->len = static_cast<uint8_t>(v.size());
+        memcpy(e->bytes, v.data(), v.size());
+      }
+    } else {
+      m = det_.Match(v, scratch_.get());
+      text = m.strong == 0 && det_.IsTextCandidate(v);
+    }
     for (uint64_t bits = m.strong | m.weak; bits; bits &= bits - 1) {
       int i = __builtin_ctzll(bits);
       uint64_t bit = uint64_t{1} << i;
       if (m.strong & bit) {
         ++s.strong[i];
-        if (counting_ & bit) s.distinct[i].Add(hash_(det_.Normalize(i, v)));
+        if (counting_ & bit) s.distinct[i].Add(det_.NormalizedHash(i, v));
       } else {
         ++s.weak[i];
       }
@@ -91,13 +168,13 @@ class Worker {
       s.year_sum += static_cast<uint64_t>(y);
       ++s.years;
     }
-    if (m.strong == 0 && det_.IsTextCandidate(v)) {
+    if (text) {
       ++s.text_cells;
       bool found = false;
       det_.FindEmbedded(v, scratch_.get(), [&](int cat, std::string_view span) {
         ++s.embedded[cat];
         found = true;
-        if ((counting_ >> cat) & 1) s.distinct[cat].Add(hash_(det_.Normalize(cat, span)));
+        if ((counting_ >> cat) & 1) s.distinct[cat].Add(det_.NormalizedHash(cat, span));
       });
       if (found) {
         ++s.cells_with_embedded;
@@ -111,8 +188,8 @@ class Worker {
   std::unique_ptr<RecordParser> parser_;
   std::unique_ptr<DetectorSet::Scratch> scratch_;
   std::vector<ColumnStats> cols_;
+  std::vector<CellMemo> memos_;
   uint64_t counting_ = 0, date_bit_ = 0;
-  std::hash<std::string_view> hash_;
 };
 
 // A bounded queue of chunks between the reading thread and the workers.

@@ -72,18 +72,24 @@ size_t DecodeUtf8(std::string_view s, char32_t* out, size_t cap) {
 
 bool IsHan(char32_t c) { return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF); }
 
-const std::unordered_set<char32_t>& SetOf(const char* utf8) {
-  // Not thread-unsafe: callers use function-local statics, initialised once.
-  auto* set = new std::unordered_set<char32_t>();
-  std::string_view s(utf8);
-  std::array<char32_t, 2048> buf;
-  size_t n = DecodeUtf8(s, buf.data(), buf.size());
-  for (size_t i = 0; i < n && i < buf.size(); ++i) set->insert(buf[i]);
-  return *set;
-}
+// A set of BMP characters as a bitmap: one bit test per lookup, no hashing.
+class CharSet {
+ public:
+  explicit CharSet(std::string_view utf8) : bits_(0x10000 / 64, 0) {
+    std::array<char32_t, 2048> buf;
+    size_t n = DecodeUtf8(utf8, buf.data(), buf.size());
+    for (size_t i = 0; i < n && i < buf.size(); ++i) {
+      if (buf[i] < 0x10000) bits_[buf[i] >> 6] |= uint64_t{1} << (buf[i] & 63);
+    }
+  }
+  bool count(char32_t c) const { return c < 0x10000 && ((bits_[c >> 6] >> (c & 63)) & 1); }
 
-const std::unordered_set<char32_t>& Surnames() {
-  static const auto& s = SetOf(
+ private:
+  std::vector<uint64_t> bits_;
+};
+
+const CharSet& Surnames() {
+  static const CharSet s(
       "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
       "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱"
       "严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚"
@@ -97,21 +103,29 @@ const std::unordered_set<char32_t>& Surnames() {
 }
 
 bool IsCompoundSurname(char32_t a, char32_t b) {
-  static const char* const kCompound[] = {
-      "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文",
-      "司徒", "夏侯", "令狐", "端木", "西门", "南宫", "独孤", "澹台", "公冶", "呼延", "赫连",
-      "万俟", "闻人", "轩辕", "百里", "钟离", "宗政", "濮阳", "第五", "太史", "申屠", "拓跋"};
-  for (const char* c : kCompound) {
-    char32_t cp[3];
-    DecodeUtf8(c, cp, 3);
-    if (cp[0] == a && cp[1] == b) return true;
+  static const std::vector<uint64_t> pairs = [] {
+    static const char* const kCompound[] = {
+        "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文",
+        "司徒", "夏侯", "令狐", "端木", "西门", "南宫", "独孤", "澹台", "公冶", "呼延", "赫连",
+        "万俟", "闻人", "轩辕", "百里", "钟离", "宗政", "濮阳", "第五", "太史", "申屠", "拓跋"};
+    std::vector<uint64_t> v;
+    for (const char* c : kCompound) {
+      char32_t cp[3];
+      DecodeUtf8(c, cp, 3);
+      v.push_back((uint64_t{cp[0]} << 32) | cp[1]);
+    }
+    return v;
+  }();
+  uint64_t key = (uint64_t{a} << 32) | b;
+  for (uint64_t p : pairs) {
+    if (p == key) return true;
   }
   return false;
 }
 
 // Characters that end place, company and product names but not personal names.
-const std::unordered_set<char32_t>& NonNameEndings() {
-  static const auto& s = SetOf("市省区县路街号司店厂院局部校镇村州城站场馆楼园湖山河江桥港所厅处队病症炎癌瘤");
+const CharSet& NonNameEndings() {
+  static const CharSet s("市省区县路街号司店厂院局部校镇村州城站场馆楼园湖山河江桥港所厅处队病症炎癌瘤");
   return s;
 }
 
@@ -207,17 +221,23 @@ Strength IdCardCn(std::string_view v) {
 Strength UsccCn(std::string_view v) {
   static constexpr std::string_view kAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY";
   static constexpr int kW[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
+  static const std::array<int8_t, 256> kValue = [] {
+    std::array<int8_t, 256> t;
+    t.fill(-1);
+    for (size_t i = 0; i < kAlphabet.size(); ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+    return t;
+  }();
   if (v.size() != 18 || !AllDigits(v.substr(2, 6))) return kNo;
   int p = Num(v.substr(2, 2));
   if (!ValidProvince(p) && p != 10) return kNo;
   int sum = 0;
   for (int i = 0; i < 17; ++i) {
-    size_t k = kAlphabet.find(v[i]);
-    if (k == std::string_view::npos) return kNo;
-    sum += static_cast<int>(k) * kW[i];
+    int k = kValue[static_cast<unsigned char>(v[i])];
+    if (k < 0) return kNo;
+    sum += k * kW[i];
   }
   int check = (31 - sum % 31) % 31;
-  return kAlphabet[check] == v[17] ? kYes : kNo;
+  return kAlphabet[static_cast<size_t>(check)] == v[17] ? kYes : kNo;
 }
 
 Strength OrgCodeCn(std::string_view v) {
@@ -339,8 +359,8 @@ Strength HkMacauPermit(std::string_view v) {
 }
 
 Strength LicensePlateCn(std::string_view v) {
-  static const auto& provinces = SetOf("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼");
-  static const auto& suffixes = SetOf("挂学警港澳");
+  static const CharSet provinces("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼");
+  static const CharSet suffixes("挂学警港澳");
   char32_t cp[12];
   size_t n = DecodeUtf8(v, cp, 12);
   if (n < 7 || n > 10) return kNo;
@@ -500,8 +520,8 @@ Strength PersonNameCn(std::string_view v) {
 }
 
 Strength AddressCn(std::string_view v) {
-  static const auto& admin = SetOf("省市区县旗州盟");
-  static const auto& street = SetOf("路街道巷号村镇乡弄里苑栋楼室园庄");
+  static const CharSet admin("省市区县旗州盟");
+  static const CharSet street("路街道巷号村镇乡弄里苑栋楼室园庄");
   char32_t cp[128];
   size_t n = DecodeUtf8(v, cp, 128);
   if (n < 6 || n > 120) return kNo;
