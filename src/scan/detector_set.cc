@@ -3,6 +3,7 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace kexin::scan {
 namespace {
@@ -75,6 +76,7 @@ Result<std::unique_ptr<DetectorSet>> DetectorSet::Build(const Rules& rules) {
 
 Status DetectorSet::Compile() {
   std::vector<std::string> cell_pats, text_pats, cell_names, text_names;
+  std::vector<std::pair<std::string, int>> dict_values;
   std::vector<unsigned> cell_flags, text_flags;
   for (size_t i = 0; i < rules_.categories.size(); ++i) {
     const CategoryRule& r = rules_.categories[i];
@@ -90,22 +92,21 @@ Status DetectorSet::Compile() {
       c.required = c.validator->required;
       c.allowed = c.validator->allowed;
     } else if (!r.values.empty() || !r.suffixes.empty()) {
+      c.dictionary = true;
       c.min_bytes = UINT32_MAX;
       c.max_bytes = 0;
       c.allowed = 0;
-      c.value_store.reserve(r.values.size());
-      for (const auto& v : r.values) c.value_store.push_back(AsciiLower(v));
-      for (const auto& v : c.value_store) c.values.insert(v);
       for (const auto& v : r.values) {
+        dict_values.push_back({AsciiLower(v), static_cast<int>(i)});
         c.min_bytes = std::min<uint32_t>(c.min_bytes, static_cast<uint32_t>(v.size()));
         c.max_bytes = std::max<uint32_t>(c.max_bytes, static_cast<uint32_t>(v.size()));
         c.allowed |= ShapeOf(v).classes | ShapeOf(AsciiLower(v)).classes;
       }
       if (!r.suffixes.empty()) {
-        c.suffixes = r.suffixes;
         c.max_chars = r.max_chars ? r.max_chars : 12;
-        for (const auto& s : r.suffixes) {
-          c.min_bytes = std::min<uint32_t>(c.min_bytes, static_cast<uint32_t>(s.size()) + 1);
+        for (const auto& suf : r.suffixes) {
+          suffixes_.push_back({suf, Utf8Chars(suf), static_cast<int>(i)});
+          c.min_bytes = std::min<uint32_t>(c.min_bytes, static_cast<uint32_t>(suf.size()) + 1);
         }
         c.max_bytes = std::max<uint32_t>(c.max_bytes, c.max_chars * 4);
         c.allowed |= kNonAscii;
@@ -125,13 +126,28 @@ Status DetectorSet::Compile() {
     }
     compiled_.push_back(std::move(c));
   }
+  dict_store_.reserve(dict_values.size());
+  for (const auto& [value, cat] : dict_values) dict_store_.push_back(value);
+  for (size_t k = 0; k < dict_values.size(); ++k) {
+    dict_[dict_store_[k]] |= uint64_t{1} << dict_values[k].second;
+  }
   for (size_t i = 0; i < compiled_.size(); ++i) {
     const Compiled& c = compiled_[i];
+    if (c.dictionary) dict_mask_ |= uint64_t{1} << i;
+    if (c.weak) weak_mask_ |= uint64_t{1} << i;
     if (!c.active) continue;
     for (size_t n = 0; n < kMaxDispatch; ++n) {
       if (n >= c.min_bytes && n <= c.max_bytes) length_mask_[n] |= uint64_t{1} << i;
     }
     if (c.max_bytes >= kMaxDispatch) long_mask_ |= uint64_t{1} << i;
+    for (uint32_t v = 0; v < 256; ++v) {
+      uint32_t lo_allowed = c.allowed & 0xFF, lo_required = c.required & 0xFF;
+      if ((v & ~lo_allowed) != 0 || (v & lo_required) != lo_required) exclude_lo_[v] |= uint64_t{1} << i;
+    }
+    for (uint32_t v = 0; v < 128; ++v) {
+      uint32_t hi_allowed = c.allowed >> 8, hi_required = c.required >> 8;
+      if ((v & ~hi_allowed) != 0 || (v & hi_required) != hi_required) exclude_hi_[v] |= uint64_t{1} << i;
+    }
   }
   if (!cell_pats.empty()) KEXIN_RETURN_IF_ERROR(CompileDb(cell_pats, cell_flags, cell_names, &cell_db_));
   if (!text_pats.empty()) KEXIN_RETURN_IF_ERROR(CompileDb(text_pats, text_flags, text_names, &text_db_));
@@ -149,39 +165,22 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
   CellMatch m;
   const Shape s = ShapeOf(cell);
   bool run_regex = false;
+  uint64_t dict_candidates = 0;
   uint64_t candidates = s.bytes < kMaxDispatch ? length_mask_[s.bytes] : long_mask_;
+  candidates &= ~(exclude_lo_[s.classes & 0xFF] | exclude_hi_[(s.classes >> 8) & 0x7F]);
   for (; candidates; candidates &= candidates - 1) {
     const size_t i = static_cast<size_t>(__builtin_ctzll(candidates));
     const Compiled& c = compiled_[i];
-    if (s.bytes < c.min_bytes || s.bytes > c.max_bytes || (s.classes & c.required) != c.required ||
-        (s.classes & ~c.allowed) != 0) {
-      continue;
-    }
+    if (s.bytes < c.min_bytes || s.bytes > c.max_bytes) continue;
     Strength st = Strength::kNone;
     if (c.validator != nullptr) {
       st = c.validator->fn(cell);
     } else if (c.regex) {
       run_regex = true;
       continue;
-    } else {
-      if (!c.values.empty()) {
-        bool upper = (s.classes & kUpper) != 0;
-        if (upper ? c.values.count(AsciiLower(cell)) != 0 : c.values.count(cell) != 0) {
-          st = Strength::kStrong;
-        }
-      }
-      if (st == Strength::kNone && !c.suffixes.empty() && s.classes == kNonAscii) {
-        size_t chars = Utf8Chars(cell);
-        if (chars <= c.max_chars) {
-          for (const auto& suf : c.suffixes) {
-            if (cell.size() > suf.size() && cell.substr(cell.size() - suf.size()) == suf &&
-                chars >= Utf8Chars(suf) + 1) {
-              st = Strength::kStrong;
-              break;
-            }
-          }
-        }
-      }
+    } else if (c.dictionary) {
+      dict_candidates |= uint64_t{1} << i;
+      continue;
     }
     if (st == Strength::kNone) continue;
     if (st == Strength::kStrong && !c.weak) {
@@ -189,6 +188,29 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
     } else {
       m.weak |= uint64_t{1} << i;
     }
+  }
+  if (dict_candidates) {
+    uint64_t hit = 0;
+    if ((s.classes & kUpper) != 0) {
+      std::string lower = AsciiLower(cell);
+      auto it = dict_.find(lower);
+      if (it != dict_.end()) hit = it->second;
+    } else {
+      auto it = dict_.find(cell);
+      if (it != dict_.end()) hit = it->second;
+    }
+    if (s.classes == kNonAscii && !suffixes_.empty()) {
+      size_t chars = 0;
+      for (const auto& suf : suffixes_) {
+        if (cell.size() <= suf.text.size() || !((dict_candidates >> suf.category) & 1)) continue;
+        if (memcmp(cell.data() + cell.size() - suf.text.size(), suf.text.data(), suf.text.size()) != 0) continue;
+        if (chars == 0) chars = Utf8Chars(cell);
+        if (chars <= compiled_[suf.category].max_chars && chars > suf.chars) hit |= uint64_t{1} << suf.category;
+      }
+    }
+    hit &= dict_candidates;
+    m.strong |= hit & ~weak_mask_;
+    m.weak |= hit & weak_mask_;
   }
   if (run_regex && cell_db_ != nullptr) {
     scratch->hits_.clear();

@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "kexin/status.h"
@@ -79,9 +79,7 @@ class DetectorSet {
     const ValidatorInfo* validator = nullptr;
     uint32_t min_bytes = 0, max_bytes = UINT32_MAX;
     uint32_t required = 0, allowed = kAllClasses;
-    std::vector<std::string> value_store;          // ASCII lower-cased dictionary values
-    std::unordered_set<std::string_view> values;   // views into value_store
-    std::vector<std::string> suffixes;
+    bool dictionary = false;  // matched through dict_ / suffixes_ below
     uint32_t max_chars = 12;
     bool regex = false;  // whole-cell regular expression (no validator)
     bool weak = false;
@@ -98,6 +96,22 @@ class DetectorSet {
   static constexpr size_t kMaxDispatch = 64;
   uint64_t length_mask_[kMaxDispatch] = {};
   uint64_t long_mask_ = 0;
+  // Categories excluded by a value's character classes, indexed by the low 8 and high 7 bits of
+  // Shape::classes: a class present that the category does not allow, or a required one absent.
+  uint64_t exclude_lo_[256] = {};
+  uint64_t exclude_hi_[128] = {};
+  // Every category's dictionary in one map (value, ASCII lower-cased -> categories), so a cell
+  // costs one lookup however many dictionaries there are; suffixes likewise in one list.
+  uint64_t dict_mask_ = 0;
+  uint64_t weak_mask_ = 0;
+  std::vector<std::string> dict_store_;
+  std::unordered_map<std::string_view, uint64_t> dict_;
+  struct Suffix {
+    std::string text;
+    size_t chars;
+    int category;
+  };
+  std::vector<Suffix> suffixes_;
   int free_text_index_ = -1;
   hs_database* cell_db_ = nullptr;  // anchored whole-cell patterns (regex categories)
   hs_database* text_db_ = nullptr;  // embedded patterns

@@ -418,13 +418,28 @@ Strength Vin(std::string_view v) {
 
 Strength IpAddress(std::string_view v) {
   if (v.size() > 45 || v.size() < 7) return kNo;
-  char buf[48];
-  std::memcpy(buf, v.data(), v.size());
-  buf[v.size()] = 0;
-  unsigned char out[16];
-  if (v.find(':') != std::string_view::npos) return inet_pton(AF_INET6, buf, out) == 1 ? kYes : kNo;
-  // inet_pton(AF_INET) accepts exactly four decimal octets without leading zeros on glibc.
-  return inet_pton(AF_INET, buf, out) == 1 ? kYes : kNo;
+  if (v.find(':') != std::string_view::npos) {
+    char buf[48];
+    std::memcpy(buf, v.data(), v.size());
+    buf[v.size()] = 0;
+    unsigned char out[16];
+    return inet_pton(AF_INET6, buf, out) == 1 ? kYes : kNo;
+  }
+  // Exactly four decimal octets 0-255 without leading zeros.
+  int parts = 0;
+  size_t i = 0;
+  while (true) {
+    size_t start = i;
+    int value = 0;
+    while (i < v.size() && IsDigit(v[i]) && i - start < 3) value = value * 10 + (v[i++] - '0');
+    size_t len = i - start;
+    if (len == 0 || value > 255 || (len > 1 && v[start] == '0')) return kNo;
+    ++parts;
+    if (i == v.size()) break;
+    if (v[i] != '.' || parts == 4) return kNo;
+    ++i;
+  }
+  return parts == 4 ? kYes : kNo;
 }
 
 Strength MacAddress(std::string_view v) {
