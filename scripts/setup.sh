@@ -10,6 +10,7 @@ PACKAGES=(
   libhyperscan-dev libsimdjson-dev nlohmann-json3-dev libcli11-dev
   libtomlplusplus-dev libfmt-dev
   libsodium-dev libssl-dev libsqlite3-dev libpq-dev
+  postgresql postgresql-client sqlite3 python3 iproute2 procps time
 )
 
 missing=()

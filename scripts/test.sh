@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# PostgreSQL on loopback for the store and ledger tests (started when not running).
+export KEXIN_TEST_PG_URL=$(bash scripts/pg-test-server.sh)
+export KEXIN_REQUIRE_PG=1
 cmake --preset ci >/dev/null
 cmake --build --preset ci
 ctest --preset ci -j2

@@ -1,0 +1,118 @@
+// SQLite backend: WAL journal, synchronous=FULL so a COMMIT is on disk when it returns.
+#include <sqlite3.h>
+
+#include <unordered_map>
+
+#include "store/store.h"
+
+namespace kexin::store {
+namespace {
+
+// $N placeholders -> ?N (SQLite's numbered parameters).
+std::string Translate(std::string_view sql) {
+  std::string out(sql);
+  for (auto& c : out) {
+    if (c == '$') c = '?';
+  }
+  return out;
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  ~SqliteStore() override {
+    for (auto& [k, st] : cache_) sqlite3_finalize(st);
+    sqlite3_close(db_);
+  }
+  std::string_view backend() const override { return "sqlite"; }
+
+  Result<std::vector<Row>> Query(std::string_view sql, const std::vector<Value>& params) override {
+    sqlite3_stmt* st = nullptr;
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) {
+      st = it->second;
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+    } else {
+      std::string t = Translate(sql);
+      if (sqlite3_prepare_v2(db_, t.c_str(), static_cast<int>(t.size()), &st, nullptr) != SQLITE_OK) {
+        return Error("prepare");
+      }
+      cache_.emplace(std::string(sql), st);
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      int idx = static_cast<int>(i + 1);
+      const Value& v = params[i];
+      if (std::holds_alternative<int64_t>(v)) {
+        sqlite3_bind_int64(st, idx, std::get<int64_t>(v));
+      } else if (std::holds_alternative<std::string>(v)) {
+        const auto& s = std::get<std::string>(v);
+        sqlite3_bind_text(st, idx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+      } else {
+        sqlite3_bind_null(st, idx);
+      }
+    }
+    std::vector<Row> rows;
+    while (true) {
+      int rc = sqlite3_step(st);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) {
+        Status s = Error("step");
+        sqlite3_reset(st);
+        return s;
+      }
+      int n = sqlite3_column_count(st);
+      Row row(static_cast<size_t>(n));
+      for (int c = 0; c < n; ++c) {
+        switch (sqlite3_column_type(st, c)) {
+          case SQLITE_INTEGER: row[static_cast<size_t>(c)] = static_cast<int64_t>(sqlite3_column_int64(st, c)); break;
+          case SQLITE_NULL: break;
+          default:
+            row[static_cast<size_t>(c)] = std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, c)),
+                                                      static_cast<size_t>(sqlite3_column_bytes(st, c)));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    sqlite3_reset(st);
+    return rows;
+  }
+
+  Status Begin() override { return Exec("BEGIN IMMEDIATE"); }
+  Status Commit() override { return Exec("COMMIT"); }
+  Status Rollback() override { return Exec("ROLLBACK"); }
+
+ private:
+  Status Error(const char* what) {
+    int code = sqlite3_errcode(db_);
+    std::string m = path_ + ": sqlite " + what + ": " + sqlite3_errmsg(db_);
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Corruption(m);
+    if (code == SQLITE_CONSTRAINT) return FailedPrecondition(m);
+    if (code == SQLITE_IOERR || code == SQLITE_FULL) return IoError(m);
+    return Internal(m);
+  }
+  sqlite3* db_;
+  std::string path_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string m = path + ": " + (db ? sqlite3_errmsg(db) : "cannot open");
+    sqlite3_close(db);
+    return IoError(m);
+  }
+  sqlite3_busy_timeout(db, 10000);
+  auto store = std::make_unique<SqliteStore>(db, path);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+    auto r = store->Query(pragma, {});
+    if (!r.ok()) return r.status();
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace kexin::store

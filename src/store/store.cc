@@ -1,0 +1,57 @@
+#include "store/store.h"
+
+namespace kexin::store {
+
+Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path);
+Result<std::unique_ptr<Store>> OpenPostgres(const std::string& conninfo);
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& url) {
+  if (url.rfind("sqlite:", 0) == 0) return OpenSqlite(url.substr(7));
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return OpenPostgres(url);
+  return InvalidArgument("store url '" + url + "': expected sqlite:/path or postgresql://...");
+}
+
+Result<int> Store::SchemaVersion() {
+  KEXIN_RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"));
+  KEXIN_ASSIGN_OR_RETURN(auto rows, Query("SELECT MAX(version) FROM schema_version"));
+  if (rows.empty() || std::holds_alternative<std::monostate>(rows[0][0])) return 0;
+  return static_cast<int>(AsInt(rows[0][0]));
+}
+
+Status Store::Migrate(const std::vector<Migration>& migrations) {
+  KEXIN_ASSIGN_OR_RETURN(int current, SchemaVersion());
+  for (const auto& m : migrations) {
+    if (m.version <= current) continue;
+    KEXIN_RETURN_IF_ERROR(Begin());
+    std::string_view sql = m.sql;
+    Status s;
+    while (!sql.empty() && s.ok()) {
+      size_t semi = sql.find(';');
+      std::string_view stmt = sql.substr(0, semi);
+      sql = semi == std::string_view::npos ? std::string_view() : sql.substr(semi + 1);
+      if (stmt.find_first_not_of(" \t\r\n") == std::string_view::npos) continue;
+      s = Exec(stmt);
+    }
+    if (s.ok()) s = Exec("INSERT INTO schema_version (version) VALUES ($1)", {int64_t{m.version}});
+    if (!s.ok()) {
+      Rollback().IgnoreError();
+      return s.WithContext("migration " + std::to_string(m.version));
+    }
+    KEXIN_RETURN_IF_ERROR(Commit());
+  }
+  return Status::Ok();
+}
+
+const std::vector<Migration>& KexinMigrations() {
+  static const std::vector<Migration> m = {
+      {1,
+       "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+       "CREATE TABLE ledger_entries (idx BIGINT PRIMARY KEY, leaf_hash TEXT NOT NULL, entry TEXT NOT NULL);"
+       "CREATE TABLE ledger_checkpoints (size BIGINT PRIMARY KEY, root TEXT NOT NULL, note TEXT NOT NULL);"
+       "CREATE TABLE registrations (id TEXT NOT NULL, version BIGINT NOT NULL, type TEXT NOT NULL,"
+       " ledger_index BIGINT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (id, version))"},
+  };
+  return m;
+}
+
+}  // namespace kexin::store
