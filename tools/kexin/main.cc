@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   kexin::cli::RunFn run;
   kexin::cli::RegisterScan(app, &run);
   kexin::cli::RegisterRules(app, &run);
+  kexin::cli::RegisterNode(app, &run);
+  kexin::cli::RegisterRegistry(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

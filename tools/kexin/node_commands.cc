@@ -1,0 +1,356 @@
+// Node commands: `kexin init`, `kexin node show`, `kexin ledger ...`, `kexin register`,
+// `kexin registration ...` and `kexin cert show|verify`. See docs/cli.md.
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "identity/node_home.h"
+#include "registry/registry.h"
+#include "tools/kexin/commands.h"
+
+namespace kexin::cli {
+namespace {
+
+using nlohmann::json;
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "kexin: %s\n", s.ToString().c_str());
+  return ExitCodeFor(s);
+}
+
+int Print(const json& j) { return WriteOutput("", j.dump(2) + "\n"); }
+
+struct Node {
+  identity::NodeConfig config;
+  std::unique_ptr<ledger::Ledger> ledger;
+};
+
+Result<Node> OpenNode(const std::string& home) {
+  Node n;
+  KEXIN_ASSIGN_OR_RETURN(n.config, identity::LoadHome(home));
+  KEXIN_ASSIGN_OR_RETURN(n.ledger, identity::OpenLedger(n.config));
+  return n;
+}
+
+json HashList(const std::vector<ledger::Hash>& v) {
+  json a = json::array();
+  for (const auto& h : v) a.push_back(crypto::Base64Encode(crypto::AsBytes(h)));
+  return a;
+}
+
+std::string B64(const ledger::Hash& h) { return crypto::Base64Encode(crypto::AsBytes(h)); }
+
+Result<json> ReadJsonFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return ErrnoError(path, errno);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j = json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded()) return DataError(path + ": not valid JSON");
+  return j;
+}
+
+void AddHome(CLI::App* cmd, std::string* home) {
+  cmd->add_option("--home", *home, "Node home directory (default $KEXIN_HOME or ~/.kexin)");
+}
+
+}  // namespace
+
+void RegisterNode(CLI::App& app, RunFn* run) {
+  // kexin init
+  {
+    struct A { std::string home = identity::DefaultHome(), name = "node", store; };
+    auto a = std::make_shared<A>();
+    CLI::App* cmd = app.add_subcommand("init", "Create a node home: config, Ed25519 node key (0600), store");
+    AddHome(cmd, &a->home);
+    cmd->add_option("--name", a->name, "Node name (default: node)");
+    cmd->add_option("--store", a->store, "Store URL instead of the embedded SQLite (postgresql://...)");
+    cmd->callback([run, a] {
+      *run = [a] {
+        std::optional<std::string> store;
+        if (!a->store.empty()) store = a->store;
+        auto c = identity::InitHome(a->home, a->name, store);
+        if (!c.ok()) return Fail(c.status());
+        auto key = identity::LoadNodeKey(*c);
+        if (!key.ok()) return Fail(key.status());
+        ledger::VerifierKey vk{c->origin, ledger::kSigTypeEd25519, key->public_key()};
+        return Print({{"home", c->home}, {"name", c->name}, {"origin", c->origin}, {"store", c->store_url},
+                      {"public_key", vk.ToString()}});
+      };
+    });
+  }
+  // kexin node show
+  {
+    auto home = std::make_shared<std::string>(identity::DefaultHome());
+    CLI::App* node = app.add_subcommand("node", "The node's identity and state");
+    node->require_subcommand(1);
+    CLI::App* show = node->add_subcommand("show", "Name, public key and ledger state");
+    AddHome(show, home.get());
+    show->callback([run, home] {
+      *run = [home] {
+        auto n = OpenNode(*home);
+        if (!n.ok()) return Fail(n.status());
+        uint64_t size = n->ledger->Size();
+        json j = {{"home", n->config.home}, {"name", n->config.name}, {"origin", n->config.origin},
+                  {"store", n->config.store_url.rfind("sqlite:", 0) == 0 ? n->config.store_url : "postgresql (configured)"},
+                  {"public_key", n->ledger->verifier().ToString()},
+                  {"ledger", {{"size", size}, {"root", B64(n->ledger->Root(size))}}}};
+        auto cp = n->ledger->LatestCheckpoint();
+        j["ledger"]["latest_checkpoint"] = cp.ok() ? json(*cp) : json(nullptr);
+        return Print(j);
+      };
+    });
+  }
+  // kexin ledger ...
+  {
+    struct A {
+      std::string home = identity::DefaultHome(), type, body, body_file;
+      int64_t index = -1, size = -1, old_size = 0, new_size = -1;
+    };
+    auto a = std::make_shared<A>();
+    CLI::App* led = app.add_subcommand("ledger", "The tamper-evident ledger (docs/ledger.md)");
+    led->require_subcommand(1);
+    CLI::App* append = led->add_subcommand("append", "Append an entry; prints its index once durable");
+    append->add_option("--type", a->type, "Entry type, e.g. note.manual")->required();
+    append->add_option("--body", a->body, "Entry body as JSON");
+    append->add_option("--body-file", a->body_file, "Read the body from a JSON file");
+    CLI::App* show = led->add_subcommand("show", "Show the ledger state, or one entry");
+    show->add_option("INDEX", a->index, "Entry index");
+    CLI::App* proof = led->add_subcommand("proof", "Inclusion proof of an entry (RFC 9162)");
+    proof->add_option("INDEX", a->index, "Entry index")->required();
+    proof->add_option("--size", a->size, "Tree size (default: the latest checkpoint's)");
+    CLI::App* cons = led->add_subcommand("consistency", "Consistency proof between two tree sizes");
+    cons->add_option("OLD", a->old_size, "Old tree size")->required();
+    cons->add_option("NEW", a->new_size, "New tree size (default: current)");
+    CLI::App* cp = led->add_subcommand("checkpoint", "Sign a checkpoint at the current size (C2SP tlog-checkpoint)");
+    CLI::App* verify = led->add_subcommand("verify", "Re-verify every entry and checkpoint");
+    for (CLI::App* c : {append, show, proof, cons, cp, verify}) AddHome(c, &a->home);
+
+    append->callback([run, a] {
+      *run = [a] {
+        json body;
+        if (!a->body_file.empty()) {
+          auto j = ReadJsonFile(a->body_file);
+          if (!j.ok()) return Fail(j.status());
+          body = *j;
+        } else {
+          body = json::parse(a->body.empty() ? "{}" : a->body, nullptr, false);
+          if (body.is_discarded()) return Fail(InvalidArgument("--body is not valid JSON"));
+        }
+        auto n = OpenNode(a->home);
+        if (!n.ok()) return Fail(n.status());
+        auto idx = n->ledger->Append(a->type, body);
+        if (!idx.ok()) return Fail(idx.status());
+        return Print({{"index", *idx}});
+      };
+    });
+    show->callback([run, a] {
+      *run = [a] {
+        auto n = OpenNode(a->home);
+        if (!n.ok()) return Fail(n.status());
+        if (a->index >= 0) {
+          auto e = n->ledger->Entry(static_cast<uint64_t>(a->index));
+          if (!e.ok()) return Fail(e.status());
+          auto leaf = n->ledger->LeafHashAt(static_cast<uint64_t>(a->index));
+          return Print({{"index", a->index}, {"leaf_hash", B64(*leaf)}, {"entry", json::parse(*e)}, {"canonical", *e}});
+        }
+        uint64_t size = n->ledger->Size();
+        auto c = n->ledger->LatestCheckpoint();
+        return Print({{"origin", n->ledger->origin()}, {"size", size}, {"root", B64(n->ledger->Root(size))},
+                      {"latest_checkpoint", c.ok() ? json(*c) : json(nullptr)}});
+      };
+    });
+    proof->callback([run, a] {
+      *run = [a] {
+        auto n = OpenNode(a->home);
+        if (!n.ok()) return Fail(n.status());
+        uint64_t size;
+        json checkpoint = nullptr;
+        if (a->size >= 0) {
+          size = static_cast<uint64_t>(a->size);
+        } else {
+          auto note = n->ledger->SignCheckpoint();
+          if (!note.ok()) return Fail(note.status());
+          auto parsed = ledger::SignedNote::Parse(*note);
+          size = ledger::Checkpoint::ParseBody(parsed->text)->size;
+          checkpoint = *note;
+        }
+        auto p = n->ledger->InclusionProof(static_cast<uint64_t>(a->index), size);
+        if (!p.ok()) return Fail(p.status());
+        return Print({{"index", a->index}, {"tree_size", size},
+                      {"leaf_hash", B64(*n->ledger->LeafHashAt(static_cast<uint64_t>(a->index)))},
+                      {"root", B64(n->ledger->Root(size))}, {"inclusion_proof", HashList(*p)},
+                      {"checkpoint", checkpoint}});
+      };
+    });
+    cons->callback([run, a] {
+      *run = [a] {
+        auto n = OpenNode(a->home);
+        if (!n.ok()) return Fail(n.status());
+        uint64_t nsz = a->new_size >= 0 ? static_cast<uint64_t>(a->new_size) : n->ledger->Size();
+        auto p = n->ledger->ConsistencyProof(static_cast<uint64_t>(a->old_size), nsz);
+        if (!p.ok()) return Fail(p.status());
+        return Print({{"old_size", a->old_size}, {"new_size", nsz},
+                      {"old_root", B64(n->ledger->Root(static_cast<uint64_t>(a->old_size)))},
+                      {"new_root", B64(n->ledger->Root(nsz))}, {"consistency_proof", HashList(*p)}});
+      };
+    });
+    cp->callback([run, a] {
+      *run = [a] {
+        auto n = OpenNode(a->home);
+        if (!n.ok()) return Fail(n.status());
+        auto note = n->ledger->SignCheckpoint();
+        if (!note.ok()) return Fail(note.status());
+        return WriteOutput("", *note);
+      };
+    });
+    verify->callback([run, a] {
+      *run = [a] {
+        auto n = OpenNode(a->home);
+        if (!n.ok()) return Fail(n.status());
+        Status s = n->ledger->VerifyAll();
+        if (!s.ok()) return Fail(s);
+        std::printf("ledger %s: %llu entries and every checkpoint verify\n", n->ledger->origin().c_str(),
+                    static_cast<unsigned long long>(n->ledger->Size()));
+        return 0;
+      };
+    });
+  }
+}
+
+void RegisterRegistry(CLI::App& app, RunFn* run) {
+  struct A {
+    std::string home = identity::DefaultHome(), file, meta, out, id, right, to, reason, cert, key;
+    bool full = false;
+    int years = 3, threads = 1;
+  };
+  auto a = std::make_shared<A>();
+  CLI::App* reg = app.add_subcommand("register", "Register a data resource; writes its certificate (docs/registry.md)");
+  reg->add_option("FILE", a->file, "The data file (CSV or JSONL)")->required();
+  reg->add_option("--meta", a->meta, "META.toml describing the resource and its three rights")->required();
+  reg->add_flag("--full", a->full, "Scan every row for the personal-information flags");
+  reg->add_option("-o,--output", a->out, "Write the certificate here (default stdout)");
+  AddHome(reg, &a->home);
+
+  CLI::App* r = app.add_subcommand("registration", "Later registration actions and queries");
+  r->require_subcommand(1);
+  CLI::App* change = r->add_subcommand("change", "Change a registration (new version)");
+  change->add_option("ID", a->id)->required();
+  change->add_option("--meta", a->meta, "META.toml with the new description")->required();
+  change->add_option("--file", a->file, "A new version of the data file");
+  CLI::App* transfer = r->add_subcommand("transfer", "Transfer one of the three rights");
+  transfer->add_option("ID", a->id)->required();
+  transfer->add_option("--right", a->right, "holding, processing or operation")->required();
+  transfer->add_option("--to", a->to, "The new holder")->required();
+  CLI::App* renew = r->add_subcommand("renew", "Renew for N more years");
+  renew->add_option("ID", a->id)->required();
+  renew->add_option("--years", a->years, "Years (default 3)");
+  CLI::App* cancel = r->add_subcommand("cancel", "Cancel a registration");
+  cancel->add_option("ID", a->id)->required();
+  cancel->add_option("--reason", a->reason, "Why")->required();
+  CLI::App* show = r->add_subcommand("show", "The latest version and its status");
+  show->add_option("ID", a->id)->required();
+  CLI::App* list = r->add_subcommand("list", "Every registration and its status");
+  CLI::App* cert = r->add_subcommand("cert", "A fresh certificate for the latest version");
+  cert->add_option("ID", a->id)->required();
+  for (CLI::App* c : {change, transfer, renew, cancel, cert}) c->add_option("-o,--output", a->out, "Write the certificate here");
+  for (CLI::App* c : {change, transfer, renew, cancel, show, list, cert}) AddHome(c, &a->home);
+
+  auto with_registry = [a](const std::function<Result<json>(registry::Registry&)>& fn) {
+    auto n = OpenNode(a->home);
+    if (!n.ok()) return Fail(n.status());
+    auto reg = registry::Registry::Open(n->config.store_url, n->ledger.get());
+    if (!reg.ok()) return Fail(reg.status());
+    auto out = fn(**reg);
+    if (!out.ok()) return Fail(out.status());
+    if (out->contains("certificate")) {
+      std::fprintf(stderr, "registration %s version %lld (%s) recorded at ledger index %llu\n",
+                   (*out)["registration"]["id"].get<std::string>().c_str(),
+                   static_cast<long long>((*out)["registration"]["version"].get<int64_t>()),
+                   (*out)["registration"]["action"].get<std::string>().c_str(),
+                   static_cast<unsigned long long>((*out)["ledger"]["index"].get<uint64_t>()));
+    }
+    return WriteOutput(a->out, out->dump(2) + "\n");
+  };
+  registry::RegisterOptions opts;
+  reg->callback([run, a, with_registry] {
+    *run = [a, with_registry] {
+      auto meta = registry::LoadMeta(a->meta);
+      if (!meta.ok()) return Fail(meta.status());
+      registry::RegisterOptions o;
+      o.full_scan = a->full;
+      return with_registry([&](registry::Registry& r) { return r.Register(a->file, *meta, o); });
+    };
+  });
+  change->callback([run, a, with_registry] {
+    *run = [a, with_registry] {
+      auto meta = registry::LoadMeta(a->meta);
+      if (!meta.ok()) return Fail(meta.status());
+      std::optional<std::string> file;
+      if (!a->file.empty()) file = a->file;
+      return with_registry([&](registry::Registry& r) { return r.Change(a->id, *meta, file, {}); });
+    };
+  });
+  transfer->callback([run, a, with_registry] {
+    *run = [a, with_registry] { return with_registry([&](registry::Registry& r) { return r.Transfer(a->id, a->right, a->to); }); };
+  });
+  renew->callback([run, a, with_registry] {
+    *run = [a, with_registry] { return with_registry([&](registry::Registry& r) { return r.Renew(a->id, a->years); }); };
+  });
+  cancel->callback([run, a, with_registry] {
+    *run = [a, with_registry] { return with_registry([&](registry::Registry& r) { return r.Cancel(a->id, a->reason); }); };
+  });
+  show->callback([run, a, with_registry] {
+    *run = [a, with_registry] { return with_registry([&](registry::Registry& r) { return r.Show(a->id); }); };
+  });
+  list->callback([run, a, with_registry] {
+    *run = [a, with_registry] {
+      return with_registry([&](registry::Registry& r) -> Result<json> {
+        KEXIN_ASSIGN_OR_RETURN(auto all, r.List());
+        return json(all);
+      });
+    };
+  });
+  cert->callback([run, a, with_registry] {
+    *run = [a, with_registry] { return with_registry([&](registry::Registry& r) { return r.Certificate(a->id); }); };
+  });
+
+  // kexin cert show|verify: offline, no home needed.
+  CLI::App* c = app.add_subcommand("cert", "Show or verify a registration certificate offline");
+  c->require_subcommand(1);
+  CLI::App* cshow = c->add_subcommand("show", "Print a certificate's registration");
+  cshow->add_option("CERT", a->cert)->required();
+  CLI::App* cverify = c->add_subcommand("verify", "Verify a certificate with nothing but a public key");
+  cverify->add_option("CERT", a->cert)->required();
+  cverify->add_option("--key", a->key, "The node's verifier key (name+id+base64), from `kexin node show`");
+  cshow->callback([run, a] {
+    *run = [a] {
+      auto j = ReadJsonFile(a->cert);
+      if (!j.ok()) return Fail(j.status());
+      if (!j->contains("registration")) return Fail(DataError(a->cert + ": not a kexin certificate"));
+      return Print((*j)["registration"]);
+    };
+  });
+  cverify->callback([run, a] {
+    *run = [a] {
+      auto j = ReadJsonFile(a->cert);
+      if (!j.ok()) return Fail(j.status());
+      std::optional<std::string> key;
+      if (!a->key.empty()) key = a->key;
+      auto v = registry::VerifyCertificate(*j, key);
+      for (const auto& chk : v.checks) {
+        std::printf("%-22s %s  %s\n", chk.check.c_str(), chk.ok ? "ok  " : "FAIL", chk.detail.c_str());
+      }
+      if (!v.ok) {
+        std::fprintf(stderr, "kexin: corruption: %s: certificate does not verify\n", a->cert.c_str());
+        return ExitCodeFor(Corruption(""));
+      }
+      std::printf("certificate verifies; registration is %s\n", v.status.c_str());
+      return v.status == "active" ? 0 : ExitCodeFor(FailedPrecondition(""));
+    };
+  });
+}
+
+}  // namespace kexin::cli
