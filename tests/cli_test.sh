@@ -77,7 +77,7 @@ assert r["files"][0]["status"]=="ok" and r["files"][1]["status"]=="error"
 assert "ragged.csv:3" in r["files"][1]["error"]["message"]' "$T/multi.json" || fail "multi-file report"
 
 # A failed write leaves no partial report behind.
-expect_exit 3 "nodir" -- "$KEXIN" scan "$SRC/examples/customers.csv" -o "$T/nodir/r.json"
+expect_exit 7 "cannot write $T/nodir/r.json" -- "$KEXIN" scan "$SRC/examples/customers.csv" -o "$T/nodir/r.json"
 [ -z "$(ls "$T"/nodir* 2>/dev/null)" ] || fail "partial output left behind"
 
 # Rules: the built-in file round-trips through --rules and `rules check`.

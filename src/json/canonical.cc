@@ -61,8 +61,18 @@ Status Write(const nlohmann::json& v, std::string* out) {
   switch (v.type()) {
     case T::null: *out += "null"; return Status::Ok();
     case T::boolean: *out += v.get<bool>() ? "true" : "false"; return Status::Ok();
-    case T::number_integer: *out += std::to_string(v.get<int64_t>()); return Status::Ok();
-    case T::number_unsigned: *out += std::to_string(v.get<uint64_t>()); return Status::Ok();
+    // RFC 8785 numbers are IEEE-754 doubles: integers beyond 2^53 are written as the double
+    // they round to, exactly as other implementations do.
+    case T::number_integer: {
+      int64_t i = v.get<int64_t>();
+      *out += (i > (int64_t{1} << 53) || i < -(int64_t{1} << 53)) ? FormatNumber(static_cast<double>(i)) : std::to_string(i);
+      return Status::Ok();
+    }
+    case T::number_unsigned: {
+      uint64_t u = v.get<uint64_t>();
+      *out += u > (uint64_t{1} << 53) ? FormatNumber(static_cast<double>(u)) : std::to_string(u);
+      return Status::Ok();
+    }
     case T::number_float: {
       double d = v.get<double>();
       if (!std::isfinite(d)) return InvalidArgument("JSON cannot represent NaN or infinity");

@@ -18,8 +18,7 @@ Hash NodeHash(const Hash& left, const Hash& right) {
 Hash EmptyRoot() { return crypto::Sha256(""); }
 
 uint64_t SplitPoint(uint64_t n) {
-  uint64_t k = 1;
-  while (k << 1 < n) k <<= 1;
+  uint64_t k = uint64_t{1} << (63 - __builtin_clzll(n - 1));  // largest power of two below n
   return k;
 }
 
@@ -35,7 +34,7 @@ void MemoryTree::Append(const Hash& leaf_hash) {
 
 Hash MemoryTree::SubtreeHash(uint64_t start, uint64_t end) const {
   uint64_t n = end - start;
-  if ((n & (n - 1)) == 0) {  // a perfect, aligned subtree: stored
+  if ((n & (n - 1)) == 0 && (start & (n - 1)) == 0) {  // a perfect, aligned subtree: stored
     int l = __builtin_ctzll(n);
     return levels_[static_cast<size_t>(l)][start >> l];
   }

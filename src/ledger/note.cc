@@ -1,5 +1,7 @@
 #include "ledger/note.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace kexin::ledger {
@@ -26,6 +28,36 @@ std::string BigEndian32(uint32_t v) {
   return s;
 }
 
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len;
+    uint32_t cp, min;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2, cp = c & 0x1F, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3, cp = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace
 
 uint32_t KeyId(std::string_view name, uint8_t type, const crypto::PublicKey& key) {
@@ -46,10 +78,14 @@ std::string VerifierKey::ToString() const {
 }
 
 Result<VerifierKey> VerifierKey::Parse(std::string_view text) {
-  size_t p2 = text.rfind('+');
-  size_t p1 = p2 == std::string_view::npos || p2 == 0 ? std::string_view::npos : text.rfind('+', p2 - 1);
-  if (p1 == std::string_view::npos || p1 == 0) {
+  // Names never contain '+', so the first two '+' separate the fields (base64 may hold '+').
+  size_t p1 = text.find('+');
+  size_t p2 = p1 == std::string_view::npos ? p1 : text.find('+', p1 + 1);
+  if (p1 == std::string_view::npos || p1 == 0 || p2 == std::string_view::npos) {
     return InvalidArgument("verifier key must be <name>+<key id>+<base64 key>");
+  }
+  if (text.substr(0, p1).find_first_of(" \t\n") != std::string_view::npos) {
+    return InvalidArgument("verifier key: the name contains a space");
   }
   VerifierKey k;
   k.name = std::string(text.substr(0, p1));
@@ -80,6 +116,7 @@ Result<SignedNote> SignedNote::Parse(std::string_view note) {
   for (unsigned char c : note) {
     if (c < 0x20 && c != '\n') return Corruption("signed note contains a control character");
   }
+  if (!ValidUtf8(note)) return Corruption("signed note is not valid UTF-8");
   size_t split = note.rfind("\n\n");
   if (split == std::string_view::npos) return Corruption("signed note has no blank line before its signatures");
   SignedNote n;
@@ -94,6 +131,7 @@ Result<SignedNote> SignedNote::Parse(std::string_view note) {
     line.remove_prefix(kEmDashSpace.size());
     size_t sp = line.find(' ');
     if (sp == std::string_view::npos || sp == 0) return Corruption("signature line has no key name");
+    if (line.substr(0, sp).find('+') != std::string_view::npos) return Corruption("a key name must not contain '+'");
     auto raw = crypto::Base64Decode(line.substr(sp + 1));
     if (!raw.ok() || raw->size() < 5) return Corruption("signature line has a malformed signature");
     NoteSignature s;
@@ -120,6 +158,9 @@ Result<Checkpoint> Checkpoint::ParseBody(std::string_view text) {
     text.remove_prefix(nl + 1);
   }
   if (lines.size() < 3) return Corruption("checkpoint needs origin, size and root hash lines");
+  for (size_t i = 3; i < lines.size(); ++i) {
+    if (lines[i].empty()) return Corruption("checkpoint extension lines must not be empty");
+  }
   Checkpoint c;
   c.origin = std::string(lines[0]);
   if (c.origin.empty()) return Corruption("checkpoint origin is empty");
@@ -149,6 +190,7 @@ NoteSignature Cosign(std::string_view body, std::string_view name, const crypto:
 Status VerifyNote(const SignedNote& note, const VerifierKey& key, uint64_t* timestamp) {
   const uint32_t id = key.id();
   bool seen = false;
+  uint64_t verified_ts = 0;
   for (const auto& s : note.signatures) {
     if (s.name != key.name || s.key_id != id) continue;
     seen = true;
@@ -158,14 +200,16 @@ Status VerifyNote(const SignedNote& note, const VerifierKey& key, uint64_t* time
       if (sig.size() != 72) return Corruption("cosignature by " + key.name + " is not 72 bytes");
       uint64_t ts = 0;
       for (int i = 0; i < 8; ++i) ts = (ts << 8) | static_cast<unsigned char>(sig[static_cast<size_t>(i)]);
+      if (ts > static_cast<uint64_t>(INT64_MAX)) return Corruption("cosignature timestamp exceeds 2^63-1");
       msg = "cosignature/v1\ntime " + std::to_string(ts) + "\n" + msg;
       sig.remove_prefix(8);
-      if (timestamp) *timestamp = ts;
+      verified_ts = ts;
     }
     if (sig.size() != 64) return Corruption("signature by " + key.name + " is not 64 bytes");
     crypto::Signature raw;
     std::memcpy(raw.data(), sig.data(), 64);
     if (!crypto::Verify(key.key, msg, raw)) return Corruption("signature by " + key.name + " does not verify");
+    if (timestamp && key.type == kSigTypeCosignature) *timestamp = verified_ts;
   }
   if (!seen) return Corruption("no signature by " + key.name + " (key id " + std::to_string(id) + ")");
   return Status::Ok();

@@ -56,6 +56,7 @@ struct Checkpoint {
 // Signs note text with an Ed25519 key (type 0x01) under `name`.
 NoteSignature SignNote(std::string_view text, std::string_view name, const crypto::SigningKey& key);
 // Cosigns a checkpoint body at `timestamp` (type 0x04, message "cosignature/v1\ntime T\n" + body).
+// The timestamp must not exceed 2^63-1 (verifiers reject it).
 NoteSignature Cosign(std::string_view body, std::string_view name, const crypto::SigningKey& key,
                      uint64_t timestamp);
 

@@ -87,6 +87,7 @@ Result<Fingerprint> FingerprintFile(const std::string& path, uint64_t chunk_byte
 }
 
 Result<ChunkProof> ProveChunk(const std::string& path, uint64_t index, uint64_t chunk_bytes) {
+  if (chunk_bytes < 1024) return InvalidArgument("fingerprint chunk size must be at least 1024 bytes");
   Mapped m;
   KEXIN_RETURN_IF_ERROR(m.Open(path));
   auto bounds = Boundaries(m.data(), m.size(), chunk_bytes);

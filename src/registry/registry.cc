@@ -112,7 +112,12 @@ Result<json> LoadMeta(const std::string& path) {
     if (auto v = t[key].value<std::string>()) m[key] = *v;
     else m[key] = "";
   }
-  int64_t years = t["validity_years"].value_or(int64_t{3});
+  int64_t years = 3;
+  if (t.contains("validity_years")) {
+    auto v = t["validity_years"].value_exact<int64_t>();
+    if (!v) return InvalidArgument(path + ": 'validity_years' must be an integer 1..50");
+    years = *v;
+  }
   if (years < 1 || years > 50) return InvalidArgument(path + ": 'validity_years' must be 1..50");
   m["validity_years"] = years;
   json rights;

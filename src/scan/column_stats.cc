@@ -39,8 +39,12 @@ void DistinctCounter::AddNow(uint64_t hash) {
     HllAdd(h);
     return;
   }
+  if (size_ >= cap_) {  // switch before the table would grow past the cap
+    ToHll();
+    HllAdd(h);
+    return;
+  }
   Insert(h);
-  if (size_ > cap_) ToHll();
 }
 
 void DistinctCounter::Insert(uint64_t h) {
@@ -87,11 +91,12 @@ void DistinctCounter::Merge(const DistinctCounter& o) {
   Flush();
   o.Flush();
   if (o.hll_.empty() && hll_.empty()) {
-    for (uint64_t h : o.slots_) {
-      if (h) Insert(h);
+    if (size_ + o.size_ <= cap_) {
+      for (uint64_t h : o.slots_) {
+        if (h) Insert(h);
+      }
+      return;
     }
-    if (size_ > cap_) ToHll();
-    return;
   }
   if (hll_.empty()) ToHll();
   if (o.hll_.empty()) {

@@ -11,11 +11,12 @@
 namespace kexin::scan {
 
 // Exact distinct count (open addressing over 64-bit hashes) up to `cap` values, then a HyperLogLog
-// estimate (2^14 registers, about 0.8% standard error). Memory: at most 16 bytes per value below
-// the cap, 16 KiB above it.
+// estimate (2^14 registers, about 0.8% standard error). Memory: a power-of-two table kept at most
+// half full, so 16-32 bytes per value and at most 16 * cap bytes (64 MiB at the default cap of
+// 4 million) per counter per thread; 16 KiB once it has switched to HyperLogLog.
 class DistinctCounter {
  public:
-  explicit DistinctCounter(uint64_t cap = uint64_t{1} << 23) : cap_(cap) {}
+  explicit DistinctCounter(uint64_t cap = uint64_t{1} << 22) : cap_(cap) {}
   // Adds are buffered and applied in batches with prefetching, which hides the cache misses of a
   // large table; Count, Merge and exact flush first.
   void Add(uint64_t hash) {

@@ -4,6 +4,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace kexin::scan {
 
@@ -12,6 +14,13 @@ namespace kexin::scan {
 // "13812345678" -> "13*******78", "张三丰" -> "张**". Emails keep the first character and the
 // domain: "a***@example.com". Counts UTF-8 characters, not bytes.
 std::string MaskValue(std::string_view value);
+
+// A free-text example that shows only structure: each identifier span (byte range, label) becomes
+// "[label]", punctuation stays, every other character becomes '*' (runs collapse to "***"), so
+// names and numbers the detectors did not find are not shown either:
+// "客户张伟来电，身份证号11010519491231002X。" -> "***，***[id_card_cn]。"
+std::string MaskFreeText(std::string_view text,
+                         const std::vector<std::pair<std::pair<size_t, size_t>, std::string>>& spans);
 
 }  // namespace kexin::scan
 

@@ -66,7 +66,9 @@ ordered_json FileJson(const FileOutcome& f) {
                   {"exact", i.exact && !t.sampled}, {"sensitive", i.sensitive}});
     exact = exact && i.exact;
   }
+  j["warnings"] = t.warnings;
   j["individuals"] = {{"estimate", t.individuals_estimate},
+                      {"extrapolated", t.individuals_extrapolated ? ordered_json(t.individuals_extrapolated) : ordered_json(nullptr)},
                       {"exact", exact},
                       {"method", t.sampled ? "distinct normalised identifiers in the sampled rows (a lower bound)"
                                            : "distinct normalised identifiers per column; the estimate is the largest column count"},
@@ -225,8 +227,11 @@ std::string RenderTable(const std::vector<FileOutcome>& files, const ReportConte
     out += "level: " + paint(t.level, LevelColour(rules, t.level)) + "  (highest level wins)\n";
     for (const auto& r : t.level_reasons) out += "  - " + r + "\n";
     if (t.individuals_estimate) {
-      out += fmt::format("individuals: {}{}\n", t.individuals_estimate, t.sampled ? " or more (sampled)" : "");
+      out += fmt::format("individuals: {}{}", t.individuals_estimate, t.sampled ? " or more (sampled)" : "");
+      if (t.individuals_extrapolated) out += fmt::format(", about {} in the whole file (extrapolated)", t.individuals_extrapolated);
+      out += "\n";
     }
+    for (const auto& w : t.warnings) out += "warning: " + w + "\n";
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"COLUMN", "CATEGORY", "LEVEL", "SENS", "CONF", "MATCH", "EXAMPLES"});
     for (const auto& c : t.columns) {

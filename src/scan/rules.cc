@@ -1,6 +1,10 @@
 #include "scan/rules.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -138,6 +142,35 @@ Result<Rules> ParseRules(std::string_view text, std::string_view source) {
     return InvalidArgument(std::string(source) + ":" + std::to_string(e.source().begin.line) + ": " +
                            std::string(e.description()));
   }
+  // Every key outside [[category]] is known and has the right type: a typo must not silently
+  // fall back to a default.
+  static const std::map<std::string, std::map<std::string, toml::node_type, std::less<>>, std::less<>> kSections = {
+      {"levels", {{"order", toml::node_type::array}, {"no_pi", toml::node_type::string}}},
+      {"grading", {{"important_individuals", toml::node_type::integer},
+                   {"important_sensitive_individuals", toml::node_type::integer},
+                   {"important_level", toml::node_type::string}}},
+      {"free_text", {{"min_bytes", toml::node_type::integer}, {"min_ratio", toml::node_type::floating_point}}},
+      {"sample", {{"rows", toml::node_type::integer}}}};
+  for (const auto& [k, v] : root) {
+    std::string key(k.str());
+    if (key == "version" || key == "category") continue;
+    auto sec = kSections.find(key);
+    if (sec == kSections.end()) return InvalidArgument(Where(source, v) + ": unknown key or section '" + key + "'");
+    const toml::table* t = v.as_table();
+    if (t == nullptr) return InvalidArgument(Where(source, v) + ": '" + key + "' must be a section [" + key + "]");
+    for (const auto& [k2, v2] : *t) {
+      auto field = sec->second.find(k2.str());
+      if (field == sec->second.end()) {
+        return InvalidArgument(Where(source, v2) + ": unknown key '" + std::string(k2.str()) + "' in [" + key + "]");
+      }
+      bool ok = v2.type() == field->second ||
+                (field->second == toml::node_type::floating_point && v2.type() == toml::node_type::integer);
+      if (!ok) return InvalidArgument(Where(source, v2) + ": [" + key + "]." + std::string(k2.str()) + " has the wrong type");
+      if (v2.is_integer() && *v2.value<int64_t>() < 0) {
+        return InvalidArgument(Where(source, v2) + ": [" + key + "]." + std::string(k2.str()) + " must not be negative");
+      }
+    }
+  }
   Rules r;
   r.source = std::string(source);
   r.version = root["version"].value_or(1);
@@ -156,6 +189,7 @@ Result<Rules> ParseRules(std::string_view text, std::string_view source) {
   if (!r.important_level.empty() && r.LevelRank(r.important_level) < 0) return InvalidArgument(std::string(source) + ": [grading].important_level is not in [levels].order");
   r.free_text_min_bytes = static_cast<uint32_t>(root["free_text"]["min_bytes"].value_or(int64_t{16}));
   r.free_text_min_ratio = root["free_text"]["min_ratio"].value_or(0.05);
+  if (r.free_text_min_ratio < 0 || r.free_text_min_ratio > 1) return InvalidArgument(std::string(source) + ": [free_text].min_ratio must be in [0, 1]");
   r.sample_rows = static_cast<uint64_t>(root["sample"]["rows"].value_or(int64_t{10000}));
   const toml::array* cats = root["category"].as_array();
   if (cats == nullptr || cats->empty()) return InvalidArgument(std::string(source) + ": no [[category]] entries");
@@ -173,6 +207,9 @@ Result<Rules> ParseRules(std::string_view text, std::string_view source) {
 }
 
 Result<Rules> LoadRulesFile(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return ErrnoError(path, errno);
+  if (S_ISDIR(st.st_mode)) return InvalidArgument(path + ": is a directory, not a rule file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return ErrnoError(path, errno);
   std::stringstream ss;

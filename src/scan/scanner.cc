@@ -70,9 +70,13 @@ class CellMemo {
     *found = e.len == v.size() && e.hash == h && memcmp(e.bytes, v.data(), v.size()) == 0;
     if (*found) ++hits_;
     if (lookups_ == kTrial && hits_ * 2 < lookups_) {
+      // Too few repeats: switch off. The caller may still fill in the returned entry, so hand it
+      // a spare one rather than a slot of the table being freed.
       enabled_ = false;
+      spare_ = e;
       table_.clear();
       table_.shrink_to_fit();
+      return &spare_;
     }
     return &e;
   }
@@ -81,6 +85,7 @@ class CellMemo {
   static constexpr size_t kSlots = 512;
   static constexpr uint64_t kTrial = 4096;
   std::vector<Entry> table_;
+  Entry spare_;
   uint64_t lookups_ = 0, hits_ = 0;
   bool enabled_ = true;
 };
@@ -98,7 +103,7 @@ class Worker {
   }
 
   struct Outcome {
-    uint64_t index = 0, records = 0, skipped = 0, failed_record = 0;
+    uint64_t index = 0, records = 0, skipped = 0, blank = 0, failed_record = 0;
     Status status;
   };
 
@@ -114,6 +119,7 @@ class Worker {
     });
     o.records = parser_->records();
     o.skipped = parser_->skipped();
+    o.blank = parser_->blank();
     o.failed_record = parser_->failed_record();
     return o;
   }
@@ -170,16 +176,17 @@ class Worker {
     }
     if (text) {
       ++s.text_cells;
-      bool found = false;
+      spans_.clear();
       det_.FindEmbedded(v, scratch_.get(), [&](int cat, std::string_view span) {
         ++s.embedded[cat];
-        found = true;
+        size_t from = static_cast<size_t>(span.data() - v.data());
+        spans_.push_back({{from, from + span.size()}, det_.rules().categories[static_cast<size_t>(cat)].id});
         if ((counting_ >> cat) & 1) s.distinct[cat].Add(det_.NormalizedHash(cat, span));
       });
-      if (found) {
+      if (!spans_.empty()) {
         ++s.cells_with_embedded;
         int ft = det_.free_text_index();
-        if (ft >= 0 && s.examples[ft].size() < 3) s.examples[ft].push_back(MaskValue(v));
+        if (ft >= 0 && s.examples[ft].size() < 3) s.examples[ft].push_back(MaskFreeText(v, spans_));
       }
     }
   }
@@ -189,6 +196,7 @@ class Worker {
   std::unique_ptr<DetectorSet::Scratch> scratch_;
   std::vector<ColumnStats> cols_;
   std::vector<CellMemo> memos_;
+  std::vector<std::pair<std::pair<size_t, size_t>, std::string>> spans_;
   uint64_t counting_ = 0, date_bit_ = 0;
 };
 
@@ -307,6 +315,7 @@ ColumnResult DecideColumn(const DetectorSet& det, const std::string& name, size_
   }
   int best = -1;
   double best_ratio = 0, best_any = 0;
+  int weak_only = -1;  // a category whose matches were all weak and not counted
   std::string why_not;
   for (size_t i = 0; i < det.size(); ++i) {
     const CategoryRule& rule = rules.categories[i];
@@ -322,10 +331,12 @@ ColumnResult DecideColumn(const DetectorSet& det, const std::string& name, size_
                    now - mean >= 10 && now - mean <= 90;
       }
       if (eligible) count += s.weak[i];
+      else if (s.strong[i] == 0 && (weak_only < 0 || s.weak[i] > s.weak[static_cast<size_t>(weak_only)])) weak_only = static_cast<int>(i);
     }
     double ratio = static_cast<double>(count) / n;
     best_any = std::max(best_any, ratio);
     double need = hinted[i] ? rule.hinted_min_ratio : rule.min_ratio;
+    if (negative && !hinted[i]) need = std::max(need, 0.95);  // the header argues against it
     if (ratio < need || count == 0) continue;
     if (best < 0 || ratio > best_ratio + 0.02) {
       best = static_cast<int>(i);
@@ -389,6 +400,10 @@ ColumnResult DecideColumn(const DetectorSet& det, const std::string& name, size_
   }
   if (s.non_empty == 0) {
     r.reason = "empty column";
+  } else if (best_any == 0 && weak_only >= 0) {
+    r.reason = std::to_string(s.weak[static_cast<size_t>(weak_only)]) + " values fit " +
+               rules.categories[static_cast<size_t>(weak_only)].id +
+               " only weakly and neither the header nor the values' distribution supports it";
   } else if (best_any > 0) {
     char buf[160];
     snprintf(buf, sizeof buf, "best candidate matched only %.1f%% of values", best_any * 100);
@@ -423,22 +438,35 @@ void GradeTable(const Rules& rules, TableResult* t) {
   }
   uint64_t sensitive_people = 0;
   for (const auto& i : t->individuals) {
-    if (i.sensitive) sensitive_people = std::max(sensitive_people, i.distinct);
+    uint64_t n = i.distinct;
+    // A sample sees each person about once when values are nearly all distinct: scale up.
+    if (t->sampled && t->rows_estimated && t->rows_scanned > 0 &&
+        static_cast<double>(i.distinct) >= 0.9 * static_cast<double>(t->rows_scanned)) {
+      n = static_cast<uint64_t>(static_cast<double>(i.distinct) / static_cast<double>(t->rows_scanned) *
+                                static_cast<double>(*t->rows_estimated));
+      t->individuals_extrapolated = std::max(t->individuals_extrapolated, n);
+    }
+    if (i.sensitive) sensitive_people = std::max(sensitive_people, n);
   }
+  const uint64_t people = std::max(t->individuals_estimate, t->individuals_extrapolated);
+  const std::string how = t->individuals_extrapolated > t->individuals_estimate ? " (extrapolated from the sample)" : "";
   int important = rules.LevelRank(rules.important_level);
   if (important >= 0 && rules.LevelRank(t->level) < important) {
-    if (t->individuals_estimate >= rules.important_individuals) {
+    if (people >= rules.important_individuals) {
       t->level = rules.important_level;
-      t->level_reasons = {"personal information of " + std::to_string(t->individuals_estimate) +
-                          " individuals (threshold " + std::to_string(rules.important_individuals) + ")"};
+      t->level_reasons = {"personal information of about " + std::to_string(people) + " individuals" + how +
+                          " (threshold " + std::to_string(rules.important_individuals) + ")"};
     } else if (sensitive_people >= rules.important_sensitive_individuals) {
       t->level = rules.important_level;
-      t->level_reasons = {"sensitive personal information of " + std::to_string(sensitive_people) +
-                          " individuals (threshold " +
+      t->level_reasons = {"sensitive personal information of about " + std::to_string(sensitive_people) +
+                          " individuals" + how + " (threshold " +
                           std::to_string(rules.important_sensitive_individuals) + ")"};
     }
   }
   if (t->level_reasons.empty()) t->level_reasons.push_back("no personal or sensitive data found");
+  if (t->sampled) {
+    t->level_reasons.push_back("graded from a sample: rows not read may hold more; run --full for a complete grading");
+  }
 }
 
 Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, const ScanOptions& opts) {
@@ -468,7 +496,12 @@ Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, co
   if (!full) {
     // Head chunk, strict; then blocks spread through the file, lenient at their edges.
     Chunk chunk;
-    KEXIN_ASSIGN_OR_RETURN(bool got, reader.Next(&chunk));
+    auto head = reader.Next(&chunk);
+    if (!head.ok()) {
+      uint64_t row = (info.has_header ? 1 : 0) + reader.lines_after_last_chunk() + 1;
+      return Status(head.status().code(), path + ":" + std::to_string(row) + ": " + head.status().message());
+    }
+    bool got = *head;
     uint64_t head_bytes = chunk.data.size();
     if (got) outcomes.push_back(workers[0]->Process(chunk, false));
     uint64_t head_rows = got ? outcomes.back().records : 0;
@@ -484,11 +517,19 @@ Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, co
       for (int k = 1; k <= kBlocks && remaining > 0; ++k) {
         uint64_t off = info.data_offset + head_bytes + (body - head_bytes) * k / (kBlocks + 1);
         Chunk c;
-        KEXIN_ASSIGN_OR_RETURN(bool ok, reader.ReadAt(off, block, &c));
-        if (!ok) continue;
+        auto ok = reader.ReadAt(off, block, &c);
+        if (!ok.ok()) return ok.status().WithContext(path + ": sample block at byte " + std::to_string(off));
+        if (!*ok) {
+          result.warnings.push_back("the sample block at byte " + std::to_string(off) +
+                                    " holds no complete row (a row longer than the block?)");
+          continue;
+        }
         c.index = static_cast<uint64_t>(k);
         Worker::Outcome o = workers[0]->Process(c, true);
         result.rows_skipped += o.skipped;
+        if (o.records > 0 && o.skipped == o.records) {
+          result.warnings.push_back("no row of the sample block at byte " + std::to_string(off) + " parsed");
+        }
         result.bytes_scanned += c.data.size();
         outcomes.push_back(o);
       }
@@ -557,11 +598,12 @@ Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, co
                                          StripRecordPrefix(o.status.message()));
     }
     before += o.records;
-    result.rows_scanned += o.records - o.skipped;
+    result.rows_scanned += o.records - o.skipped - o.blank;
   }
   if (!read_error.ok()) {
     (void)read_error_chunk;
-    return Status(read_error.code(), path + ":" + std::to_string(before + 1) + ": " + read_error.message());
+    uint64_t row = before + 1 + reader.lines_after_last_chunk();
+    return Status(read_error.code(), path + ":" + std::to_string(row) + ": " + read_error.message());
   }
   if (!result.sampled) result.rows_estimated.reset();
 

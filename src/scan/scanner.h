@@ -81,6 +81,10 @@ struct TableResult {
   bool contains_sensitive_pi = false;
   std::vector<IndividualCount> individuals;
   uint64_t individuals_estimate = 0;  // max over the counts above (a lower bound when sampled)
+  // Sample mode: the estimate scaled to the whole file for columns whose sampled values are
+  // nearly all distinct (one person per row); 0 when not applicable.
+  uint64_t individuals_extrapolated = 0;
+  std::vector<std::string> warnings;
 };
 
 // Scans one file. Errors name the file and row: "orders.csv:1042: expected 9 fields, found 8".

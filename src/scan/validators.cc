@@ -129,6 +129,21 @@ const CharSet& NonNameEndings() {
   return s;
 }
 
+// Major cities whose names begin with a surname character (南京, 武汉, 成都 ...).
+bool IsCityName(std::string_view v) {
+  static const char* const kCities[] = {
+      "北京", "上海", "天津", "重庆", "广州", "深圳", "杭州", "南京", "武汉", "成都", "西安", "苏州",
+      "长沙", "郑州", "青岛", "沈阳", "东莞", "佛山", "合肥", "福州", "厦门", "济南", "昆明",
+      "大连", "温州", "无锡", "常州", "南昌", "贵阳", "太原", "兰州", "海口", "银川", "西宁",
+      "拉萨", "长春", "石家庄", "哈尔滨", "乌鲁木齐", "呼和浩特", "徐州", "泉州", "烟台", "洛阳",
+      "唐山", "保定", "潍坊", "扬州", "镇江", "嘉兴", "绍兴", "台州", "湖州", "丽水", "衢州",
+      "舟山", "柳州", "珠海", "汕头", "湛江", "江门", "惠州", "中山", "香港", "澳门", "台北"};
+  for (const char* c : kCities) {
+    if (v == c) return true;
+  }
+  return false;
+}
+
 bool ParseCnMobileDigits(std::string_view d) {
   // 1(?:[38]\d|4[57]|[59][0-35-9]|6[25-7]|7[0-35-8])\d{8} | 1(?:610\d|740[0-5])\d{6}
   if (d.size() != 11 || d[0] != '1' || !AllDigits(d)) return false;
@@ -275,7 +290,7 @@ Strength BankCard(std::string_view v) {
 }
 
 Strength MobileCn(std::string_view v) {
-  if (v.size() > 20) return kNo;
+  if (v.empty() || v.size() > 20) return kNo;
   char buf[24];
   size_t n = 0;
   for (char c : v) {
@@ -527,6 +542,7 @@ Strength PersonNameCn(std::string_view v) {
     return kYes;
   }
   if (n > 4 || NonNameEndings().count(cp[n - 1])) return kNo;
+  if (IsCityName(v)) return kNo;
   const auto& sur = Surnames();
   if (n >= 3 && IsCompoundSurname(cp[0], cp[1])) return kYes;
   if (!sur.count(cp[0])) return kNo;

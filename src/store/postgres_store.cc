@@ -60,7 +60,24 @@ class PostgresStore final : public Store {
   }
 
   Status Begin() override { return Exec("BEGIN"); }
-  Status Commit() override { return Exec("COMMIT"); }
+  // COMMIT of a transaction in which a statement failed succeeds with the command tag ROLLBACK:
+  // the writes are gone, so report it instead of an OK that would claim durability.
+  Status Commit() override {
+    PGresult* res = PQexec(conn_, "COMMIT");
+    ExecStatusType st = PQresultStatus(res);
+    std::string tag = st == PGRES_COMMAND_OK ? PQcmdStatus(res) : "";
+    std::string m = std::string("postgresql: ") + PQresultErrorMessage(res);
+    PQclear(res);
+    while (!m.empty() && m.back() == '\n') m.pop_back();
+    if (st != PGRES_COMMAND_OK) {
+      return PQstatus(conn_) != CONNECTION_OK ? IoError(m) : Internal(m);
+    }
+    if (tag != "COMMIT") {
+      return FailedPrecondition(
+          "postgresql: COMMIT rolled the transaction back (a statement in it failed)");
+    }
+    return Status::Ok();
+  }
   Status Rollback() override { return Exec("ROLLBACK"); }
 
  private:

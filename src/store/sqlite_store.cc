@@ -8,11 +8,20 @@
 namespace kexin::store {
 namespace {
 
-// $N placeholders -> ?N (SQLite's numbered parameters).
+// $N placeholders -> ?N (SQLite's numbered parameters). A '$' inside a quoted string literal or
+// identifier, or not followed by a digit, is left alone.
 std::string Translate(std::string_view sql) {
   std::string out(sql);
-  for (auto& c : out) {
-    if (c == '$') c = '?';
+  char quote = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    char c = out[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;  // a doubled quote reopens at the next character
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '$' && i + 1 < out.size() && out[i + 1] >= '0' && out[i + 1] <= '9') {
+      out[i] = '?';
+    }
   }
   return out;
 }

@@ -1,12 +1,11 @@
 #include "table/encoding.h"
 
+#include <gtest/gtest.h>
 #include <iconv.h>
 
 #include <cerrno>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
 
 namespace kexin::table {
 namespace {
@@ -86,7 +85,10 @@ TEST(DetectEncodingTest, Utf8WithBom) {
 }
 
 TEST(DetectEncodingTest, BomFollowedByInvalidUtf8IsDataError) {
-  std::string s = "\xEF\xBB\xBF" "ab\xFF" "cd\n";
+  std::string s =
+      "\xEF\xBB\xBF"
+      "ab\xFF"
+      "cd\n";
   auto r = DetectEncoding(s, "bom.csv");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataError);
@@ -144,7 +146,9 @@ TEST(DetectEncodingTest, FewControlBytesAreTolerated) {
 
 TEST(DetectEncodingTest, NeitherUtf8NorGb18030IsDataError) {
   // 0x80 and 0xFF are invalid in both encodings.
-  std::string s = "id,name\n1,ab\x80\xFF" "cd\n";
+  std::string s =
+      "id,name\n1,ab\x80\xFF"
+      "cd\n";
   auto r = DetectEncoding(s, "junk.csv");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataError);
@@ -175,7 +179,7 @@ TEST(IsValidUtf8Test, InvalidText) {
   EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate
   EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // > U+10FFFF
   EXPECT_FALSE(IsValidUtf8("\xFF"));
-  EXPECT_FALSE(IsValidUtf8("ab\xE4\xB8x"));       // cut-off sequence in the middle
+  EXPECT_FALSE(IsValidUtf8("ab\xE4\xB8x"));  // cut-off sequence in the middle
 }
 
 TEST(IsValidUtf8Test, TruncatedTail) {
@@ -192,7 +196,10 @@ TEST(IsValidUtf8Test, TruncatedTail) {
     EXPECT_TRUE(IsValidUtf8(std::string_view(four).substr(0, cut), true)) << cut;
   }
   // The tail allowance does not excuse an earlier error or a bad byte at the end.
-  EXPECT_FALSE(IsValidUtf8("\xFF" "abc\xE4", true));
+  EXPECT_FALSE(
+      IsValidUtf8("\xFF"
+                  "abc\xE4",
+                  true));
   EXPECT_FALSE(IsValidUtf8("abc\xFF", true));
   EXPECT_FALSE(IsValidUtf8("abc\xE4x", true));
 }
@@ -211,14 +218,14 @@ TEST(FirstInvalidUtf8Test, Offsets) {
 TEST(IsValidGb18030Test, Sequences) {
   EXPECT_TRUE(IsValidGb18030("", false));
   EXPECT_TRUE(IsValidGb18030("ascii", false));
-  EXPECT_TRUE(IsValidGb18030("\xD6\xD0\xCE\xC4", false));        // 中文
-  EXPECT_TRUE(IsValidGb18030("\x81\x30\x81\x30", false));        // four-byte
-  EXPECT_TRUE(IsValidGb18030("\x95\x32\x82\x36", false));        // U+20000
+  EXPECT_TRUE(IsValidGb18030("\xD6\xD0\xCE\xC4", false));  // 中文
+  EXPECT_TRUE(IsValidGb18030("\x81\x30\x81\x30", false));  // four-byte
+  EXPECT_TRUE(IsValidGb18030("\x95\x32\x82\x36", false));  // U+20000
   EXPECT_FALSE(IsValidGb18030("\x80", false));
   EXPECT_FALSE(IsValidGb18030("\xFF", false));
-  EXPECT_FALSE(IsValidGb18030("\x81\x20", false));               // bad trail byte
-  EXPECT_FALSE(IsValidGb18030("\x81\x30\x20\x30", false));       // bad third byte
-  EXPECT_FALSE(IsValidGb18030("\x81\x30\x81\x20", false));       // bad fourth byte
+  EXPECT_FALSE(IsValidGb18030("\x81\x20", false));          // bad trail byte
+  EXPECT_FALSE(IsValidGb18030("\x81\x30\x20\x30", false));  // bad third byte
+  EXPECT_FALSE(IsValidGb18030("\x81\x30\x81\x20", false));  // bad fourth byte
 }
 
 TEST(IsValidGb18030Test, TruncatedTail) {
@@ -227,7 +234,10 @@ TEST(IsValidGb18030Test, TruncatedTail) {
   EXPECT_FALSE(IsValidGb18030("ab\x81\x30", false));
   EXPECT_TRUE(IsValidGb18030("ab\x81\x30", true));
   EXPECT_TRUE(IsValidGb18030("ab\x81\x30\x81", true));
-  EXPECT_FALSE(IsValidGb18030("\x80" "ab\xD6", true));
+  EXPECT_FALSE(
+      IsValidGb18030("\x80"
+                     "ab\xD6",
+                     true));
 }
 
 TEST(Gb18030DecoderTest, DecodesWholeBuffer) {
@@ -275,7 +285,11 @@ TEST(Gb18030DecoderTest, InvalidSequenceNamesOffset) {
   Gb18030Decoder dec;
   std::string out;
   // "中" then a lead byte followed by a space (not a valid trail byte).
-  Status s = dec.Decode("\xD6\xD0" "ab\x81\x20" "cd", true, 100, &out);
+  Status s = dec.Decode(
+      "\xD6\xD0"
+      "ab\x81\x20"
+      "cd",
+      true, 100, &out);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), StatusCode::kDataError);
   EXPECT_NE(s.message().find("invalid GB18030"), std::string::npos) << s.message();

@@ -3,6 +3,8 @@
 #include <simdjson.h>
 
 #include <array>
+#include <cstring>
+#include <deque>
 #include <string>
 #include <unordered_map>
 
@@ -16,7 +18,7 @@ std::string RecordPrefix(uint64_t record) { return "record " + std::to_string(re
 
 class CsvRecordParser final : public RecordParser {
  public:
-  explicit CsvRecordParser(const TableInfo& info) : delim_(info.delimiter) {
+  explicit CsvRecordParser(const TableInfo& info) : delim_(info.delimiter), max_record_(info.max_record_bytes) {
     columns_ = info.columns;
     special_.fill(false);
     special_[static_cast<unsigned char>(delim_)] = true;
@@ -24,7 +26,7 @@ class CsvRecordParser final : public RecordParser {
   }
 
   Status Parse(std::string_view data, bool lenient, const RecordFn& fn) override {
-    records_ = skipped_ = failed_record_ = 0;
+    records_ = skipped_ = blank_ = failed_record_ = 0;
     size_t bad_utf8 = std::string_view::npos;
     if (!IsValidUtf8(data)) bad_utf8 = FirstInvalidUtf8(data);
     if (scratch_.capacity() < data.size()) scratch_.reserve(data.size());
@@ -63,7 +65,8 @@ class CsvRecordParser final : public RecordParser {
             pos = n;
             break;
           }
-          while (pos < n && !special_[static_cast<unsigned char>(p[pos])]) scratch_.push_back(p[pos++]);
+          // Text after the closing quote, up to the delimiter, is kept literally (quotes too).
+          while (pos < n && p[pos] != delim_ && p[pos] != '\n' && p[pos] != '\r') scratch_.push_back(p[pos++]);
           cells_.emplace_back(scratch_.data() + start, scratch_.size() - start);
         } else {
           size_t start = pos;
@@ -88,11 +91,24 @@ class CsvRecordParser final : public RecordParser {
         ++records_;
         return DataError(RecordPrefix(record) + "unbalanced quote: a quoted field is never closed");
       }
-      if (cells_.size() == 1 && cells_[0].empty() && want != 1) continue;  // blank line
+      uint64_t record_bytes = pos - record_start;
+      if (cells_.size() == 1 && cells_[0].empty() && want != 1) {  // blank line: numbered, not a row
+        ++records_;
+        ++blank_;
+        continue;
+      }
       ++records_;
+      if (record_bytes > max_record_) {
+        failed_record_ = record;
+        return ResourceExhausted(RecordPrefix(record) + "row of " + std::to_string(record_bytes) +
+                                 " bytes is longer than the limit of " + std::to_string(max_record_) +
+                                 " bytes (--max-row-mib)");
+      }
       if (bad_utf8 >= record_start && bad_utf8 < pos) {
         if (lenient) {
           ++skipped_;
+          std::string_view rest = data.substr(pos);
+          bad_utf8 = IsValidUtf8(rest) ? std::string_view::npos : pos + FirstInvalidUtf8(rest);
           continue;
         }
         failed_record_ = record;
@@ -115,6 +131,7 @@ class CsvRecordParser final : public RecordParser {
 
  private:
   char delim_;
+  size_t max_record_;
   std::array<bool, 256> special_{};
   std::vector<std::string_view> cells_;
   std::string scratch_;
@@ -127,7 +144,7 @@ class JsonlRecordParser final : public RecordParser {
   }
 
   Status Parse(std::string_view data, bool lenient, const RecordFn& fn) override {
-    records_ = skipped_ = failed_record_ = 0;
+    records_ = skipped_ = blank_ = failed_record_ = 0;
     size_t pos = 0;
     while (pos < data.size()) {
       size_t nl = data.find('\n', pos);
@@ -135,7 +152,13 @@ class JsonlRecordParser final : public RecordParser {
       std::string_view line = data.substr(pos, nl - pos);
       pos = nl + 1;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+      if (line.find_first_not_of(" \t") == std::string_view::npos) {
+        if (nl < data.size()) {  // a blank line (not the end of the data): numbered, not a row
+          ++records_;
+          ++blank_;
+        }
+        continue;
+      }
       uint64_t record = records_++;
       simdjson::dom::element doc;
       auto err = parser_.parse(line.data(), line.size()).get(doc);
@@ -213,7 +236,7 @@ class JsonlRecordParser final : public RecordParser {
   simdjson::dom::parser parser_;
   std::unordered_map<std::string, size_t> index_;
   std::vector<std::string_view> cells_;
-  std::vector<std::string> pool_;
+  std::deque<std::string> pool_;  // stable addresses: cells point into it
   size_t used_ = 0;
   std::string path_;
 };

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <set>
+#include <vector>
 
 namespace kexin::table {
 namespace {
@@ -23,25 +25,68 @@ bool IsJsonlName(const std::string& path) {
   return false;
 }
 
-// Offset just past the last newline in data[from..] that is outside quotes, given that data[0] is
-// at a record boundary; npos when there is none. For JSONL (no quoting across lines) any newline.
-size_t LastRecordEnd(std::string_view data, bool csv) {
-  size_t last_nl = data.rfind('\n');
-  if (last_nl == std::string_view::npos) return std::string_view::npos;
-  if (!csv) return last_nl + 1;
-  // Quote parity before position i decides whether a newline at i ends a record: escaped quotes
-  // ("") come in pairs, so parity is exact.
-  size_t total = static_cast<size_t>(std::count(data.begin(), data.end(), '"'));
-  size_t after = 0;
-  for (size_t i = data.size(); i-- > 0;) {
-    char c = data[i];
-    if (c == '"') {
-      ++after;
-    } else if (c == '\n' && ((total - after) & 1) == 0) {
-      return i + 1;
+// Where quoted fields are in a run of CSV text that starts at a record boundary. A quote opens a
+// quoted field only at the start of a field (as the parser reads it); inside, "" is an escaped
+// quote. `open` is set when a quoted field is still open at the end (a closing quote as the very
+// last byte counts as closing only `at_eof`, since the next byte could make it an escaped pair).
+struct QuoteScan {
+  std::vector<std::pair<size_t, size_t>> spans;  // [open quote, close quote]
+  bool open = false;
+  size_t open_at = 0;
+};
+
+QuoteScan ScanQuotes(std::string_view d, char delim, bool at_eof) {
+  QuoteScan q;
+  const char* p = d.data();
+  const size_t n = d.size();
+  size_t pos = 0;
+  while (pos < n) {
+    const void* hit = memchr(p + pos, '"', n - pos);
+    if (hit == nullptr) break;
+    size_t i = static_cast<size_t>(static_cast<const char*>(hit) - p);
+    if (!q.open) {
+      if (i == 0 || p[i - 1] == delim || p[i - 1] == '\n' || p[i - 1] == '\r') {
+        q.open = true;
+        q.open_at = i;
+      }
+      pos = i + 1;
+    } else if (i + 1 < n && p[i + 1] == '"') {
+      pos = i + 2;
+    } else if (i + 1 == n && !at_eof) {
+      break;  // undecided until more data arrives: stays open
+    } else {
+      q.spans.push_back({q.open_at, i});
+      q.open = false;
+      pos = i + 1;
     }
   }
+  return q;
+}
+
+// Offset just past the last newline outside quoted fields, given that data[0] is at a record
+// boundary; npos when there is none. For JSONL (no quoting across lines) any newline.
+size_t LastRecordEnd(std::string_view data, bool csv, char delim) {
+  size_t i = data.rfind('\n');
+  if (i == std::string_view::npos || !csv) return i == std::string_view::npos ? i : i + 1;
+  if (memchr(data.data(), '"', data.size()) == nullptr) return i + 1;
+  QuoteScan q = ScanQuotes(data, delim, false);
+  size_t limit = q.open ? q.open_at : data.size();
+  if (limit == 0) return std::string_view::npos;
+  i = data.rfind('\n', limit - 1);
+  while (i != std::string_view::npos) {
+    // The last span that opens before i; i is inside it when it closes after i.
+    auto it = std::upper_bound(q.spans.begin(), q.spans.end(), std::make_pair(i, size_t{0}));
+    if (it == q.spans.begin() || std::prev(it)->second < i) return i + 1;
+    size_t open = std::prev(it)->first;
+    if (open == 0) return std::string_view::npos;
+    i = data.rfind('\n', open - 1);
+  }
   return std::string_view::npos;
+}
+
+std::string LimitText(size_t bytes) {
+  if (bytes >= (size_t{1} << 20) && bytes % (size_t{1} << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes) + " bytes";
 }
 
 class FileTableReader final : public TableReader {
@@ -52,18 +97,36 @@ class FileTableReader final : public TableReader {
   Status Sniff(const std::string& path, uint64_t size) {
     info_.path = path;
     info_.file_bytes = size;
+    info_.max_record_bytes = opts_.max_record_bytes;
     std::string raw;
-    KEXIN_RETURN_IF_ERROR(ReadRaw(0, std::min<uint64_t>(size, kSniffBytes), &raw));
+    // A prefix holding at least the first record (the header), up to the row-size limit.
+    uint64_t want = std::min<uint64_t>(size, kSniffBytes);
+    while (true) {
+      KEXIN_RETURN_IF_ERROR(ReadRaw(0, want, &raw));
+      if (raw.size() == size || raw.find('\n') != std::string::npos || raw.find('\r') != std::string::npos ||
+          want > opts_.max_record_bytes) {
+        break;
+      }
+      want = std::min<uint64_t>(size, want * 4);
+    }
+    const bool whole = raw.size() == size;
+    if (raw.size() >= 2 && ((raw[0] == '\xFF' && raw[1] == '\xFE') || (raw[0] == '\xFE' && raw[1] == '\xFF'))) {
+      return DataError(path + ": UTF-16 text is not supported; convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8)");
+    }
     KEXIN_ASSIGN_OR_RETURN(info_.encoding, DetectEncoding(raw, path));
     size_t bom = info_.encoding == Encoding::kUtf8Bom ? 3 : 0;
+    if (info_.encoding == Encoding::kGb18030 && raw.rfind("\x84\x31\x95\x33", 0) == 0) bom = 4;  // GB18030 BOM
     std::string text;
     if (info_.encoding == Encoding::kGb18030) {
       Gb18030Decoder dec;
-      KEXIN_RETURN_IF_ERROR(dec.Decode(raw, raw.size() == size, 0, &text).WithContext(path));
+      KEXIN_RETURN_IF_ERROR(dec.Decode(std::string_view(raw).substr(bom), whole, bom, &text).WithContext(path));
     } else {
       text = raw.substr(bom);
     }
-    if (text.find_first_not_of(" \t\r\n") == std::string::npos && size <= kSniffBytes) {
+    // Old Mac files end lines with CR alone: read them as LF.
+    cr_only_ = text.find('\n') == std::string::npos && text.find('\r') != std::string::npos;
+    if (cr_only_) std::replace(text.begin(), text.end(), '\r', '\n');
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos && whole) {
       return DataError(path + ": empty file (no records)");
     }
     size_t first = text.find_first_not_of(" \t\r\n");
@@ -71,19 +134,20 @@ class FileTableReader final : public TableReader {
     info_.format = jsonl ? Format::kJsonl : Format::kCsv;
     info_.data_offset = bom;
     pos_ = bom;
-    if (jsonl) return SniffJsonl(text);
-    return SniffCsv(raw, text, bom);
+    emitted_raw_ = bom;
+    if (jsonl) return SniffJsonl(text, whole);
+    return SniffCsv(raw, text, bom, whole);
   }
 
   Result<bool> Next(Chunk* chunk) override {
     const bool csv = info_.format == Format::kCsv;
     while (true) {
       if (carry_.size() >= opts_.chunk_bytes || eof_) {
-        size_t end = LastRecordEnd(carry_, csv);
+        size_t end = LastRecordEnd(carry_, csv, info_.delimiter);
         if (end != std::string::npos) return Emit(chunk, end);
         if (eof_) {
           if (carry_.empty()) return false;
-          if (csv && (std::count(carry_.begin(), carry_.end(), '"') & 1)) {
+          if (csv && ScanQuotes(carry_, info_.delimiter, true).open) {
             return DataError("unbalanced quote: a quoted field opened in this row is still open "
                              "at end of file");
           }
@@ -91,9 +155,8 @@ class FileTableReader final : public TableReader {
           return Emit(chunk, carry_.size());
         }
         if (carry_.size() > opts_.max_record_bytes) {
-          return ResourceExhausted("row longer than " +
-                                   std::to_string(opts_.max_record_bytes >> 20) +
-                                   " MiB, or a quote opened in it is never closed (limit: "
+          return ResourceExhausted("row longer than " + LimitText(opts_.max_record_bytes) +
+                                   ", or a quote opened in it is never closed (limit: "
                                    "--max-row-mib)");
         }
       }
@@ -107,15 +170,19 @@ class FileTableReader final : public TableReader {
     uint64_t want = std::min<uint64_t>(bytes + 64 * 1024, info_.file_bytes - offset);
     std::string raw;
     KEXIN_RETURN_IF_ERROR(ReadRaw(offset, want, &raw));
+    const char nl_char = cr_only_ ? '\r' : '\n';
     size_t start = 0;
     if (offset != info_.data_offset) {
-      size_t nl = raw.find('\n');
+      size_t nl = raw.find(nl_char);
       if (nl == std::string::npos) return false;
       start = nl + 1;
     }
-    size_t end = raw.rfind('\n');
     bool at_eof = offset + raw.size() == info_.file_bytes;
-    if (at_eof) end = raw.size() - 1;
+    // Whole lines up to `bytes` past start (at least one line when it fits in the window).
+    size_t limit = std::min(raw.size(), start + bytes);
+    size_t end = limit > start ? raw.rfind(nl_char, limit - 1) : std::string::npos;
+    if (end == std::string::npos || end < start) end = raw.find(nl_char, start);
+    if (end == std::string::npos && at_eof && raw.size() > start) end = raw.size() - 1;
     if (end == std::string::npos || end < start) return false;
     std::string_view piece(raw.data() + start, end + 1 - start);
     chunk->index = 0;
@@ -128,6 +195,7 @@ class FileTableReader final : public TableReader {
     } else {
       chunk->data.assign(piece);
     }
+    if (cr_only_) std::replace(chunk->data.begin(), chunk->data.end(), '\r', '\n');
     if (chunk->data.empty() || chunk->data.back() != '\n') chunk->data.push_back('\n');
     return true;
   }
@@ -157,10 +225,18 @@ class FileTableReader final : public TableReader {
     pos_ += raw.size();
     if (raw.size() < want || pos_ >= info_.file_bytes) eof_ = true;
     raw_in_carry_ += raw.size();
+    size_t before = carry_.size();
     if (info_.encoding == Encoding::kGb18030) {
-      return decoder_.Decode(raw, eof_, at, &carry_);
+      Status s = decoder_.Decode(raw, eof_, at, &carry_);
+      if (!s.ok()) {
+        // The decoded prefix is in carry_: the failing row is the one after its last newline.
+        failed_lines_ = static_cast<uint64_t>(std::count(carry_.begin(), carry_.end(), '\n'));
+        return s;
+      }
+    } else {
+      carry_.append(raw);
     }
-    carry_.append(raw);
+    if (cr_only_) std::replace(carry_.begin() + static_cast<long>(before), carry_.end(), '\r', '\n');
     return Status::Ok();
   }
 
@@ -170,26 +246,28 @@ class FileTableReader final : public TableReader {
     chunk->data.assign(carry_, 0, end);
     carry_.erase(0, end);
     // Raw bytes are attributed proportionally for GB18030; exact for UTF-8.
-    uint64_t raw = info_.encoding == Encoding::kGb18030 && !carry_.empty()
-                       ? raw_in_carry_ * end / (end + carry_.size())
-                       : (carry_.empty() ? raw_in_carry_ : end);
+    uint64_t raw = info_.encoding == Encoding::kGb18030
+                       ? (carry_.empty() ? raw_in_carry_ : raw_in_carry_ * end / (end + carry_.size()))
+                       : std::min<uint64_t>(end, raw_in_carry_);  // a '\n' added at EOF is not in the file
     chunk->file_bytes = raw;
     raw_in_carry_ -= std::min(raw, raw_in_carry_);
     emitted_raw_ += raw;
     return true;
   }
 
-  Status SniffCsv(const std::string& raw, const std::string& text, size_t bom) {
+  Status SniffCsv(const std::string& raw, const std::string& text, size_t bom, bool whole) {
     info_.delimiter = opts_.delimiter ? *opts_.delimiter : SniffDelimiter(text);
-    // The first record, quote-aware.
-    size_t end = 0;
-    bool quoted = false;
-    while (end < text.size() && (quoted || text[end] != '\n')) {
-      if (text[end] == '"') quoted = !quoted;
-      ++end;
-    }
-    if (end == text.size() && text.size() < info_.file_bytes) {
-      return ResourceExhausted(info_.path + ":1: the first row is longer than 64 KiB");
+    // The first record: up to the first newline outside a quoted field.
+    size_t end = text.size();
+    {
+      QuoteScan q = ScanQuotes(text, info_.delimiter, whole);
+      size_t i = text.find('\n');
+      for (const auto& [open, close] : q.spans) {
+        if (i == std::string::npos || i < open) break;
+        if (i < close) i = text.find('\n', close);
+      }
+      if (q.open && (i == std::string::npos || i > q.open_at)) i = std::string::npos;
+      if (i != std::string::npos) end = i;
     }
     std::vector<std::string> first = SplitCsvLine(std::string_view(text).substr(0, end), info_.delimiter);
     info_.has_header = opts_.header ? *opts_.header : LooksLikeHeader(first);
@@ -207,28 +285,30 @@ class FileTableReader final : public TableReader {
       for (int k = 2; !seen.insert(unique).second; ++k) unique = name + "_" + std::to_string(k);
       info_.columns.push_back(unique);
     }
-    // The header's end in raw bytes: quotes and newlines are ASCII in every supported encoding and
-    // never occur inside a GB18030 multi-byte sequence.
+    // The header's end in raw bytes: its newlines are the same bytes in every supported encoding
+    // (0x0A never occurs inside a GB18030 multi-byte sequence), so find the matching newline.
+    size_t lines = static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<long>(end), '\n')) + 1;
     size_t raw_end = bom;
-    quoted = false;
-    while (raw_end < raw.size() && (quoted || raw[raw_end] != '\n')) {
-      if (raw[raw_end] == '"') quoted = !quoted;
-      ++raw_end;
+    for (size_t k = 0; k < lines && raw_end != std::string::npos; ++k) {
+      raw_end = raw.find(cr_only_ ? '\r' : '\n', k == 0 ? bom : raw_end + 1);
     }
+    if (raw_end == std::string::npos) raw_end = raw.size();
     info_.data_offset = std::min<uint64_t>(raw_end + 1, info_.file_bytes);
     pos_ = info_.data_offset;
+    emitted_raw_ = info_.data_offset;
     return Status::Ok();
   }
 
-  Status SniffJsonl(const std::string& text) {
+  Status SniffJsonl(const std::string& text, bool whole) {
     info_.has_header = false;
     auto parser = RecordParser::Create(info_);
-    size_t end = LastRecordEnd(text, false);
-    std::string_view whole = end == std::string::npos ? std::string_view(text) : std::string_view(text).substr(0, end);
-    if (end == std::string::npos && text.size() < info_.file_bytes) {
-      return ResourceExhausted(info_.path + ":1: the first line is longer than 64 KiB");
+    size_t end = LastRecordEnd(text, false, ',');
+    std::string_view lines = end == std::string::npos ? std::string_view(text) : std::string_view(text).substr(0, end);
+    if (end == std::string::npos && !whole) {
+      return ResourceExhausted(info_.path + ":1: the first line is longer than " + LimitText(opts_.max_record_bytes) +
+                               " (limit: --max-row-mib)");
     }
-    Status s = parser->Parse(whole, /*lenient=*/false, [](uint64_t, const std::vector<std::string_view>&) {});
+    Status s = parser->Parse(lines, /*lenient=*/false, [](uint64_t, const std::vector<std::string_view>&) {});
     if (!s.ok()) {
       return DataError(info_.path + ":" + std::to_string(parser->failed_record() + 1) + ": " +
                        s.message().substr(s.message().find(": ") + 2));
@@ -244,6 +324,7 @@ class FileTableReader final : public TableReader {
   std::string carry_;
   uint64_t raw_in_carry_ = 0;
   uint64_t emitted_raw_ = 0;
+  bool cr_only_ = false;
   uint64_t next_index_ = 0;
   Gb18030Decoder decoder_;
 };

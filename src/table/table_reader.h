@@ -48,6 +48,7 @@ struct TableInfo {
   std::vector<std::string> columns;
   uint64_t file_bytes = 0;
   uint64_t data_offset = 0;  // byte offset in the file of the first data record
+  size_t max_record_bytes = size_t{16} << 20;  // from ReadOptions; RecordParser enforces it
 };
 
 struct Chunk {
@@ -77,8 +78,13 @@ class TableReader {
   // do not have the header's field count should be skipped by the caller (ParseOptions::lenient).
   virtual Result<bool> ReadAt(uint64_t offset, size_t bytes, Chunk* chunk) = 0;
 
+  // After Next() failed to decode: newlines decoded since the last chunk it returned, so the
+  // caller can name the row at fault.
+  uint64_t lines_after_last_chunk() const { return failed_lines_; }
+
  protected:
   TableInfo info_;
+  uint64_t failed_lines_ = 0;
 };
 
 // One parsed record: cells[i] belongs to column i of RecordParser::columns(). Missing JSONL keys
@@ -97,6 +103,7 @@ class RecordParser {
   // Records in the last parsed chunk, including skipped ones.
   uint64_t records() const { return records_; }
   uint64_t skipped() const { return skipped_; }
+  uint64_t blank() const { return blank_; }  // blank lines (counted in records() for row numbers)
   uint64_t failed_record() const { return failed_record_; }
   const std::vector<std::string>& columns() const { return columns_; }
 
@@ -104,6 +111,7 @@ class RecordParser {
   std::vector<std::string> columns_;
   uint64_t records_ = 0;
   uint64_t skipped_ = 0;
+  uint64_t blank_ = 0;
   uint64_t failed_record_ = 0;
 };
 

@@ -16,6 +16,7 @@
 #define KEXIN_TESTDATA_LABELLED_TABLE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,6 +85,7 @@ class RowWriter {
   void Cell(size_t column);
   void Digits(int n);
   void Put(std::string_view s);
+  void PutChar(char c) { row_[len_++] = c; }
   void PutNumber(uint64_t v, int min_width);
   void IdCard(bool valid);
   void Uscc(bool valid);
@@ -92,9 +94,15 @@ class RowWriter {
   void Date(int first_day, int days, char sep);
   void Name();
 
+  // Far above the longest row the columns can produce (about 1 KB).
+  static constexpr size_t kRowCapacity = 16384;
+
   uint64_t state_;
-  std::string buf_;           // values of the current row, back to back
-  std::vector<uint32_t> ends_;  // end offset in buf_ of each column's value
+  std::unique_ptr<char[]> row_;  // the current row: values back to back (CSV: with delimiters)
+  size_t len_ = 0;
+  std::vector<uint32_t> ends_;           // end offset of each column's value in row_
+  char quote_delim_ = '\0';              // the delimiter quote_check_ was computed for
+  uint64_t quote_check_ = 0;             // bit c: column c's values may hold quote_delim_
   std::vector<std::string> recent_ids_;  // earlier ID numbers, reused for repeat customers
   size_t recent_next_ = 0;
 };

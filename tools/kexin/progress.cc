@@ -77,8 +77,13 @@ int WriteOutput(const std::string& path, const std::string& data) {
     if (!s.ok()) unlink(tmp.c_str());
   }
   if (!s.ok()) {
-    std::fprintf(stderr, "kexin: cannot write report: %s\n", s.message().c_str());
-    return ExitCodeFor(s);
+    // Name the file the user asked for, not our temporary; any failure to write is an I/O error.
+    std::string m = s.message();
+    size_t colon = m.find(": ");
+    std::string why = colon == std::string::npos ? m : m.substr(colon + 2);
+    Status out = IoError("cannot write " + path + ": " + why);
+    std::fprintf(stderr, "kexin: %s\n", out.ToString().c_str());
+    return ExitCodeFor(out);
   }
   return 0;
 }
