@@ -72,6 +72,7 @@ TEST(MobileCnTest, PrefixTable) {
   EXPECT_EQ(MobileCn("12345678901"), kNo);
   EXPECT_EQ(MobileCn("1381234567"), kNo);
   EXPECT_EQ(MobileCn("+8513812345678"), kNo);
+  EXPECT_EQ(MobileCn(""), kNo);  // regression: read v[0] of an empty value
 }
 
 TEST(LandlineCnTest, AreaCodes) {
