@@ -164,6 +164,8 @@ std::unique_ptr<DetectorSet::Scratch> DetectorSet::NewScratch() const {
 CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
   CellMatch m;
   const Shape s = ShapeOf(cell);
+  m.text = text_db_ != nullptr && s.bytes >= rules_.free_text_min_bytes &&
+           (s.classes & (kSpace | kNonAscii | kComma)) != 0 && (s.classes & (kDigit | kAt)) != 0;
   bool run_regex = false;
   uint64_t dict_candidates = 0;
   uint64_t candidates = s.bytes < kMaxDispatch ? length_mask_[s.bytes] : long_mask_;
@@ -225,6 +227,29 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
     }
   }
   return m;
+}
+
+Strength DetectorSet::MatchOne(size_t i, std::string_view cell) const {
+  const Compiled& c = compiled_[i];
+  if (cell.size() < c.min_bytes || cell.size() > c.max_bytes) return Strength::kNone;
+  // Validators check the whole format themselves; the shape filter only saves calls in Match.
+  if (c.validator != nullptr) return c.validator->fn(cell);
+  const Shape s = ShapeOf(cell);
+  if ((s.classes & c.required) != c.required || (s.classes & ~c.allowed) != 0) return Strength::kNone;
+  if (!c.dictionary) return Strength::kNone;
+  const uint64_t bit = uint64_t{1} << i;
+  auto it = (s.classes & kUpper) != 0 ? dict_.find(AsciiLower(cell)) : dict_.find(cell);
+  if (it != dict_.end() && (it->second & bit)) return Strength::kStrong;
+  if (s.classes == kNonAscii) {
+    size_t chars = 0;
+    for (const auto& suf : suffixes_) {
+      if (suf.category != static_cast<int>(i) || cell.size() <= suf.text.size()) continue;
+      if (memcmp(cell.data() + cell.size() - suf.text.size(), suf.text.data(), suf.text.size()) != 0) continue;
+      if (chars == 0) chars = Utf8Chars(cell);
+      if (chars <= c.max_chars && chars > suf.chars) return Strength::kStrong;
+    }
+  }
+  return Strength::kNone;
 }
 
 bool DetectorSet::IsTextCandidate(std::string_view cell) const {

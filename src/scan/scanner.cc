@@ -48,6 +48,7 @@ class CellMemo {
     char bytes[kMaxBytes];
   };
   bool enabled() const { return enabled_; }
+  int confirmed = -1;  // see Worker::MaybeConfirm
   static uint64_t Hash(std::string_view v) {
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ v.size();
     size_t i = 0;
@@ -128,6 +129,23 @@ class Worker {
   const std::vector<std::string>& names() const { return parser_->columns(); }
 
  private:
+  // A column is confirmed as category i once at least kConfirmAfter of its values were seen and
+  // 98% of them matched i strongly; from then on each value is first checked against i alone and
+  // only values that do not match it go through every detector. The decision cannot change
+  // (i keeps at least its ratio; other categories are still counted on every value that is not i),
+  // but counts of other categories that match the same values as i are no longer kept.
+  static constexpr uint64_t kConfirmAfter = 16384;
+
+  void MaybeConfirm(const ColumnStats& s, int* confirmed) {
+    if (*confirmed >= 0 || s.non_empty < kConfirmAfter || (s.non_empty & 4095) != 0) return;
+    for (size_t i = 0; i < s.strong.size(); ++i) {
+      if (det_.CanMatchOne(i) && static_cast<double>(s.strong[i]) >= 0.98 * static_cast<double>(s.non_empty)) {
+        *confirmed = static_cast<int>(i);
+        return;
+      }
+    }
+  }
+
   void Cell(ColumnStats& s, CellMemo& memo, std::string_view raw) {
     ++s.values;
     std::string_view v = Trim(raw);
@@ -136,7 +154,12 @@ class Worker {
     s.bytes += v.size();
     CellMatch m;
     bool text;
-    if (memo.enabled() && v.size() <= CellMemo::kMaxBytes) {
+    MaybeConfirm(s, &memo.confirmed);
+    if (memo.confirmed >= 0 && !(memo.enabled() && v.size() <= CellMemo::kMaxBytes) &&
+        det_.MatchOne(static_cast<size_t>(memo.confirmed), v) == Strength::kStrong) {
+      m.strong = uint64_t{1} << memo.confirmed;
+      text = false;
+    } else if (memo.enabled() && v.size() <= CellMemo::kMaxBytes) {
       uint64_t h = CellMemo::Hash(v);
       bool found;
       CellMemo::Entry* e = memo.Find(v, h, &found);
@@ -145,7 +168,7 @@ class Worker {
         text = e->text;
       } else {
         m = det_.Match(v, scratch_.get());
-        text = m.strong == 0 && det_.IsTextCandidate(v);
+        text = m.strong == 0 && m.text;
         e->hash = h;
         e->match = m;
         e->text = text;
@@ -154,7 +177,7 @@ class Worker {
       }
     } else {
       m = det_.Match(v, scratch_.get());
-      text = m.strong == 0 && det_.IsTextCandidate(v);
+      text = m.strong == 0 && m.text;
     }
     for (uint64_t bits = m.strong | m.weak; bits; bits &= bits - 1) {
       int i = __builtin_ctzll(bits);

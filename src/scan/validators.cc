@@ -131,14 +131,15 @@ const CharSet& NonNameEndings() {
 
 // Major cities whose names begin with a surname character (南京, 武汉, 成都 ...).
 bool IsCityName(std::string_view v) {
-  static const char* const kCities[] = {
+  static constexpr std::string_view kCities[] = {
       "北京", "上海", "天津", "重庆", "广州", "深圳", "杭州", "南京", "武汉", "成都", "西安", "苏州",
       "长沙", "郑州", "青岛", "沈阳", "东莞", "佛山", "合肥", "福州", "厦门", "济南", "昆明",
       "大连", "温州", "无锡", "常州", "南昌", "贵阳", "太原", "兰州", "海口", "银川", "西宁",
       "拉萨", "长春", "石家庄", "哈尔滨", "乌鲁木齐", "呼和浩特", "徐州", "泉州", "烟台", "洛阳",
       "唐山", "保定", "潍坊", "扬州", "镇江", "嘉兴", "绍兴", "台州", "湖州", "丽水", "衢州",
       "舟山", "柳州", "珠海", "汕头", "湛江", "江门", "惠州", "中山", "香港", "澳门", "台北"};
-  for (const char* c : kCities) {
+  if (v.size() != 6 && v.size() != 9 && v.size() != 12) return false;
+  for (std::string_view c : kCities) {
     if (v == c) return true;
   }
   return false;
