@@ -113,7 +113,7 @@ void Ledger::CommitLoop() {
       std::unique_lock<std::mutex> l(mu_);
       work_cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty() && stop_) return;
-      size_t take = std::min(queue_.size(), options_.max_batch);
+      size_t take = std::min(queue_.size(), std::max<size_t>(options_.max_batch, 1));
       batch.assign(queue_.begin(), queue_.begin() + static_cast<long>(take));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(take));
     }

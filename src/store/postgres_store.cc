@@ -31,11 +31,12 @@ class PostgresStore final : public Store {
                                  values.data(), nullptr, nullptr, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-      const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+      const char* field = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+      std::string state = field ? field : "";  // copied: PQclear frees it
       std::string m = std::string("postgresql: ") + PQresultErrorMessage(res);
       while (!m.empty() && m.back() == '\n') m.pop_back();
       PQclear(res);
-      if (state && std::string_view(state).substr(0, 2) == "23") return FailedPrecondition(m);
+      if (state.rfind("23", 0) == 0) return FailedPrecondition(m);
       if (PQstatus(conn_) != CONNECTION_OK) return IoError(m);
       return Internal(m);
     }
