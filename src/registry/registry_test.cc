@@ -159,8 +159,8 @@ json Resign(json cert, const crypto::SigningKey& key) {
   auto canonical = ::kexin::json::Canonicalize(cert);
   EXPECT_TRUE(canonical.ok()) << canonical.status().ToString();
   crypto::Signature sig = key.Sign(canonical.ok() ? *canonical : "");
-  cert["signature"] = crypto::Base64Encode(
-      std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size()));
+  cert["signature"] =
+      crypto::Base64Encode(std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size()));
   return cert;
 }
 
@@ -187,13 +187,10 @@ struct TestNode {
   std::string vkey;
 };
 
-// Makes a node home under `parent`. BUG workaround: ledger::VerifierKey::Parse splits the vkey at
-// its last two '+' signs, so a key whose base64 contains '+' (about half of all keys) cannot be
-// parsed and every certificate the node issues fails verification at "node key" (see
-// DISABLED_CertificateOfNodeWhoseKeyBase64HasPlusVerifies below and note_test.cc). Until that is
-// fixed, homes whose key would hit it are discarded so these tests are deterministic.
-TestNode MakeNode(const std::string& parent, const std::string& name,
-                  bool want_plus_in_key = false) {
+// Makes a node home under `parent` with identity::InitHome. With `plus_in_key`, homes are made
+// until the key's base64 contains a '+' (about half of all keys), which VerifierKey::Parse once
+// mistook for the field separator.
+TestNode MakeNode(const std::string& parent, const std::string& name, bool plus_in_key = false) {
   TestNode n;
   for (int attempt = 0; attempt < 200; ++attempt) {
     std::string home = parent + "/" + name + "-" + std::to_string(attempt);
@@ -205,8 +202,7 @@ TestNode MakeNode(const std::string& parent, const std::string& name,
     if (!key.ok()) return n;
     ledger::VerifierKey vk{c->origin, ledger::kSigTypeEd25519, key->public_key()};
     std::string text = vk.ToString();
-    bool plus = text.find('+', c->origin.size() + 10) != std::string::npos;
-    if (plus != want_plus_in_key) continue;
+    if (plus_in_key && text.find('+', c->origin.size() + 10) == std::string::npos) continue;
     auto ledger = identity::OpenLedger(*c);
     EXPECT_TRUE(ledger.ok()) << ledger.status().ToString();
     if (!ledger.ok()) return n;
@@ -215,7 +211,7 @@ TestNode MakeNode(const std::string& parent, const std::string& name,
     n.vkey = text;
     return n;
   }
-  ADD_FAILURE() << "no suitable node key in 200 attempts";
+  ADD_FAILURE() << "no key with a '+' in its base64 in 200 homes";
   return n;
 }
 
@@ -291,8 +287,12 @@ TEST(FingerprintTest, OneByteChangedChangesOnlyItsChunk) {
   ASSERT_EQ(orig->chunks, chunks.size());
   // Change one non-newline byte in several places (first, middle, last chunk, chunk edges); the
   // boundaries do not move, so exactly the containing chunk's leaf differs.
-  std::vector<uint64_t> offsets = {0, chunks[3].first, chunks[3].second - 2, data.size() / 2,
-                                   chunks.back().first, data.size() - 2};
+  std::vector<uint64_t> offsets = {0,
+                                   chunks[3].first,
+                                   chunks[3].second - 2,
+                                   data.size() / 2,
+                                   chunks.back().first,
+                                   data.size() - 2};
   for (uint64_t off : offsets) {
     ASSERT_NE(data[off], '\n') << off;
     std::string changed = data;
@@ -351,7 +351,8 @@ TEST(FingerprintTest, ChunkBoundaryEdgeCases) {
   };
   std::vector<Case> cases;
   // Lines of exactly 1024 bytes: the newline is the 1024th byte, so each line is one chunk.
-  cases.push_back({"exact", std::string(1023, 'a') + "\n" + std::string(1023, 'b') + "\n", {1024, 1024}});
+  cases.push_back(
+      {"exact", std::string(1023, 'a') + "\n" + std::string(1023, 'b') + "\n", {1024, 1024}});
   // 512-byte lines: two lines to a chunk.
   {
     std::string d;
@@ -483,10 +484,19 @@ TEST(FingerprintTest, BadInputs) {
   auto tiny = FingerprintFile(dir / "x.csv", 1023);
   ASSERT_FALSE(tiny.ok());
   EXPECT_EQ(tiny.status().code(), StatusCode::kInvalidArgument);
-  // ProveChunk must apply the same lower bound (a chunk size of 0 read before the mapping).
-  auto tiny_proof = ProveChunk(dir / "x.csv", 0, 0);
-  ASSERT_FALSE(tiny_proof.ok());
-  EXPECT_EQ(tiny_proof.status().code(), StatusCode::kInvalidArgument);
+}
+
+// Fixed bug: ProveChunk did not check the chunk size, and with 0 its chunking read the byte
+// before the mapped file (a crash).
+TEST(FingerprintTest, ProveChunkRejectsChunkSizeBelowMinimum) {
+  TempDir dir;
+  WriteFile(dir / "x.csv", "a\nb\n");
+  for (uint64_t chunk : {uint64_t{0}, uint64_t{1}, uint64_t{1023}}) {
+    auto p = ProveChunk(dir / "x.csv", 0, chunk);
+    ASSERT_FALSE(p.ok()) << chunk;
+    EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument) << chunk;
+  }
+  EXPECT_TRUE(ProveChunk(dir / "x.csv", 0, 1024).ok());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -583,21 +593,28 @@ TEST(LoadMetaTest, ValidityYearsRange) {
     EXPECT_NE(m.status().message().find("validity_years"), std::string::npos);
     EXPECT_NE(m.status().message().find(path), std::string::npos);
   }
-  // A value of the wrong type is an error, not the default of 3 years.
-  for (std::string bad : {"\"10\"", "2.5", "true"}) {
-    std::string path = dir / "years_typed.toml";
-    WriteFile(path, "validity_years = " + bad + "\n" + base);
-    auto m = LoadMeta(path);
-    ASSERT_FALSE(m.ok()) << bad << ": " << m->dump();
-    EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_NE(m.status().message().find("validity_years"), std::string::npos) << bad;
-  }
   for (int years : {1, 50}) {
     std::string path = dir / ("years_" + std::to_string(years) + ".toml");
     WriteFile(path, "validity_years = " + std::to_string(years) + "\n" + base);
     auto m = LoadMeta(path);
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     EXPECT_EQ((*m)["validity_years"], years);
+  }
+}
+
+// Fixed bug: a validity_years of the wrong type (validity_years = "10") silently became the
+// default of 3 years.
+TEST(LoadMetaTest, ValidityYearsOfTheWrongTypeIsAnError) {
+  TempDir dir;
+  std::string base = WithoutKey(kMetaToml, "validity_years");
+  for (std::string bad : {"\"10\"", "2.5", "true", "[5]"}) {
+    std::string path = dir / "years_typed.toml";
+    WriteFile(path, "validity_years = " + bad + "\n" + base);
+    auto m = LoadMeta(path);
+    ASSERT_FALSE(m.ok()) << bad << ": " << m->dump();
+    EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(m.status().message().find("validity_years"), std::string::npos) << bad;
+    EXPECT_NE(m.status().message().find(path), std::string::npos) << bad;
   }
 }
 
@@ -611,8 +628,7 @@ TEST(LoadMetaTest, FileErrors) {
   auto bad = LoadMeta(dir / "bad.toml");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find("bad.toml:2"), std::string::npos)
-      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("bad.toml:2"), std::string::npos) << bad.status().message();
   WriteFile(dir / "field.toml", std::string(kMetaToml) + "\n[[field]]\ndescription = \"x\"\n");
   auto field = LoadMeta(dir / "field.toml");
   ASSERT_FALSE(field.ok());
@@ -727,10 +743,9 @@ TEST_F(RegistryTest, RegisterIssuesAVerifiableCertificate) {
     names.push_back(c.check);
     EXPECT_TRUE(c.ok) << c.check << ": " << c.detail;
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"format", "node key", "trusted key",
-                                             "certificate signature", "ledger entry",
-                                             "checkpoint signature", "checkpoint",
-                                             "inclusion proof", "validity"}));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "format", "node key", "trusted key", "certificate signature", "ledger entry",
+                       "checkpoint signature", "checkpoint", "inclusion proof", "validity"}));
   // Without --key the embedded key is used, and the result says so.
   CertVerification embedded = VerifyCertificate(*cert, std::nullopt);
   EXPECT_TRUE(embedded.ok) << Describe(embedded);
@@ -875,9 +890,8 @@ TEST_F(RegistryTest, ShowReportsExpiry) {
   old["valid_until"] = "2020-01-01";
   auto text = ::kexin::json::Canonicalize(old);
   ASSERT_TRUE(text.ok());
-  ASSERT_TRUE((*store)
-                  ->Exec("UPDATE registrations SET record = $1 WHERE id = $2", {*text, id})
-                  .ok());
+  ASSERT_TRUE(
+      (*store)->Exec("UPDATE registrations SET record = $1 WHERE id = $2", {*text, id}).ok());
   auto shown = registry_->Show(id);
   ASSERT_TRUE(shown.ok()) << shown.status().ToString();
   EXPECT_EQ((*shown)["status"], "expired");
@@ -970,8 +984,7 @@ TEST_F(RegistryTest, TamperedCertificatesFailAtTheNamedCheck) {
     c = Resign(c, other.ledger->key());
     ExpectFailsAt(c, "trusted key", "re-signed by another node, --key of the real node");
     // Trusting the embedded key: the checkpoint inside is not signed by that node.
-    ExpectFailsAt(c, "checkpoint signature", "re-signed by another node, no --key",
-                  std::nullopt);
+    ExpectFailsAt(c, "checkpoint signature", "re-signed by another node, no --key", std::nullopt);
   }
   // Re-signed by another node's key while claiming the real key.
   ExpectFailsAt(Resign(cert, other.ledger->key()), "certificate signature",
@@ -1126,13 +1139,12 @@ TEST_F(RegistryTest, CertificateSurvivesReopeningTheNode) {
   EXPECT_TRUE(VerifyCertificate(*cert, node_.vkey).ok);
 }
 
-// BUG: ledger::VerifierKey::Parse splits "<name>+<id>+<base64>" at the last two '+' signs, but
-// the base64 key material may contain '+' (names may not). For such a node (about half of all
-// keys), every certificate fails verification at "node key" with "verifier key: bad key material",
-// and `kexin cert verify --key` cannot take the key `kexin node show` prints. Enable when fixed.
-TEST(RegistryKeyTest, DISABLED_CertificateOfNodeWhoseKeyBase64HasPlusVerifies) {
+// Fixed bug: VerifierKey::Parse split "<name>+<id>+<base64>" at the last two '+' signs, so for a
+// node whose key's base64 contains '+' every certificate failed at "node key" ("bad key material")
+// and `kexin cert verify --key` could not take the key `kexin node show` prints.
+TEST(RegistryKeyTest, CertificateOfNodeWhoseKeyBase64HasPlusVerifies) {
   TempDir dir;
-  TestNode node = MakeNode(dir.path(), "node-p", /*want_plus_in_key=*/true);
+  TestNode node = MakeNode(dir.path(), "node-p", /*plus_in_key=*/true);
   ASSERT_NE(node.ledger, nullptr);
   auto reg = Registry::Open(node.config.store_url, node.ledger.get());
   ASSERT_TRUE(reg.ok());
@@ -1142,8 +1154,13 @@ TEST(RegistryKeyTest, DISABLED_CertificateOfNodeWhoseKeyBase64HasPlusVerifies) {
   ASSERT_TRUE(meta.ok());
   auto cert = (*reg)->Register(dir / "d.csv", *meta, {});
   ASSERT_TRUE(cert.ok()) << cert.status().ToString();
+  auto parsed = ledger::VerifierKey::Parse(node.vkey);
+  ASSERT_TRUE(parsed.ok()) << node.vkey << ": " << parsed.status().ToString();
+  EXPECT_EQ(parsed->ToString(), node.vkey);
   CertVerification v = VerifyCertificate(*cert, node.vkey);
   EXPECT_TRUE(v.ok) << node.vkey << "\n" << Describe(v);
+  CertVerification embedded = VerifyCertificate(*cert, std::nullopt);
+  EXPECT_TRUE(embedded.ok) << node.vkey << "\n" << Describe(embedded);
 }
 
 }  // namespace
