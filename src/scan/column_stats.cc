@@ -21,11 +21,18 @@ void DistinctCounter::Flush() const {
   auto* self = const_cast<DistinctCounter*>(this);
   size_t n = self->npending_;
   self->npending_ = 0;
-  if (self->hll_.empty() && !self->slots_.empty()) {
-    size_t mask = self->slots_.size() - 1;
-    for (size_t i = 0; i < n; ++i) __builtin_prefetch(&self->slots_[Mix(self->pending_[i]) & mask]);
+  uint64_t mixed[kBatch];
+  for (size_t i = 0; i < n; ++i) {
+    mixed[i] = Mix(self->pending_[i]);
+    if (mixed[i] == 0) mixed[i] = 1;
   }
-  for (size_t i = 0; i < n; ++i) self->AddNow(self->pending_[i]);
+  if (self->hll_.empty()) {
+    // Make room first so the prefetched slots are the ones written.
+    while (self->size_ < self->cap_ && (self->size_ + n) * 2 > self->slots_.size()) self->Grow();
+    size_t mask = self->slots_.size() - 1;
+    for (size_t i = 0; i < n; ++i) __builtin_prefetch(&self->slots_[mixed[i] & mask]);
+  }
+  for (size_t i = 0; i < n; ++i) self->AddMixed(mixed[i]);
 }
 
 bool DistinctCounter::exact() const {
@@ -33,8 +40,7 @@ bool DistinctCounter::exact() const {
   return hll_.empty();
 }
 
-void DistinctCounter::AddNow(uint64_t hash) {
-  uint64_t h = Mix(hash);
+void DistinctCounter::AddMixed(uint64_t h) {
   if (!hll_.empty()) {
     HllAdd(h);
     return;
@@ -63,10 +69,15 @@ void DistinctCounter::Insert(uint64_t h) {
 
 void DistinctCounter::Grow() {
   std::vector<uint64_t> old = std::move(slots_);
-  slots_.assign(std::max<size_t>(64, old.size() * 2), 0);
+  // Four times while small (fewer rehashes), then twice (bounded memory near the cap).
+  size_t next = old.size() < (size_t{1} << 20) ? old.size() * 4 : old.size() * 2;
+  slots_.assign(std::max<size_t>(1024, next), 0);
   size_ = 0;
-  for (uint64_t h : old) {
-    if (h) Insert(h);
+  const size_t mask = slots_.size() - 1;
+  constexpr size_t kAhead = 16;
+  for (size_t i = 0; i < old.size(); ++i) {
+    if (i + kAhead < old.size() && old[i + kAhead]) __builtin_prefetch(&slots_[old[i + kAhead] & mask]);
+    if (old[i]) Insert(old[i]);
   }
 }
 

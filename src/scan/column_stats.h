@@ -30,7 +30,7 @@ class DistinctCounter {
  private:
   static constexpr size_t kBatch = 32;
   void Flush() const;
-  void AddNow(uint64_t hash);
+  void AddMixed(uint64_t mixed);
   void Insert(uint64_t h);
   void Grow();
   void ToHll();

@@ -56,6 +56,17 @@ int OnHit(unsigned id, unsigned long long from, unsigned long long to, unsigned,
   return c->hits->size() > 100000 ? 1 : 0;  // a pathological text stops here
 }
 
+// Longest run of characters that identifiers are made of: [0-9A-Za-z.:_+-].
+uint32_t LongestToken(std::string_view v) {
+  uint32_t best = 0, run = 0;
+  for (char c : v) {
+    bool tok = IsAlnum(c) || c == '.' || c == ':' || c == '_' || c == '+' || c == '-';
+    run = tok ? run + 1 : 0;
+    best = std::max(best, run);
+  }
+  return best;
+}
+
 }  // namespace
 
 DetectorSet::Scratch::~Scratch() {
@@ -75,7 +86,7 @@ Result<std::unique_ptr<DetectorSet>> DetectorSet::Build(const Rules& rules) {
 }
 
 Status DetectorSet::Compile() {
-  std::vector<std::string> cell_pats, text_pats, cell_names, text_names;
+  std::vector<std::string> cell_pats, text_pats, cell_names, text_names, all_pats, all_names;
   std::vector<std::pair<std::string, int>> dict_values;
   std::vector<unsigned> cell_flags, text_flags;
   for (size_t i = 0; i < rules_.categories.size(); ++i) {
@@ -119,10 +130,20 @@ Status DetectorSet::Compile() {
       cell_ids_.push_back(static_cast<int>(i));
     }
     if (r.embedded) {
-      text_pats.push_back(r.pattern);
-      text_flags.push_back(HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8);
-      text_names.push_back(r.id);
-      text_ids_.push_back(static_cast<int>(i));
+      // Categories with a validator are found by tokenizing the text (FindEmbedded); their
+      // pattern is still compiled below so a broken rule file is reported. Regex-only categories
+      // are searched with Hyperscan.
+      all_pats.push_back(r.pattern);
+      all_names.push_back(r.id);
+      if (c.validator != nullptr) {
+        token_mask_ |= uint64_t{1} << i;
+        if (c.validator->name == "license_plate_cn") plate_index_ = static_cast<int>(i);
+      } else {
+        text_pats.push_back(r.pattern);
+        text_flags.push_back(HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8);
+        text_names.push_back(r.id);
+        text_ids_.push_back(static_cast<int>(i));
+      }
     }
     compiled_.push_back(std::move(c));
   }
@@ -151,6 +172,13 @@ Status DetectorSet::Compile() {
   }
   if (!cell_pats.empty()) KEXIN_RETURN_IF_ERROR(CompileDb(cell_pats, cell_flags, cell_names, &cell_db_));
   if (!text_pats.empty()) KEXIN_RETURN_IF_ERROR(CompileDb(text_pats, text_flags, text_names, &text_db_));
+  if (!all_pats.empty()) {
+    hs_database* check = nullptr;
+    std::vector<unsigned> flags(all_pats.size(), HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8);
+    KEXIN_RETURN_IF_ERROR(CompileDb(all_pats, flags, all_names, &check));
+    hs_free_database(check);
+  }
+  has_embedded_ = token_mask_ != 0 || text_db_ != nullptr;
   return Status::Ok();
 }
 
@@ -164,8 +192,9 @@ std::unique_ptr<DetectorSet::Scratch> DetectorSet::NewScratch() const {
 CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
   CellMatch m;
   const Shape s = ShapeOf(cell);
-  m.text = text_db_ != nullptr && s.bytes >= rules_.free_text_min_bytes &&
-           (s.classes & (kSpace | kNonAscii | kComma)) != 0 && (s.classes & (kDigit | kAt)) != 0;
+  m.text = has_embedded_ && s.bytes >= rules_.free_text_min_bytes &&
+           (s.classes & (kSpace | kNonAscii | kComma)) != 0 && (s.classes & (kDigit | kAt)) != 0 &&
+           ((s.classes & kAt) != 0 || LongestToken(cell) >= rules_.free_text_min_token);
   bool run_regex = false;
   uint64_t dict_candidates = 0;
   uint64_t candidates = s.bytes < kMaxDispatch ? length_mask_[s.bytes] : long_mask_;
@@ -253,30 +282,68 @@ Strength DetectorSet::MatchOne(size_t i, std::string_view cell) const {
 }
 
 bool DetectorSet::IsTextCandidate(std::string_view cell) const {
-  if (cell.size() < rules_.free_text_min_bytes || text_db_ == nullptr) return false;
+  if (cell.size() < rules_.free_text_min_bytes || !has_embedded_) return false;
   const uint32_t cls = ShapeOf(cell).classes;
-  return (cls & (kSpace | kNonAscii | kComma)) != 0 && (cls & (kDigit | kAt)) != 0;
+  return (cls & (kSpace | kNonAscii | kComma)) != 0 && (cls & (kDigit | kAt)) != 0 &&
+         ((cls & kAt) != 0 || LongestToken(cell) >= rules_.free_text_min_token);
 }
 
 void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
                                const std::function<void(int, std::string_view)>& fn) const {
-  if (text_db_ == nullptr) return;
+  if (!has_embedded_) return;
   auto& hits = scratch->hits_;
   hits.clear();
-  HitContext ctx{&hits, &text_ids_};
-  hs_scan(text_db_, text.data(), static_cast<unsigned>(text.size()), 0, scratch->text_, OnHit, &ctx);
-  // Keep hits on token boundaries that pass their validator.
-  size_t kept = 0;
-  for (const auto& h : hits) {
-    auto [from, to] = h.second;
-    if (from > 0 && IsAlnum(text[from - 1])) continue;
-    if (to < text.size() && IsAlnum(text[to])) continue;
-    const Compiled& c = compiled_[h.first];
-    std::string_view span = text.substr(from, to - from);
-    if (c.validator != nullptr && c.validator->fn(span) != Strength::kStrong) continue;
-    hits[kept++] = h;
+  // Tokens: maximal runs of identifier characters, trimmed of punctuation at their ends; each is
+  // matched as a whole value against the validator categories.
+  if (token_mask_ != 0) {
+    auto tok = [](char c) {
+      return IsAlnum(c) || c == '@' || c == '.' || c == ':' || c == '_' || c == '%' || c == '+' || c == '-';
+    };
+    size_t i = 0;
+    const size_t n = text.size();
+    while (i < n) {
+      if (!tok(text[i])) {
+        ++i;
+        continue;
+      }
+      size_t j = i;
+      while (j < n && tok(text[j])) ++j;
+      size_t a = i, b = j;
+      while (a < b && (text[a] == '.' || text[a] == ':' || text[a] == '_' || text[a] == '-' ||
+                       (text[a] == '+' && (a + 1 == b || !IsAlnum(text[a + 1]))))) {
+        ++a;
+      }
+      while (b > a && (text[b - 1] == '.' || text[b - 1] == ':' || text[b - 1] == '_' ||
+                       text[b - 1] == '+' || text[b - 1] == '-')) {
+        --b;
+      }
+      if (b - a >= 5) {
+        std::string_view token = text.substr(a, b - a);
+        uint64_t m = Match(token, scratch).strong & token_mask_;
+        if (m == 0 && plate_index_ >= 0 && a >= 3 && token[0] >= 'A' && token[0] <= 'Z' &&
+            LicensePlateCn(text.substr(a - 3, b - a + 3)) == Strength::kStrong) {
+          hits.push_back({plate_index_, {a - 3, b}});
+        } else if (m != 0) {
+          hits.push_back({__builtin_ctzll(m), {a, b}});  // the first (highest-priority) category
+        }
+      }
+      i = j;
+    }
   }
-  hits.resize(kept);
+  if (text_db_ != nullptr) {
+    size_t before = hits.size();
+    HitContext ctx{&hits, &text_ids_};
+    hs_scan(text_db_, text.data(), static_cast<unsigned>(text.size()), 0, scratch->text_, OnHit, &ctx);
+    // Keep regex hits on token boundaries.
+    size_t kept = before;
+    for (size_t k = before; k < hits.size(); ++k) {
+      auto [from, to] = hits[k].second;
+      if (from > 0 && IsAlnum(text[from - 1])) continue;
+      if (to < text.size() && IsAlnum(text[to])) continue;
+      hits[kept++] = hits[k];
+    }
+    hits.resize(kept);
+  }
   std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
     return a.second.first != b.second.first ? a.second.first < b.second.first : a.first < b.first;
   });

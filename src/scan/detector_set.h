@@ -3,9 +3,11 @@
 //
 // Whole-cell matching runs a one-pass shape filter (length, character classes) before any
 // validator, dictionary or regular expression, so most categories cost a few instructions per
-// cell. Embedded search runs one Hyperscan database of every `embedded` pattern over a text cell,
-// then checks token boundaries and the category's validator on each hit; overlapping hits keep the
-// earlier (higher-priority) category.
+// cell. Embedded search splits a text cell into tokens (runs of [0-9A-Za-z@.:_%+-], trimmed of
+// punctuation; a plate keeps its CJK province character) and matches each token as a whole value
+// against the `embedded` categories that have a validator; `embedded` categories defined only by a
+// pattern are searched with one Hyperscan database and kept when they sit on token boundaries.
+// Overlapping hits keep the earlier (higher-priority) category.
 //
 // Thread-safety: a DetectorSet is immutable after Build and shared by all threads; each thread
 // passes its own Scratch.
@@ -122,6 +124,9 @@ class DetectorSet {
   hs_database* cell_db_ = nullptr;  // anchored whole-cell patterns (regex categories)
   hs_database* text_db_ = nullptr;  // embedded patterns
   std::vector<int> text_ids_;       // Hyperscan id -> category
+  uint64_t token_mask_ = 0;         // embedded categories found by tokenizing (have a validator)
+  int plate_index_ = -1;            // license plates start with a CJK province character
+  bool has_embedded_ = false;
   std::vector<int> cell_ids_;
 };
 

@@ -149,7 +149,8 @@ Result<Rules> ParseRules(std::string_view text, std::string_view source) {
       {"grading", {{"important_individuals", toml::node_type::integer},
                    {"important_sensitive_individuals", toml::node_type::integer},
                    {"important_level", toml::node_type::string}}},
-      {"free_text", {{"min_bytes", toml::node_type::integer}, {"min_ratio", toml::node_type::floating_point}}},
+      {"free_text", {{"min_bytes", toml::node_type::integer}, {"min_ratio", toml::node_type::floating_point},
+                     {"min_token", toml::node_type::integer}}},
       {"sample", {{"rows", toml::node_type::integer}}}};
   for (const auto& [k, v] : root) {
     std::string key(k.str());
@@ -189,6 +190,7 @@ Result<Rules> ParseRules(std::string_view text, std::string_view source) {
   if (!r.important_level.empty() && r.LevelRank(r.important_level) < 0) return InvalidArgument(std::string(source) + ": [grading].important_level is not in [levels].order");
   r.free_text_min_bytes = static_cast<uint32_t>(root["free_text"]["min_bytes"].value_or(int64_t{16}));
   r.free_text_min_ratio = root["free_text"]["min_ratio"].value_or(0.05);
+  r.free_text_min_token = static_cast<uint32_t>(root["free_text"]["min_token"].value_or(int64_t{6}));
   if (r.free_text_min_ratio < 0 || r.free_text_min_ratio > 1) return InvalidArgument(std::string(source) + ": [free_text].min_ratio must be in [0, 1]");
   r.sample_rows = static_cast<uint64_t>(root["sample"]["rows"].value_or(int64_t{10000}));
   const toml::array* cats = root["category"].as_array();

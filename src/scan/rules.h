@@ -51,6 +51,9 @@ struct Rules {
   // Free text.
   uint32_t free_text_min_bytes = 16;
   double free_text_min_ratio = 0.05;  // share of text cells holding an identifier
+  // A text cell is searched only when it has '@' or a run of at least this many characters from
+  // [0-9A-Za-z.:_+-]: every embedded pattern needs one (the shortest, a plate's "A12345", has 6).
+  uint32_t free_text_min_token = 6;
   // Table-level grading: distinct individuals at or above these make the table "important"
   // (unverified defaults; see REFERENCE.md section 2 and docs/rules.md).
   uint64_t important_individuals = 1000000;
