@@ -1,5 +1,7 @@
 #include "identity/node_home.h"
 
+#include "base/file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,19 +81,16 @@ Result<NodeConfig> InitHome(const std::string& home_in, const std::string& name,
 Result<NodeConfig> LoadHome(const std::string& home_in) {
   std::string home = Abs(home_in);
   std::string path = home + "/config.toml";
-  std::ifstream in(path);
-  if (!in) {
-    Status s = ErrnoError(path, errno);
-    if (s.code() == StatusCode::kNotFound) {
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) {
       return NotFound(home + ": not a kexin home (no config.toml); run `kexin init --home " + home_in + "`");
     }
-    return s;
+    return text.status();
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
   toml::table t;
   try {
-    t = toml::parse(ss.str(), path);
+    t = toml::parse(*text, path);
   } catch (const toml::parse_error& e) {
     return InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }

@@ -1,5 +1,7 @@
 #include "json/canonical.h"
 
+#include "base/utf8.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -11,15 +13,7 @@ namespace {
 std::u16string Utf16(const std::string& s) {
   std::u16string out;
   for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    char32_t cp;
-    size_t len;
-    if (c < 0x80) cp = c, len = 1;
-    else if (c < 0xE0) cp = c & 0x1F, len = 2;
-    else if (c < 0xF0) cp = c & 0x0F, len = 3;
-    else cp = c & 0x07, len = 4;
-    for (size_t k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
-    i += len;
+    char32_t cp = utf8::Next(s, &i);
     if (cp >= 0x10000) {
       cp -= 0x10000;
       out += static_cast<char16_t>(0xD800 + (cp >> 10));

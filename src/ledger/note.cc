@@ -1,5 +1,7 @@
 #include "ledger/note.h"
 
+#include "base/utf8.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -26,36 +28,6 @@ std::string BigEndian32(uint32_t v) {
   std::string s(4, '\0');
   for (int i = 0; i < 4; ++i) s[static_cast<size_t>(i)] = static_cast<char>(v >> (24 - 8 * i));
   return s;
-}
-
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len;
-    uint32_t cp, min;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2, cp = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3, cp = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      unsigned char d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
 }
 
 }  // namespace
@@ -116,7 +88,7 @@ Result<SignedNote> SignedNote::Parse(std::string_view note) {
   for (unsigned char c : note) {
     if (c < 0x20 && c != '\n') return Corruption("signed note contains a control character");
   }
-  if (!ValidUtf8(note)) return Corruption("signed note is not valid UTF-8");
+  if (!utf8::Valid(note)) return Corruption("signed note is not valid UTF-8");
   size_t split = note.rfind("\n\n");
   if (split == std::string_view::npos) return Corruption("signed note has no blank line before its signatures");
   SignedNote n;

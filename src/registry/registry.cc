@@ -1,5 +1,7 @@
 #include "registry/registry.h"
 
+#include "base/file.h"
+
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -92,13 +94,10 @@ std::string StatusOf(const json& record) {
 }  // namespace
 
 Result<json> LoadMeta(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return ErrnoError(path, errno);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  KEXIN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   toml::table t;
   try {
-    t = toml::parse(ss.str(), path);
+    t = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     return InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }

@@ -1,5 +1,7 @@
 #include "scan/detector_set.h"
 
+#include "base/utf8.h"
+
 #include <hs/hs.h>
 
 #include <algorithm>
@@ -20,11 +22,6 @@ std::string AsciiLower(std::string_view v) {
   return s;
 }
 
-size_t Utf8Chars(std::string_view v) {
-  size_t n = 0;
-  for (unsigned char c : v) n += (c & 0xC0) != 0x80;
-  return n;
-}
 
 Status CompileDb(const std::vector<std::string>& patterns, const std::vector<unsigned>& flags,
                  const std::vector<std::string>& names, hs_database** db) {
@@ -116,7 +113,7 @@ Status DetectorSet::Compile() {
       if (!r.suffixes.empty()) {
         c.max_chars = r.max_chars ? r.max_chars : 12;
         for (const auto& suf : r.suffixes) {
-          suffixes_.push_back({suf, Utf8Chars(suf), static_cast<int>(i)});
+          suffixes_.push_back({suf, utf8::Count(suf), static_cast<int>(i)});
           c.min_bytes = std::min<uint32_t>(c.min_bytes, static_cast<uint32_t>(suf.size()) + 1);
         }
         c.max_bytes = std::max<uint32_t>(c.max_bytes, c.max_chars * 4);
@@ -235,7 +232,7 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
       for (const auto& suf : suffixes_) {
         if (cell.size() <= suf.text.size() || !((dict_candidates >> suf.category) & 1)) continue;
         if (memcmp(cell.data() + cell.size() - suf.text.size(), suf.text.data(), suf.text.size()) != 0) continue;
-        if (chars == 0) chars = Utf8Chars(cell);
+        if (chars == 0) chars = utf8::Count(cell);
         if (chars <= compiled_[suf.category].max_chars && chars > suf.chars) hit |= uint64_t{1} << suf.category;
       }
     }
@@ -274,7 +271,7 @@ Strength DetectorSet::MatchOne(size_t i, std::string_view cell) const {
     for (const auto& suf : suffixes_) {
       if (suf.category != static_cast<int>(i) || cell.size() <= suf.text.size()) continue;
       if (memcmp(cell.data() + cell.size() - suf.text.size(), suf.text.data(), suf.text.size()) != 0) continue;
-      if (chars == 0) chars = Utf8Chars(cell);
+      if (chars == 0) chars = utf8::Count(cell);
       if (chars <= c.max_chars && chars > suf.chars) return Strength::kStrong;
     }
   }

@@ -4,18 +4,18 @@
 #include <cctype>
 #include <vector>
 
+#include "base/utf8.h"
 #include "scan/validators.h"
 
 namespace kexin::scan {
 
 namespace {
-size_t Utf8Len(unsigned char c) { return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1; }
 // The longest prefix of at most `max` bytes that ends on a character boundary.
 std::string_view CutUtf8(std::string_view v, size_t max) {
   if (v.size() <= max) return v;
   size_t i = 0;
   while (i < v.size()) {
-    size_t len = Utf8Len(static_cast<unsigned char>(v[i]));
+    size_t len = utf8::SequenceLength(static_cast<unsigned char>(v[i]));
     if (i + len > max) break;
     i += len;
   }
@@ -34,7 +34,7 @@ std::string MaskFreeText(std::string_view text,
   auto plain = [&](std::string_view piece) {
     for (size_t i = 0; i < piece.size();) {
       unsigned char c = static_cast<unsigned char>(piece[i]);
-      size_t len = std::min(Utf8Len(c), piece.size() - i);
+      size_t len = std::min(utf8::SequenceLength(c), piece.size() - i);
       std::string_view ch = piece.substr(i, len);
       bool punct = (len == 1 && !std::isalnum(c)) ||
                    ch == "\xEF\xBC\x8C" || ch == "\xE3\x80\x82" || ch == "\xEF\xBC\x9A" ||
@@ -68,12 +68,7 @@ std::string MaskValue(std::string_view v) {
   }
   std::vector<std::string_view> chars;
   for (size_t i = 0; i < v.size();) {
-    size_t len = 1;
-    unsigned char c = static_cast<unsigned char>(v[i]);
-    if (c >= 0xF0) len = 4;
-    else if (c >= 0xE0) len = 3;
-    else if (c >= 0xC0) len = 2;
-    len = std::min(len, v.size() - i);
+    size_t len = std::min(utf8::SequenceLength(static_cast<unsigned char>(v[i])), v.size() - i);
     chars.push_back(v.substr(i, len));
     i += len;
   }

@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "base/utf8.h"
 #include "table/encoding.h"
 
 namespace kexin::scan {
@@ -136,11 +137,7 @@ std::string Truncate(std::string_view s, size_t width) {
   std::string o;
   size_t w = 0;
   for (size_t i = 0; i < s.size();) {
-    size_t len = 1;
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0xF0) len = 4;
-    else if (c >= 0xE0) len = 3;
-    else if (c >= 0xC0) len = 2;
+    size_t len = utf8::SequenceLength(static_cast<unsigned char>(s[i]));
     std::string_view ch = s.substr(i, len);
     size_t cw = DisplayWidth(ch);
     if (w + cw + 1 > width) break;
@@ -168,15 +165,7 @@ const char* LevelColour(const Rules& rules, const std::string& level) {
 size_t DisplayWidth(std::string_view s) {
   size_t w = 0;
   for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    char32_t cp;
-    size_t len;
-    if (c < 0x80) cp = c, len = 1;
-    else if (c < 0xE0) cp = c & 0x1F, len = 2;
-    else if (c < 0xF0) cp = c & 0x0F, len = 3;
-    else cp = c & 0x07, len = 4;
-    for (size_t k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
-    i += len;
+    char32_t cp = utf8::Next(s, &i);
     bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
                 (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
                 (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||

@@ -10,6 +10,7 @@
 
 #include <toml++/toml.h>
 
+#include "base/file.h"
 #include "scan/validators.h"
 
 namespace kexin::scan {
@@ -209,14 +210,8 @@ Result<Rules> ParseRules(std::string_view text, std::string_view source) {
 }
 
 Result<Rules> LoadRulesFile(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return ErrnoError(path, errno);
-  if (S_ISDIR(st.st_mode)) return InvalidArgument(path + ": is a directory, not a rule file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoError(path, errno);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseRules(ss.str(), path);
+  KEXIN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return ParseRules(text, path);
 }
 
 Result<Rules> DefaultRules() { return ParseRules(DefaultRulesText(), "built-in rules"); }

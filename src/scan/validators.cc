@@ -1,5 +1,7 @@
 #include "scan/validators.h"
 
+#include "base/utf8.h"
+
 #include <arpa/inet.h>
 
 #include <array>
@@ -53,20 +55,10 @@ bool RealDate(int y, int m, int d) {
 }
 
 // Decodes UTF-8 (already validated by the reader) into code points.
+// Decodes UTF-8 into code points; returns cap + 1 when the text holds more than cap of them.
 size_t DecodeUtf8(std::string_view s, char32_t* out, size_t cap) {
   size_t n = 0, i = 0;
-  while (i < s.size() && n < cap) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    char32_t cp;
-    size_t len;
-    if (c < 0x80) cp = c, len = 1;
-    else if (c < 0xE0) cp = c & 0x1F, len = 2;
-    else if (c < 0xF0) cp = c & 0x0F, len = 3;
-    else cp = c & 0x07, len = 4;
-    for (size_t k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
-    out[n++] = cp;
-    i += len;
-  }
+  while (i < s.size() && n < cap) out[n++] = utf8::Next(s, &i);
   return i < s.size() ? cap + 1 : n;
 }
 

@@ -9,41 +9,9 @@
 
 #include <simdjson.h>
 
+#include "base/utf8.h"
+
 namespace kexin::table {
-namespace {
-
-// Length of the UTF-8 sequence starting at data[i], or 0 if invalid. Sets *truncated when the
-// sequence is a valid prefix cut off by the end of data.
-size_t Utf8SeqLen(std::string_view d, size_t i, bool* truncated) {
-  const auto* p = reinterpret_cast<const unsigned char*>(d.data());
-  size_t n = d.size();
-  unsigned char c = p[i];
-  size_t len;
-  uint32_t min;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2, min = 0x80;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3, min = 0x800;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4, min = 0x10000;
-  } else {
-    return 0;
-  }
-  uint32_t cp = c & (0x7F >> len);
-  for (size_t k = 1; k < len; ++k) {
-    if (i + k >= n) {
-      *truncated = true;
-      return 0;
-    }
-    if ((p[i + k] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (p[i + k] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
-}  // namespace
 
 std::string_view EncodingName(Encoding e) {
   switch (e) {
@@ -54,24 +22,7 @@ std::string_view EncodingName(Encoding e) {
   return "unknown";
 }
 
-size_t FirstInvalidUtf8(std::string_view data) {
-  size_t i = 0;
-  while (i < data.size()) {
-    // Skip ASCII eight bytes at a time.
-    while (i + 8 <= data.size()) {
-      uint64_t w;
-      __builtin_memcpy(&w, data.data() + i, 8);
-      if (w & 0x8080808080808080ULL) break;
-      i += 8;
-    }
-    if (i >= data.size()) break;
-    bool truncated = false;
-    size_t len = Utf8SeqLen(data, i, &truncated);
-    if (len == 0) return i;
-    i += len;
-  }
-  return data.size();
-}
+size_t FirstInvalidUtf8(std::string_view data) { return utf8::FirstInvalid(data); }
 
 bool IsValidUtf8(std::string_view data, bool allow_truncated_tail) {
   if (simdjson::validate_utf8(data.data(), data.size())) return true;
@@ -79,7 +30,7 @@ bool IsValidUtf8(std::string_view data, bool allow_truncated_tail) {
   size_t bad = FirstInvalidUtf8(data);
   if (bad + 4 <= data.size()) return false;
   bool truncated = false;
-  return Utf8SeqLen(data, bad, &truncated) == 0 && truncated;
+  return utf8::ValidSequenceAt(data, bad, &truncated) == 0 && truncated;
 }
 
 bool IsValidGb18030(std::string_view data, bool allow_truncated_tail) {

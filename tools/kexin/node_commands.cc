@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/file.h"
 #include "identity/node_home.h"
 #include "registry/registry.h"
 #include "tools/kexin/commands.h"
@@ -43,11 +44,8 @@ json HashList(const std::vector<ledger::Hash>& v) {
 std::string B64(const ledger::Hash& h) { return crypto::Base64Encode(crypto::AsBytes(h)); }
 
 Result<json> ReadJsonFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return ErrnoError(path, errno);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j = json::parse(ss.str(), nullptr, false);
+  KEXIN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return DataError(path + ": not valid JSON");
   return j;
 }
