@@ -644,7 +644,11 @@ Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, co
         names.push_back(wn[c]);
         merged.emplace_back(det.size());
       }
-      merged[it->second].Merge(cols[c]);
+      if (merged[it->second].values == 0) {
+        merged[it->second] = std::move(cols[c]);  // the first worker's evidence: no copy
+      } else {
+        merged[it->second].Merge(cols[c]);
+      }
     }
   }
   for (size_t i = 0; i < names.size(); ++i) result.columns.push_back(DecideColumn(det, names[i], i, merged[i]));
