@@ -604,6 +604,21 @@ case "${PKP#*+*+}" in
   *) fail "no key with '+' in its base64 in 60 homes" ;;
 esac
 
+# Witnessing: node W cosigns node A's checkpoints only when consistent with what it saw before.
+init_home "$T/wa" node-wa && init_home "$T/ww" node-ww
+PKA=$(jget "$T/wa.init.json" public_key)
+for i in 1 2 3; do "$KEXIN" ledger append --type t --body "{\"i\":$i}" --home "$T/wa" >/dev/null; done
+"$KEXIN" ledger checkpoint --home "$T/wa" >"$T/cp3"
+ok "$KEXIN" ledger cosign "$T/cp3" --log-key "$PKA" --home "$T/ww"
+grep -q "^— kexin.local/node-ww " "$T/out" || fail "cosign printed no cosignature line"
+for i in 4 5; do "$KEXIN" ledger append --type t --body "{\"i\":$i}" --home "$T/wa" >/dev/null; done
+"$KEXIN" ledger checkpoint --home "$T/wa" >"$T/cp5"
+"$KEXIN" ledger consistency 3 5 --home "$T/wa" >"$T/pr35"
+ok "$KEXIN" ledger cosign "$T/cp5" --log-key "$PKA" --proof "$T/pr35" --home "$T/ww"
+expect_exit 9 "older than" -- "$KEXIN" ledger cosign "$T/cp3" --log-key "$PKA" --home "$T/ww"
+sed 's/^5$/6/' "$T/cp5" >"$T/cp5bad"
+expect_exit 6 "does not verify" -- "$KEXIN" ledger cosign "$T/cp5bad" --log-key "$PKA" --home "$T/ww"
+
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed"
   exit 1

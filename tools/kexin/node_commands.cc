@@ -1,6 +1,8 @@
 // Node commands: `kexin init`, `kexin node show`, `kexin ledger ...`, `kexin register`,
 // `kexin registration ...` and `kexin cert show|verify`. See docs/cli.md.
+#include <array>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -8,6 +10,7 @@
 
 #include "base/file.h"
 #include "identity/node_home.h"
+#include "ledger/witness.h"
 #include "registry/registry.h"
 #include "tools/kexin/commands.h"
 
@@ -124,7 +127,65 @@ void RegisterNode(CLI::App& app, RunFn* run) {
     cons->add_option("NEW", a->new_size, "New tree size (default: current)");
     CLI::App* cp = led->add_subcommand("checkpoint", "Sign a checkpoint at the current size (C2SP tlog-checkpoint)");
     CLI::App* verify = led->add_subcommand("verify", "Re-verify every entry and checkpoint");
-    for (CLI::App* c : {append, show, proof, cons, cp, verify}) AddHome(c, &a->home);
+    auto w = std::make_shared<std::array<std::string, 3>>();  // note file, log key, proof file
+    CLI::App* cosign = led->add_subcommand("cosign", "Witness another node's checkpoint: verify it against the last one "
+                                                     "witnessed (consistency proof) and cosign it (C2SP tlog-cosignature)");
+    cosign->add_option("NOTE", (*w)[0], "The peer's signed checkpoint (file)")->required();
+    cosign->add_option("--log-key", (*w)[1], "The peer's verifier key (from its `kexin node show`)")->required();
+    cosign->add_option("--proof", (*w)[2], "JSON from the peer's `kexin ledger consistency OLD NEW`, OLD = the size witnessed before");
+    for (CLI::App* c : {append, show, proof, cons, cp, verify, cosign}) AddHome(c, &a->home);
+    cosign->callback([run, a, w] {
+      *run = [a, w] {
+        auto note = ReadFile((*w)[0]);
+        if (!note.ok()) return Fail(note.status());
+        auto log_key = ledger::VerifierKey::Parse((*w)[1]);
+        if (!log_key.ok()) return Fail(log_key.status().WithContext("--log-key"));
+        auto n = OpenNode(a->home);
+        if (!n.ok()) return Fail(n.status());
+        auto store = store::Store::Open(n->config.store_url);
+        if (!store.ok()) return Fail(store.status());
+        std::string state_key = "witness:" + log_key->name;
+        auto rows = (*store)->Query("SELECT value FROM meta WHERE key = $1", {state_key});
+        if (!rows.ok()) return Fail(rows.status());
+        std::optional<ledger::WitnessedTree> last;
+        if (!rows->empty()) {
+          const std::string& v = store::AsText((*rows)[0][0]);
+          ledger::WitnessedTree t;
+          t.size = std::stoull(v.substr(0, v.find(' ')));
+          auto root = crypto::HexDecode(v.substr(v.find(' ') + 1));
+          if (!root.ok() || root->size() != 32) return Fail(Corruption("stored witness state for " + log_key->name + " is malformed"));
+          std::copy(root->begin(), root->end(), t.root.begin());
+          last = t;
+        }
+        std::vector<ledger::Hash> proof;
+        if (!(*w)[2].empty()) {
+          auto pj = ReadJsonFile((*w)[2]);
+          if (!pj.ok()) return Fail(pj.status());
+          if (last && pj->value("old_size", uint64_t{0}) != last->size) {
+            return Fail(FailedPrecondition("the proof starts at size " + std::to_string(pj->value("old_size", uint64_t{0})) +
+                                           " but this node last witnessed size " + std::to_string(last->size)));
+          }
+          for (const auto& e : pj->value("consistency_proof", json::array())) {
+            auto raw = crypto::Base64Decode(e.get<std::string>());
+            if (!raw.ok() || raw->size() != 32) return Fail(DataError((*w)[2] + ": a proof element is not 32 bytes of base64"));
+            ledger::Hash h;
+            std::copy(raw->begin(), raw->end(), h.begin());
+            proof.push_back(h);
+          }
+        }
+        auto r = ledger::VerifyAndCosign(*note, *log_key, last, proof, n->ledger->origin(), n->ledger->key(),
+                                         static_cast<uint64_t>(time(nullptr)));
+        if (!r.ok()) return Fail(r.status());
+        std::string value = std::to_string(r->accepted.size) + " " + crypto::HexEncode(r->accepted.root);
+        Status st = (*store)->Exec(rows->empty() ? "INSERT INTO meta (key, value) VALUES ($1, $2)"
+                                                 : "UPDATE meta SET value = $2 WHERE key = $1",
+                                   {state_key, value});
+        if (!st.ok()) return Fail(st);
+        auto parsed = ledger::SignedNote::Parse(*note);
+        parsed->signatures.push_back(r->cosignature);
+        return WriteOutput("", parsed->Serialize());
+      };
+    });
 
     append->callback([run, a] {
       *run = [a] {
