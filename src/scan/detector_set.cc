@@ -294,7 +294,8 @@ void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
   // matched as a whole value against the validator categories.
   if (token_mask_ != 0) {
     auto tok = [](char c) {
-      return IsAlnum(c) || c == '@' || c == '.' || c == ':' || c == '_' || c == '%' || c == '+' || c == '-';
+      return IsAlnum(c) || c == '@' || c == '.' || c == ':' || c == '=' || c == '_' || c == '%' || c == '+' ||
+             c == '-';
     };
     size_t i = 0;
     const size_t n = text.size();
@@ -322,6 +323,18 @@ void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
           hits.push_back({plate_index_, {a - 3, b}});
         } else if (m != 0) {
           hits.push_back({__builtin_ctzll(m), {a, b}});  // the first (highest-priority) category
+        } else if (token.find_first_of(":=") != std::string_view::npos) {
+          // A label glued to a value ("phone:138...", "ID=1101..."): try the parts (a MAC or IPv6
+          // address matched whole above).
+          size_t from = a;
+          for (size_t k = a; k <= b; ++k) {
+            if (k < b && text[k] != ':' && text[k] != '=') continue;
+            if (k - from >= 5) {
+              uint64_t pm = Match(text.substr(from, k - from), scratch).strong & token_mask_;
+              if (pm != 0) hits.push_back({__builtin_ctzll(pm), {from, k}});
+            }
+            from = k + 1;
+          }
         }
       }
       i = j;

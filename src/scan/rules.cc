@@ -175,6 +175,9 @@ Result<Rules> ParseRules(std::string_view text, std::string_view source) {
   }
   Rules r;
   r.source = std::string(source);
+  if (const toml::node* v = root.get("version"); v != nullptr && !v->is_integer()) {
+    return InvalidArgument(Where(source, *v) + ": 'version' must be an integer");
+  }
   r.version = root["version"].value_or(1);
   if (r.version != 1) return InvalidArgument(std::string(source) + ": unsupported rules version " + std::to_string(r.version));
   if (const toml::node* n = root["levels"]["order"].node()) {

@@ -129,21 +129,29 @@ class Worker {
   const std::vector<std::string>& names() const { return parser_->columns(); }
 
  private:
-  // A column is confirmed as category i once at least kConfirmAfter of its values were seen and
-  // 98% of them matched i strongly; from then on each value is first checked against i alone and
-  // only values that do not match it go through every detector. The decision cannot change
-  // (i keeps at least its ratio; other categories are still counted on every value that is not i),
-  // but counts of other categories that match the same values as i are no longer kept.
+  // A column is confirmed as category i once at least kConfirmAfter of its values were seen, 98% of
+  // them matched i strongly and no other category matched more than 2%; from then on each value is
+  // first checked against i alone and only values that do not match it go through every detector.
+  // Other categories are still counted on every value that is not i, so their counts become lower
+  // bounds (they miss values that also match i, which were at most 2% before confirmation).
   static constexpr uint64_t kConfirmAfter = 16384;
 
   void MaybeConfirm(const ColumnStats& s, int* confirmed) {
     if (*confirmed >= 0 || s.non_empty < kConfirmAfter || (s.non_empty & 4095) != 0) return;
+    // Only an unrivalled category: i matched 98% of values and no other category more than 2%,
+    // so values that match i and another category cannot decide between them.
+    const double n = static_cast<double>(s.non_empty);
+    int candidate = -1;
     for (size_t i = 0; i < s.strong.size(); ++i) {
-      if (det_.CanMatchOne(i) && static_cast<double>(s.strong[i]) >= 0.98 * static_cast<double>(s.non_empty)) {
-        *confirmed = static_cast<int>(i);
+      double share = static_cast<double>(s.strong[i] + s.weak[i]) / n;
+      if (det_.CanMatchOne(i) && static_cast<double>(s.strong[i]) >= 0.98 * n) {
+        if (candidate >= 0) return;
+        candidate = static_cast<int>(i);
+      } else if (share > 0.02) {
         return;
       }
     }
+    *confirmed = candidate;
   }
 
   void Cell(ColumnStats& s, CellMemo& memo, std::string_view raw) {

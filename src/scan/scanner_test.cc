@@ -176,6 +176,61 @@ TEST_F(ScannerTest, SampleModeEstimatesRowsAndMarksItself) {
   EXPECT_EQ(Col(f, "mobile").distinct.value_or(0), 400000u);
 }
 
+TEST_F(ScannerTest, ConfirmedFastPathDoesNotChangeTheDecision) {
+  // Regression: 97% ID numbers that are also Luhn-valid (so they match bank_card too), 2% bank
+  // cards, 1% junk. Without the fast path id_card_cn wins the tie; the fast path must not make a
+  // large file decide differently from a small one.
+  auto make_rows = [](int rows) {
+    std::string csv = "v\n";
+    int made = 0;
+    for (uint64_t k = 0; made < rows; ++k) {
+      if (made % 100 == 98) {
+        std::string card = "622202020011223" + std::to_string(100 + made % 900);
+        for (char d = '0'; d <= '9'; ++d) {
+          if (LuhnValid(card + d)) {
+            card += d;
+            break;
+          }
+        }
+        csv += card + "\n";  // a valid bank card
+        ++made;
+        continue;
+      }
+      if (made % 100 == 99) {
+        csv += "n/a\n";
+        ++made;
+        continue;
+      }
+      char buf[32];
+      snprintf(buf, sizeof buf, "3101041985%02d%02d%03d", static_cast<int>(1 + k % 12),
+               static_cast<int>(1 + (k / 12) % 28), static_cast<int>(k % 1000));
+      std::string id(buf, 17);
+      id += IdCardCheckChar(id);
+      if (id.back() == 'X' || !LuhnValid(id)) continue;
+      csv += id + "\n";
+      ++made;
+    }
+    return csv;
+  };
+  for (int rows : {10000, 60000}) {
+    ScanOptions o;
+    o.full = true;
+    TableResult t = Scan(WriteFile("luhn_ids_" + std::to_string(rows) + ".csv", make_rows(rows)), o);
+    EXPECT_EQ(Col(t, "v").category.value_or("-"), "id_card_cn") << rows << " rows: " << Col(t, "v").reason;
+  }
+}
+
+TEST_F(ScannerTest, IdentifiersGluedToLabelsAreFoundInText) {
+  std::string csv = "备注\n";
+  for (int i = 0; i < 20; ++i) {
+    csv += i % 2 ? "\"phone:13812345678，请回电\"\n" : "\"客户ID:" + MakeId(i) + "，已核实\"\n";
+  }
+  TableResult t = Scan(WriteFile("glued.csv", csv));
+  const ColumnResult& c = Col(t, "备注");
+  EXPECT_EQ(c.category.value_or("-"), "free_text_with_pii");
+  EXPECT_EQ(c.cells_with_embedded, 20u);
+}
+
 TEST(HeaderHintsTest, TokensForAsciiSubstringsForChinese) {
   CategoryRule r;
   r.header_hints = {"phone", "手机"};

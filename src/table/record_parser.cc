@@ -157,7 +157,7 @@ class CsvRecordParser final : public RecordParser {
 
 class JsonlRecordParser final : public RecordParser {
  public:
-  explicit JsonlRecordParser(const TableInfo& info) {
+  explicit JsonlRecordParser(const TableInfo& info) : max_record_(info.max_record_bytes) {
     for (const auto& c : info.columns) Index(c);
   }
 
@@ -178,6 +178,12 @@ class JsonlRecordParser final : public RecordParser {
         continue;
       }
       uint64_t record = records_++;
+      if (line.size() > max_record_) {
+        failed_record_ = record;
+        return ResourceExhausted(RecordPrefix(record) + "line of " + std::to_string(line.size()) +
+                                 " bytes is longer than the limit of " + std::to_string(max_record_) +
+                                 " bytes (--max-row-mib)");
+      }
       simdjson::dom::element doc;
       auto err = parser_.parse(line.data(), line.size()).get(doc);
       std::string problem;
@@ -251,6 +257,7 @@ class JsonlRecordParser final : public RecordParser {
     }
   }
 
+  size_t max_record_;
   simdjson::dom::parser parser_;
   std::unordered_map<std::string, size_t> index_;
   std::vector<std::string_view> cells_;

@@ -126,8 +126,9 @@ class FileTableReader final : public TableReader {
     // Old Mac files end lines with CR alone: read them as LF.
     cr_only_ = text.find('\n') == std::string::npos && text.find('\r') != std::string::npos;
     if (cr_only_) std::replace(text.begin(), text.end(), '\r', '\n');
-    if (text.find_first_not_of(" \t\r\n") == std::string::npos && whole) {
-      return DataError(path + ": empty file (no records)");
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return DataError(path + (whole ? ": empty file (no records)"
+                                     : ": no records in the first " + std::to_string(raw.size()) + " bytes (only blank lines)"));
     }
     size_t first = text.find_first_not_of(" \t\r\n");
     bool jsonl = IsJsonlName(path) || (first != std::string::npos && text[first] == '{');
@@ -268,6 +269,10 @@ class FileTableReader final : public TableReader {
       }
       if (q.open && (i == std::string::npos || i > q.open_at)) i = std::string::npos;
       if (i != std::string::npos) end = i;
+    }
+    if (end > opts_.max_record_bytes) {
+      return ResourceExhausted(info_.path + ":1: the first row is longer than " + LimitText(opts_.max_record_bytes) +
+                               " (limit: --max-row-mib)");
     }
     std::vector<std::string> first = SplitCsvLine(std::string_view(text).substr(0, end), info_.delimiter);
     info_.has_header = opts_.header ? *opts_.header : LooksLikeHeader(first);

@@ -55,6 +55,25 @@ int WriteOutput(const std::string& path, const std::string& data) {
     }
     return 0;
   }
+  // A device, FIFO or other non-regular target is written in place; a regular file is replaced
+  // atomically (temp file in the same directory, fsync, rename).
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    Status s = fd < 0 ? ErrnoError(path, errno) : Status::Ok();
+    for (size_t off = 0; s.ok() && off < data.size();) {
+      ssize_t w = write(fd, data.data() + off, data.size() - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) s = IoError("cannot write " + path + ": " + std::strerror(errno));
+      else off += static_cast<size_t>(w);
+    }
+    if (fd >= 0) close(fd);
+    if (!s.ok()) {
+      std::fprintf(stderr, "kexin: %s\n", s.ToString().c_str());
+      return ExitCodeFor(IoError(""));
+    }
+    return 0;
+  }
   std::string tmp = path + ".tmp-" + std::to_string(getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   Status s;
