@@ -67,8 +67,9 @@ Status Ledger::Load() {
   }
   uint64_t n = tree_.size();
   uint64_t from = n > options_.verify_tail ? n - options_.verify_tail : 0;
-  KEXIN_ASSIGN_OR_RETURN(auto tail, store_->Query("SELECT idx, entry FROM ledger_entries WHERE idx >= $1 ORDER BY idx",
-                                                  {static_cast<int64_t>(from)}));
+  // Bounded by n: another process may have appended since the first read.
+  KEXIN_ASSIGN_OR_RETURN(auto tail, store_->Query("SELECT idx, entry FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                                                  {static_cast<int64_t>(from), static_cast<int64_t>(n)}));
   for (const auto& r : tail) {
     uint64_t idx = static_cast<uint64_t>(store::AsInt(r[0]));
     if (LeafHash(store::AsText(r[1])) != tree_.leaf(idx)) {
@@ -81,6 +82,9 @@ Status Ledger::Load() {
     if (!note.ok()) return note.status().WithContext("ledger: latest checkpoint");
     KEXIN_RETURN_IF_ERROR(VerifyNote(*note, verifier()).WithContext("ledger: latest checkpoint"));
     KEXIN_ASSIGN_OR_RETURN(auto c, Checkpoint::ParseBody(note->text));
+    if (c.origin != options_.origin) {
+      return Corruption("ledger: the latest checkpoint is for origin '" + c.origin + "', not '" + options_.origin + "'");
+    }
     if (c.size > n) return Corruption("ledger: the latest checkpoint covers " + std::to_string(c.size) + " entries but only " + std::to_string(n) + " are stored");
     if (tree_.Root(c.size) != c.root) return Corruption("ledger: stored entries do not reproduce the root of the latest checkpoint (size " + std::to_string(c.size) + ")");
   } else if (cp.status().code() != StatusCode::kNotFound) {
@@ -121,20 +125,28 @@ void Ledger::CommitLoop() {
     hashes.reserve(batch.size());
     for (Pending* p : batch) hashes.push_back(LeafHash(p->entry));
     Status s;
-    uint64_t base;
+    uint64_t base = 0;
     {
       std::lock_guard<std::mutex> sl(store_mu_);
-      {
-        std::lock_guard<std::mutex> tl(tree_mu_);
-        base = tree_.size();
+      // Another process may append to the same store (several CLI commands, or serve processes
+      // sharing PostgreSQL): take in what it wrote, then write after it. SQLite's BEGIN IMMEDIATE
+      // serialises writers; on PostgreSQL two writers can race for an index, and the loser retries.
+      for (int attempt = 0; attempt < 20; ++attempt) {
+        s = store_->Begin();
+        if (s.ok()) s = CatchUp();
+        {
+          std::lock_guard<std::mutex> tl(tree_mu_);
+          base = tree_.size();
+        }
+        for (size_t i = 0; i < batch.size() && s.ok(); ++i) {
+          s = store_->Exec("INSERT INTO ledger_entries (idx, leaf_hash, entry) VALUES ($1, $2, $3)",
+                           {static_cast<int64_t>(base + i), crypto::HexEncode(hashes[i]), batch[i]->entry});
+        }
+        if (s.ok()) s = store_->Commit();
+        if (s.ok()) break;
+        store_->Rollback().IgnoreError();
+        if (s.code() != StatusCode::kFailedPrecondition) break;  // only index races are retried
       }
-      s = store_->Begin();
-      for (size_t i = 0; i < batch.size() && s.ok(); ++i) {
-        s = store_->Exec("INSERT INTO ledger_entries (idx, leaf_hash, entry) VALUES ($1, $2, $3)",
-                         {static_cast<int64_t>(base + i), crypto::HexEncode(hashes[i]), batch[i]->entry});
-      }
-      if (s.ok()) s = store_->Commit();
-      if (!s.ok()) store_->Rollback().IgnoreError();
     }
     if (s.ok()) {
       std::lock_guard<std::mutex> tl(tree_mu_);
@@ -150,6 +162,27 @@ void Ledger::CommitLoop() {
     }
     done_cv_.notify_all();
   }
+}
+
+Status Ledger::CatchUp() {
+  uint64_t have;
+  {
+    std::lock_guard<std::mutex> tl(tree_mu_);
+    have = tree_.size();
+  }
+  KEXIN_ASSIGN_OR_RETURN(auto rows, store_->Query("SELECT idx, leaf_hash, entry FROM ledger_entries WHERE idx >= $1 ORDER BY idx",
+                                                  {static_cast<int64_t>(have)}));
+  std::lock_guard<std::mutex> tl(tree_mu_);
+  for (const auto& r : rows) {
+    uint64_t idx = static_cast<uint64_t>(store::AsInt(r[0]));
+    if (idx != tree_.size()) return Corruption("ledger: entry " + std::to_string(tree_.size()) + " is missing");
+    Hash h = LeafHash(store::AsText(r[2]));
+    if (crypto::HexEncode(h) != store::AsText(r[1])) {
+      return Corruption("ledger: entry " + std::to_string(idx) + " does not match its stored leaf hash");
+    }
+    tree_.Append(h);
+  }
+  return Status::Ok();
 }
 
 uint64_t Ledger::Size() const {
@@ -204,6 +237,7 @@ Result<std::string> Ledger::SignCheckpoint() {
   // reads a tree older than a checkpoint another call has just stored (which would be a false
   // "inconsistent" refusal) and two calls never insert the same size.
   std::lock_guard<std::mutex> sl(store_mu_);
+  KEXIN_RETURN_IF_ERROR(CatchUp());  // entries other processes appended
   KEXIN_ASSIGN_OR_RETURN(auto rows, store_->Query("SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"));
   Checkpoint c;
   c.origin = options_.origin;
@@ -226,8 +260,16 @@ Result<std::string> Ledger::SignCheckpoint() {
   note.text = c.Body();
   note.signatures.push_back(SignNote(note.text, options_.origin, key_));
   std::string text = note.Serialize();
-  KEXIN_RETURN_IF_ERROR(store_->Exec("INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3)",
-                                     {static_cast<int64_t>(c.size), crypto::HexEncode(c.root), text}));
+  Status ins = store_->Exec("INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3)",
+                            {static_cast<int64_t>(c.size), crypto::HexEncode(c.root), text});
+  if (ins.code() == StatusCode::kFailedPrecondition) {
+    // Another process signed this size first: use its checkpoint if it is for the same tree.
+    KEXIN_ASSIGN_OR_RETURN(auto same, store_->Query("SELECT root, note FROM ledger_checkpoints WHERE size = $1",
+                                                    {static_cast<int64_t>(c.size)}));
+    if (!same.empty() && store::AsText(same[0][0]) == crypto::HexEncode(c.root)) return store::AsText(same[0][1]);
+    return Corruption("a different checkpoint is stored for tree size " + std::to_string(c.size));
+  }
+  KEXIN_RETURN_IF_ERROR(ins);
   return text;
 }
 

@@ -71,6 +71,7 @@ class Ledger {
  private:
   Ledger(std::unique_ptr<store::Store> store, crypto::SigningKey key, LedgerOptions options);
   Status Load();
+  Status CatchUp();  // appends to the tree what other processes wrote; store_mu_ held
   void CommitLoop();
 
   std::unique_ptr<store::Store> store_;
