@@ -497,7 +497,7 @@ PK2=$(jget "$H2.init.json" public_key)
 expect_exit 6 "certificate does not verify" -- "$KEXIN" cert verify "$T/cert.json" --key "$PK2"
 grep -qE "^trusted key +FAIL" "$T/out" ||
   fail "another node's --key: 'trusted key' not reported: $(cat "$T/out")"
-expect_exit 6 "certificate does not verify" -- "$KEXIN" cert verify "$T/cert.json" --key "garbage"
+expect_exit 2 "verifier key must be" -- "$KEXIN" cert verify "$T/cert.json" --key "garbage"
 
 # Later actions.
 ok "$KEXIN" registration transfer "$ID" --right processing --to "上海样例分析有限公司" --home "$H" \
@@ -533,13 +533,13 @@ ok "$KEXIN" ledger verify --home "$H"
 # ---------------------------------------------------------------------------------------------
 # The node key file: commands refuse a key readable by others (exit 4).
 chmod 644 "$H/node.key"
-expect_exit 4 "readable by others.*chmod 600" -- "$KEXIN" node show --home "$H"
-expect_exit 4 "readable by others" -- "$KEXIN" ledger append --type t --body '{}' --home "$H"
-expect_exit 4 "readable by others" -- "$KEXIN" ledger verify --home "$H"
-expect_exit 4 "readable by others" -- \
+expect_exit 4 "accessible by group or others.*chmod 600" -- "$KEXIN" node show --home "$H"
+expect_exit 4 "accessible by group or others" -- "$KEXIN" ledger append --type t --body '{}' --home "$H"
+expect_exit 4 "accessible by group or others" -- "$KEXIN" ledger verify --home "$H"
+expect_exit 4 "accessible by group or others" -- \
   "$KEXIN" register "$SRC/examples/customers.csv" --meta "$T/META.toml" --home "$H"
 chmod 640 "$H/node.key"
-expect_exit 4 "readable by others" -- "$KEXIN" ledger show --home "$H"
+expect_exit 4 "accessible by group or others" -- "$KEXIN" ledger show --home "$H"
 chmod 600 "$H/node.key"
 ok "$KEXIN" node show --home "$H"
 

@@ -73,8 +73,14 @@ Result<NodeConfig> InitHome(const std::string& home_in, const std::string& name,
   std::string toml = "# kexin node configuration (docs/node-home.md)\n[node]\nname = " + TomlString(c.name) +
                      "\norigin = " + TomlString(c.origin) + "\n\n[store]\n# sqlite:/path or postgresql://user@host:port/db\nurl = " +
                      TomlString(c.store_url) + "\n";
-  KEXIN_RETURN_IF_ERROR(WriteNew(home + "/config.toml", toml, 0644));
-  KEXIN_ASSIGN_OR_RETURN(auto ledger, OpenLedger(c));
+  // 0600: a PostgreSQL URL may carry a password.
+  KEXIN_RETURN_IF_ERROR(WriteNew(home + "/config.toml", toml, 0600));
+  auto ledger = OpenLedger(c);
+  if (!ledger.ok()) {  // leave no half-made home behind
+    unlink((home + "/config.toml").c_str());
+    unlink((home + "/node.key").c_str());
+    return ledger.status().WithContext(home);
+  }
   return c;
 }
 
@@ -110,12 +116,10 @@ Result<crypto::SigningKey> LoadNodeKey(const NodeConfig& c) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return ErrnoError(path, errno);
   if (st.st_mode & 077) {
-    return PermissionDenied(path + ": the node key is readable by others (mode " +
-                            std::to_string(st.st_mode & 0777) + " octal " + [&] {
-                              char b[8];
-                              snprintf(b, sizeof b, "%03o", st.st_mode & 0777);
-                              return std::string(b);
-                            }() + "); run chmod 600");
+    char mode[8];
+    snprintf(mode, sizeof mode, "%03o", st.st_mode & 0777);
+    return PermissionDenied(path + ": the node key is accessible by group or others (mode " + mode +
+                            "); run chmod 600 " + path);
   }
   std::ifstream in(path);
   std::string line;

@@ -147,10 +147,12 @@ void Ledger::CommitLoop() {
         store_->Rollback().IgnoreError();
         if (s.code() != StatusCode::kFailedPrecondition) break;  // only index races are retried
       }
-    }
-    if (s.ok()) {
-      std::lock_guard<std::mutex> tl(tree_mu_);
-      for (const Hash& h : hashes) tree_.Append(h);
+      // Still under store_mu_: whoever next reads the store (CatchUp) sees a tree that already
+      // holds what was just committed.
+      if (s.ok()) {
+        std::lock_guard<std::mutex> tl(tree_mu_);
+        for (const Hash& h : hashes) tree_.Append(h);
+      }
     }
     {
       std::lock_guard<std::mutex> l(mu_);

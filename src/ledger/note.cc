@@ -183,7 +183,11 @@ Status VerifyNote(const SignedNote& note, const VerifierKey& key, uint64_t* time
     if (!crypto::Verify(key.key, msg, raw)) return Corruption("signature by " + key.name + " does not verify");
     if (timestamp && key.type == kSigTypeCosignature) *timestamp = verified_ts;
   }
-  if (!seen) return Corruption("no signature by " + key.name + " (key id " + std::to_string(id) + ")");
+  if (!seen) {
+    char hex[9];
+    snprintf(hex, sizeof hex, "%08x", id);
+    return Corruption("no signature by " + key.name + " (key id " + hex + ")");
+  }
   return Status::Ok();
 }
 

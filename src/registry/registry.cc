@@ -3,6 +3,7 @@
 #include "base/file.h"
 
 #include <ctime>
+#include <set>
 #include <fstream>
 #include <sstream>
 #include <toml++/toml.h>
@@ -33,7 +34,8 @@ std::string Today(int add_years = 0) {
 std::string AddYears(const std::string& date, int years) {
   int y = std::stoi(date.substr(0, 4)) + years;
   std::string out = std::to_string(y) + date.substr(4);
-  if (out.substr(5) == "02-29") out = std::to_string(y) + "-02-28";
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (out.substr(5) == "02-29" && !leap) out = std::to_string(y) + "-02-28";
   return out;
 }
 
@@ -101,6 +103,14 @@ Result<json> LoadMeta(const std::string& path) {
   } catch (const toml::parse_error& e) {
     return InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
+  static const std::set<std::string, std::less<>> kKeys = {
+      "name", "holder", "sector", "source", "scenario", "description", "coverage", "update_frequency",
+      "validity_years", "rights", "field"};
+  for (const auto& [k, v] : t) {
+    if (!kKeys.count(k.str())) {
+      return InvalidArgument(path + ":" + std::to_string(v.source().begin.line) + ": unknown key '" + std::string(k.str()) + "'");
+    }
+  }
   json m;
   for (const char* key : {"name", "holder", "sector", "source", "scenario"}) {
     auto v = t[key].value<std::string>();
@@ -108,8 +118,9 @@ Result<json> LoadMeta(const std::string& path) {
     m[key] = *v;
   }
   for (const char* key : {"description", "coverage", "update_frequency"}) {
-    if (auto v = t[key].value<std::string>()) m[key] = *v;
-    else m[key] = "";
+    const toml::node* n = t.get(key);
+    if (n != nullptr && !n->is_string()) return InvalidArgument(path + ": '" + key + "' must be a string");
+    m[key] = n ? *n->value<std::string>() : "";
   }
   int64_t years = 3;
   if (t.contains("validity_years")) {
@@ -205,8 +216,9 @@ Result<json> Registry::Change(const std::string& id, const json& meta, const std
                               const RegisterOptions& o) {
   KEXIN_ASSIGN_OR_RETURN(json latest, Latest(id));
   KEXIN_ASSIGN_OR_RETURN(json next, Next(latest));
+  // A change describes the resource anew; rights move only by transfer, validity only by renewal.
   for (auto& [k, v] : meta.items()) {
-    if (k != "validity_years" && k != "fields") next[k] = v;
+    if (k != "validity_years" && k != "fields" && k != "rights") next[k] = v;
   }
   if (file) {
     KEXIN_ASSIGN_OR_RETURN(json described, DescribeFile(*file, o));
@@ -231,8 +243,9 @@ Result<json> Registry::Renew(const std::string& id, int years) {
   if (years < 1 || years > 50) return InvalidArgument("renewal years must be 1..50");
   KEXIN_ASSIGN_OR_RETURN(json latest, Latest(id));
   KEXIN_ASSIGN_OR_RETURN(json next, Next(latest));
-  std::string from = std::max(Today(), latest.value("valid_until", Today()));
-  next["valid_until"] = AddYears(from, years);
+  std::string until = latest.value("valid_until", Today());
+  if (until < Today()) next["valid_from"] = Today();  // lapsed: the new period starts now
+  next["valid_until"] = AddYears(std::max(Today(), until), years);
   return Record("renewal", std::move(next));
 }
 
@@ -273,11 +286,23 @@ Result<json> Registry::Certificate(const std::string& id, std::optional<int64_t>
   KEXIN_ASSIGN_OR_RETURN(auto cp, ledger::Checkpoint::ParseBody(note.text));
   KEXIN_ASSIGN_OR_RETURN(auto proof, ledger_->InclusionProof(index, cp.size));
   KEXIN_ASSIGN_OR_RETURN(std::string entry, ledger_->Entry(index));
+  // The ledger is the record of truth: certify what the entry holds, and refuse when the
+  // registrations table (an index of the ledger) disagrees with it.
+  if (ledger::LeafHash(entry) != ledger_->LeafHashAt(index).value()) {
+    return Corruption("ledger entry " + std::to_string(index) + " does not match its leaf hash");
+  }
+  json entry_json = json::parse(entry, nullptr, false);
+  if (entry_json.is_discarded() || !entry_json.contains("body")) return Corruption("ledger entry " + std::to_string(index) + " is not a registration");
+  KEXIN_ASSIGN_OR_RETURN(std::string from_table, ::kexin::json::Canonicalize(json::parse(store::AsText(rows[0][0]))));
+  KEXIN_ASSIGN_OR_RETURN(std::string from_ledger, ::kexin::json::Canonicalize(entry_json["body"]));
+  if (from_table != from_ledger) {
+    return Corruption("registration '" + id + "': the stored record differs from ledger entry " + std::to_string(index));
+  }
   json proof_b64 = json::array();
   for (const auto& h : proof) proof_b64.push_back(crypto::Base64Encode(crypto::AsBytes(h)));
   json cert = {{"certificate", kCertFormat},
                {"issued_at", ledger::NowRfc3339()},
-               {"registration", json::parse(store::AsText(rows[0][0]))},
+               {"registration", entry_json["body"]},
                {"ledger", {{"origin", ledger_->origin()},
                            {"index", index},
                            {"entry", entry},
@@ -340,8 +365,13 @@ CertVerification VerifyCertificate(const json& cert, const std::optional<std::st
     Status ns = note.ok() ? ledger::VerifyNote(*note, vk) : note.status();
     if (!add("checkpoint signature", ns.ok(), ns.ok() ? "signed by " + vk.name : ns.message())) return v;
     auto cp = ledger::Checkpoint::ParseBody(note->text);
-    if (!add("checkpoint", cp.ok() && cp->size == l["tree_size"].get<uint64_t>(),
-             cp.ok() ? "tree size " + std::to_string(cp->size) : cp.status().message())) {
+    bool cp_ok = cp.ok() && cp->size == l["tree_size"].get<uint64_t>() && cp->origin == vk.name &&
+                 l.value("origin", "") == vk.name && cert["node"].value("name", "") == vk.name;
+    if (!add("checkpoint", cp_ok,
+             !cp.ok() ? cp.status().message()
+             : cp_ok  ? "tree size " + std::to_string(cp->size) + " of " + cp->origin
+                      : "the checkpoint (size " + std::to_string(cp->size) + ", origin " + cp->origin +
+                            ") does not match the certificate's tree size and node " + vk.name)) {
       return v;
     }
     std::vector<ledger::Hash> proof;

@@ -53,6 +53,16 @@ Result<json> ReadJsonFile(const std::string& path) {
   return j;
 }
 
+// A store URL fit to print: the password of postgresql://user:password@host is replaced.
+std::string RedactUrl(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos) return url;
+  size_t colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 void AddHome(CLI::App* cmd, std::string* home) {
   cmd->add_option("--home", *home, "Node home directory (default $KEXIN_HOME or ~/.kexin)");
 }
@@ -77,7 +87,7 @@ void RegisterNode(CLI::App& app, RunFn* run) {
         auto key = identity::LoadNodeKey(*c);
         if (!key.ok()) return Fail(key.status());
         ledger::VerifierKey vk{c->origin, ledger::kSigTypeEd25519, key->public_key()};
-        return Print({{"home", c->home}, {"name", c->name}, {"origin", c->origin}, {"store", c->store_url},
+        return Print({{"home", c->home}, {"name", c->name}, {"origin", c->origin}, {"store", RedactUrl(c->store_url)},
                       {"public_key", vk.ToString()}});
       };
     });
@@ -95,7 +105,7 @@ void RegisterNode(CLI::App& app, RunFn* run) {
         if (!n.ok()) return Fail(n.status());
         uint64_t size = n->ledger->Size();
         json j = {{"home", n->config.home}, {"name", n->config.name}, {"origin", n->config.origin},
-                  {"store", n->config.store_url.rfind("sqlite:", 0) == 0 ? n->config.store_url : "postgresql (configured)"},
+                  {"store", RedactUrl(n->config.store_url)},
                   {"public_key", n->ledger->verifier().ToString()},
                   {"ledger", {{"size", size}, {"root", B64(n->ledger->Root(size))}}}};
         auto cp = n->ledger->LatestCheckpoint();
@@ -118,13 +128,14 @@ void RegisterNode(CLI::App& app, RunFn* run) {
     append->add_option("--body", a->body, "Entry body as JSON");
     append->add_option("--body-file", a->body_file, "Read the body from a JSON file");
     CLI::App* show = led->add_subcommand("show", "Show the ledger state, or one entry");
-    show->add_option("INDEX", a->index, "Entry index");
+    show->add_option("INDEX", a->index, "Entry index")->check(CLI::NonNegativeNumber);
     CLI::App* proof = led->add_subcommand("proof", "Inclusion proof of an entry (RFC 9162)");
-    proof->add_option("INDEX", a->index, "Entry index")->required();
-    proof->add_option("--size", a->size, "Tree size (default: the latest checkpoint's)");
+    proof->add_option("INDEX", a->index, "Entry index")->required()->check(CLI::NonNegativeNumber);
+    proof->add_option("--size", a->size, "Tree size (default: the current size, at which a checkpoint is signed if none is)")
+        ->check(CLI::NonNegativeNumber);
     CLI::App* cons = led->add_subcommand("consistency", "Consistency proof between two tree sizes");
-    cons->add_option("OLD", a->old_size, "Old tree size")->required();
-    cons->add_option("NEW", a->new_size, "New tree size (default: current)");
+    cons->add_option("OLD", a->old_size, "Old tree size")->required()->check(CLI::NonNegativeNumber);
+    cons->add_option("NEW", a->new_size, "New tree size (default: current)")->check(CLI::NonNegativeNumber);
     CLI::App* cp = led->add_subcommand("checkpoint", "Sign a checkpoint at the current size (C2SP tlog-checkpoint)");
     CLI::App* verify = led->add_subcommand("verify", "Re-verify every entry and checkpoint");
     auto w = std::make_shared<std::array<std::string, 3>>();  // note file, log key, proof file
@@ -271,9 +282,8 @@ void RegisterNode(CLI::App& app, RunFn* run) {
         if (!n.ok()) return Fail(n.status());
         Status s = n->ledger->VerifyAll();
         if (!s.ok()) return Fail(s);
-        std::printf("ledger %s: %llu entries and every checkpoint verify\n", n->ledger->origin().c_str(),
-                    static_cast<unsigned long long>(n->ledger->Size()));
-        return 0;
+        return WriteOutput("", "ledger " + n->ledger->origin() + ": " + std::to_string(n->ledger->Size()) +
+                                   " entries and every checkpoint verify\n");
       };
     });
   }
@@ -317,14 +327,14 @@ void RegisterRegistry(CLI::App& app, RunFn* run) {
   for (CLI::App* c : {change, transfer, renew, cancel, cert}) c->add_option("-o,--output", a->out, "Write the certificate here");
   for (CLI::App* c : {change, transfer, renew, cancel, show, list, cert}) AddHome(c, &a->home);
 
-  auto with_registry = [a](const std::function<Result<json>(registry::Registry&)>& fn) {
+  auto with_registry = [a](const std::function<Result<json>(registry::Registry&)>& fn, bool records = true) {
     auto n = OpenNode(a->home);
     if (!n.ok()) return Fail(n.status());
     auto reg = registry::Registry::Open(n->config.store_url, n->ledger.get());
     if (!reg.ok()) return Fail(reg.status());
     auto out = fn(**reg);
     if (!out.ok()) return Fail(out.status());
-    if (out->contains("certificate")) {
+    if (records && out->contains("certificate")) {
       std::fprintf(stderr, "registration %s version %lld (%s) recorded at ledger index %llu\n",
                    (*out)["registration"]["id"].get<std::string>().c_str(),
                    static_cast<long long>((*out)["registration"]["version"].get<int64_t>()),
@@ -373,7 +383,9 @@ void RegisterRegistry(CLI::App& app, RunFn* run) {
     };
   });
   cert->callback([run, a, with_registry] {
-    *run = [a, with_registry] { return with_registry([&](registry::Registry& r) { return r.Certificate(a->id); }); };
+    *run = [a, with_registry] {
+      return with_registry([&](registry::Registry& r) { return r.Certificate(a->id); }, /*records=*/false);
+    };
   });
 
   // kexin cert show|verify: offline, no home needed.
@@ -394,19 +406,28 @@ void RegisterRegistry(CLI::App& app, RunFn* run) {
   });
   cverify->callback([run, a] {
     *run = [a] {
+      std::optional<std::string> key;
+      if (!a->key.empty()) {
+        auto parsed = ledger::VerifierKey::Parse(a->key);
+        if (!parsed.ok()) return Fail(parsed.status().WithContext("--key"));
+        key = a->key;
+      }
       auto j = ReadJsonFile(a->cert);
       if (!j.ok()) return Fail(j.status());
-      std::optional<std::string> key;
-      if (!a->key.empty()) key = a->key;
       auto v = registry::VerifyCertificate(*j, key);
+      std::string out;
+      char line[1024];
       for (const auto& chk : v.checks) {
-        std::printf("%-22s %s  %s\n", chk.check.c_str(), chk.ok ? "ok  " : "FAIL", chk.detail.c_str());
+        snprintf(line, sizeof line, "%-22s %s  %s\n", chk.check.c_str(), chk.ok ? "ok  " : "FAIL", chk.detail.c_str());
+        out += line;
       }
+      if (v.ok) out += "certificate verifies; registration is " + v.status + "\n";
+      int w = WriteOutput("", out);
+      if (w != 0) return w;
       if (!v.ok) {
         std::fprintf(stderr, "kexin: corruption: %s: certificate does not verify\n", a->cert.c_str());
         return ExitCodeFor(Corruption(""));
       }
-      std::printf("certificate verifies; registration is %s\n", v.status.c_str());
       return v.status == "active" ? 0 : ExitCodeFor(FailedPrecondition(""));
     };
   });
