@@ -12,10 +12,18 @@ namespace {
 
 using kexin::scan::DetectorSet;
 
-const char* const kCells[] = {"11010519491231002X", "13812345678",  "zhang.san@example.com",
-                              "6222020200112233440", "北京市朝阳区建国路88号", "张伟",
-                              "汉族",               "1990-02-28",   "iPhone 15 Pro",
-                              "已发货，请注意查收",   "1234.56",      "91110000600037341L"};
+const char* const kCells[] = {"11010519491231002X",
+                              "13812345678",
+                              "zhang.san@example.com",
+                              "6222020200112233440",
+                              "北京市朝阳区建国路88号",
+                              "张伟",
+                              "汉族",
+                              "1990-02-28",
+                              "iPhone 15 Pro",
+                              "已发货，请注意查收",
+                              "1234.56",
+                              "91110000600037341L"};
 
 void BM_IdCardCn(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(kexin::scan::IdCardCn("11010519491231002X"));

@@ -18,16 +18,16 @@ namespace kexin {
 
 enum class StatusCode : int {
   kOk = 0,
-  kInvalidArgument,     // the caller's request or options are wrong (usage error)
-  kNotFound,            // a named file, key or record does not exist
-  kPermissionDenied,    // the OS or a policy refused access
-  kDataError,           // input data is malformed (ragged row, unbalanced quote, bad encoding)
-  kCorruption,          // stored state disagrees with itself (bad hash, bad signature); never repaired
-  kIoError,             // reading or writing failed
+  kInvalidArgument,   // the caller's request or options are wrong (usage error)
+  kNotFound,          // a named file, key or record does not exist
+  kPermissionDenied,  // the OS or a policy refused access
+  kDataError,         // input data is malformed (ragged row, unbalanced quote, bad encoding)
+  kCorruption,  // stored state disagrees with itself (bad hash, bad signature); never repaired
+  kIoError,     // reading or writing failed
   kResourceExhausted,   // a configured limit was hit (row too long, memory cap)
   kFailedPrecondition,  // the system is not in a state that allows the operation
   kUnimplemented,
-  kInternal,            // a bug in kexin
+  kInternal,  // a bug in kexin
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -52,14 +52,22 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
+inline Status PermissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
 inline Status DataError(std::string m) { return {StatusCode::kDataError, std::move(m)}; }
 inline Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
-inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
-inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) {
+  return {StatusCode::kResourceExhausted, std::move(m)};
+}
+inline Status FailedPrecondition(std::string m) {
+  return {StatusCode::kFailedPrecondition, std::move(m)};
+}
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 // An I/O failure described by errno: "orders.csv: No such file or directory" with the code
 // chosen from errno (ENOENT -> kNotFound, EACCES -> kPermissionDenied, else kIoError).
@@ -71,7 +79,7 @@ int ExitCodeFor(const Status& s);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     if (std::get<Status>(v_).ok()) v_ = Status(StatusCode::kInternal, "Result from OK status");
   }
@@ -98,10 +106,10 @@ class [[nodiscard]] Result {
 #define KEXIN_CONCAT_INNER_(a, b) a##b
 #define KEXIN_CONCAT_(a, b) KEXIN_CONCAT_INNER_(a, b)
 
-#define KEXIN_RETURN_IF_ERROR(expr)                     \
-  do {                                                  \
-    ::kexin::Status kexin_status_ = (expr);             \
-    if (!kexin_status_.ok()) return kexin_status_;      \
+#define KEXIN_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::kexin::Status kexin_status_ = (expr);        \
+    if (!kexin_status_.ok()) return kexin_status_; \
   } while (0)
 
 #define KEXIN_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \

@@ -7,17 +7,28 @@ namespace kexin {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid argument";
-    case StatusCode::kNotFound: return "not found";
-    case StatusCode::kPermissionDenied: return "permission denied";
-    case StatusCode::kDataError: return "data error";
-    case StatusCode::kCorruption: return "corruption";
-    case StatusCode::kIoError: return "I/O error";
-    case StatusCode::kResourceExhausted: return "limit exceeded";
-    case StatusCode::kFailedPrecondition: return "failed precondition";
-    case StatusCode::kUnimplemented: return "unimplemented";
-    case StatusCode::kInternal: return "internal error";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid argument";
+    case StatusCode::kNotFound:
+      return "not found";
+    case StatusCode::kPermissionDenied:
+      return "permission denied";
+    case StatusCode::kDataError:
+      return "data error";
+    case StatusCode::kCorruption:
+      return "corruption";
+    case StatusCode::kIoError:
+      return "I/O error";
+    case StatusCode::kResourceExhausted:
+      return "limit exceeded";
+    case StatusCode::kFailedPrecondition:
+      return "failed precondition";
+    case StatusCode::kUnimplemented:
+      return "unimplemented";
+    case StatusCode::kInternal:
+      return "internal error";
   }
   return "unknown";
 }
@@ -58,17 +69,28 @@ Status ErrnoError(std::string_view what, int err) {
 
 int ExitCodeFor(const Status& s) {
   switch (s.code()) {
-    case StatusCode::kOk: return 0;
-    case StatusCode::kInvalidArgument: return 2;
-    case StatusCode::kNotFound: return 3;
-    case StatusCode::kPermissionDenied: return 4;
-    case StatusCode::kDataError: return 5;
-    case StatusCode::kCorruption: return 6;
-    case StatusCode::kIoError: return 7;
-    case StatusCode::kResourceExhausted: return 8;
-    case StatusCode::kFailedPrecondition: return 9;
-    case StatusCode::kUnimplemented: return 10;
-    case StatusCode::kInternal: return 70;
+    case StatusCode::kOk:
+      return 0;
+    case StatusCode::kInvalidArgument:
+      return 2;
+    case StatusCode::kNotFound:
+      return 3;
+    case StatusCode::kPermissionDenied:
+      return 4;
+    case StatusCode::kDataError:
+      return 5;
+    case StatusCode::kCorruption:
+      return 6;
+    case StatusCode::kIoError:
+      return 7;
+    case StatusCode::kResourceExhausted:
+      return 8;
+    case StatusCode::kFailedPrecondition:
+      return 9;
+    case StatusCode::kUnimplemented:
+      return 10;
+    case StatusCode::kInternal:
+      return 70;
   }
   return 70;
 }

@@ -126,7 +126,8 @@ Signature SigningKey::Sign(std::string_view message) const {
 
 bool Verify(const PublicKey& key, std::string_view message, const Signature& sig) {
   Init();
-  return crypto_sign_verify_detached(sig.data(), reinterpret_cast<const unsigned char*>(message.data()),
+  return crypto_sign_verify_detached(sig.data(),
+                                     reinterpret_cast<const unsigned char*>(message.data()),
                                      message.size(), key.data()) == 0;
 }
 

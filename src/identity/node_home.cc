@@ -1,16 +1,16 @@
 #include "identity/node_home.h"
 
-#include "base/file.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
+
+#include "base/file.h"
 
 namespace kexin::identity {
 namespace {
@@ -36,7 +36,8 @@ std::string TomlString(const std::string& s) {
 Status WriteNew(const std::string& path, const std::string& data, mode_t mode) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoError(path, errno);
-  bool ok = write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && fsync(fd) == 0;
+  bool ok =
+      write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && fsync(fd) == 0;
   int err = errno;
   close(fd);
   if (!ok) return ErrnoError(path, err);
@@ -68,11 +69,13 @@ Result<NodeConfig> InitHome(const std::string& home_in, const std::string& name,
   c.origin = "kexin.local/" + name;
   c.store_url = store_url.value_or("sqlite:" + home + "/node.db");
   crypto::SigningKey key = crypto::SigningKey::Generate();
-  KEXIN_RETURN_IF_ERROR(WriteNew(home + "/node.key",
-                                 std::string(kKeyPrefix) + crypto::Base64Encode(key.seed()) + "\n", 0600));
-  std::string toml = "# kexin node configuration (docs/node-home.md)\n[node]\nname = " + TomlString(c.name) +
-                     "\norigin = " + TomlString(c.origin) + "\n\n[store]\n# sqlite:/path or postgresql://user@host:port/db\nurl = " +
-                     TomlString(c.store_url) + "\n";
+  KEXIN_RETURN_IF_ERROR(WriteNew(
+      home + "/node.key", std::string(kKeyPrefix) + crypto::Base64Encode(key.seed()) + "\n", 0600));
+  std::string toml =
+      "# kexin node configuration (docs/node-home.md)\n[node]\nname = " + TomlString(c.name) +
+      "\norigin = " + TomlString(c.origin) +
+      "\n\n[store]\n# sqlite:/path or postgresql://user@host:port/db\nurl = " +
+      TomlString(c.store_url) + "\n";
   // 0600: a PostgreSQL URL may carry a password.
   KEXIN_RETURN_IF_ERROR(WriteNew(home + "/config.toml", toml, 0600));
   auto ledger = OpenLedger(c);
@@ -90,7 +93,8 @@ Result<NodeConfig> LoadHome(const std::string& home_in) {
   auto text = ReadFile(path);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) {
-      return NotFound(home + ": not a kexin home (no config.toml); run `kexin init --home " + home_in + "`");
+      return NotFound(home + ": not a kexin home (no config.toml); run `kexin init --home " +
+                      home_in + "`");
     }
     return text.status();
   }
@@ -98,7 +102,8 @@ Result<NodeConfig> LoadHome(const std::string& home_in) {
   try {
     t = toml::parse(*text, path);
   } catch (const toml::parse_error& e) {
-    return InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    return InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " +
+                           std::string(e.description()));
   }
   NodeConfig c;
   c.home = home;

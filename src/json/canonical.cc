@@ -1,11 +1,11 @@
 #include "json/canonical.h"
 
-#include "base/utf8.h"
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <vector>
+
+#include "base/utf8.h"
 
 namespace kexin::json {
 namespace {
@@ -29,13 +29,27 @@ void String(const std::string& s, std::string* out) {
   *out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\b': *out += "\\b"; break;
-      case '\f': *out += "\\f"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           static constexpr char kHex[] = "0123456789abcdef";
@@ -53,13 +67,19 @@ void String(const std::string& s, std::string* out) {
 Status Write(const nlohmann::json& v, std::string* out) {
   using T = nlohmann::json::value_t;
   switch (v.type()) {
-    case T::null: *out += "null"; return Status::Ok();
-    case T::boolean: *out += v.get<bool>() ? "true" : "false"; return Status::Ok();
+    case T::null:
+      *out += "null";
+      return Status::Ok();
+    case T::boolean:
+      *out += v.get<bool>() ? "true" : "false";
+      return Status::Ok();
     // RFC 8785 numbers are IEEE-754 doubles: integers beyond 2^53 are written as the double
     // they round to, exactly as other implementations do.
     case T::number_integer: {
       int64_t i = v.get<int64_t>();
-      *out += (i > (int64_t{1} << 53) || i < -(int64_t{1} << 53)) ? FormatNumber(static_cast<double>(i)) : std::to_string(i);
+      *out += (i > (int64_t{1} << 53) || i < -(int64_t{1} << 53))
+                  ? FormatNumber(static_cast<double>(i))
+                  : std::to_string(i);
       return Status::Ok();
     }
     case T::number_unsigned: {
@@ -73,7 +93,9 @@ Status Write(const nlohmann::json& v, std::string* out) {
       *out += FormatNumber(d);
       return Status::Ok();
     }
-    case T::string: String(v.get_ref<const std::string&>(), out); return Status::Ok();
+    case T::string:
+      String(v.get_ref<const std::string&>(), out);
+      return Status::Ok();
     case T::array: {
       *out += '[';
       bool first = true;

@@ -9,7 +9,8 @@ namespace {
 
 Result<Hash> HashFromHex(const std::string& hex) {
   auto raw = crypto::HexDecode(hex);
-  if (!raw.ok() || raw->size() != 32) return Corruption("stored hash '" + hex + "' is not 32 bytes of hex");
+  if (!raw.ok() || raw->size() != 32)
+    return Corruption("stored hash '" + hex + "' is not 32 bytes of hex");
   Hash h;
   std::copy(raw->begin(), raw->end(), h.begin());
   return h;
@@ -45,8 +46,8 @@ Ledger::~Ledger() {
   if (committer_.joinable()) committer_.join();
 }
 
-Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<store::Store> store, crypto::SigningKey key,
-                                             LedgerOptions options) {
+Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<store::Store> store,
+                                             crypto::SigningKey key, LedgerOptions options) {
   if (options.origin.empty()) return InvalidArgument("ledger origin is empty");
   KEXIN_RETURN_IF_ERROR(store->Migrate(store::KexinMigrations()));
   std::unique_ptr<Ledger> l(new Ledger(std::move(store), std::move(key), std::move(options)));
@@ -56,7 +57,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<store::Store> store
 }
 
 Status Ledger::Load() {
-  KEXIN_ASSIGN_OR_RETURN(auto rows, store_->Query("SELECT idx, leaf_hash FROM ledger_entries ORDER BY idx"));
+  KEXIN_ASSIGN_OR_RETURN(auto rows,
+                         store_->Query("SELECT idx, leaf_hash FROM ledger_entries ORDER BY idx"));
   for (size_t i = 0; i < rows.size(); ++i) {
     if (store::AsInt(rows[i][0]) != static_cast<int64_t>(i)) {
       return Corruption("ledger: entry " + std::to_string(i) + " is missing (found index " +
@@ -68,12 +70,16 @@ Status Ledger::Load() {
   uint64_t n = tree_.size();
   uint64_t from = n > options_.verify_tail ? n - options_.verify_tail : 0;
   // Bounded by n: another process may have appended since the first read.
-  KEXIN_ASSIGN_OR_RETURN(auto tail, store_->Query("SELECT idx, entry FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-                                                  {static_cast<int64_t>(from), static_cast<int64_t>(n)}));
+  KEXIN_ASSIGN_OR_RETURN(
+      auto tail,
+      store_->Query(
+          "SELECT idx, entry FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+          {static_cast<int64_t>(from), static_cast<int64_t>(n)}));
   for (const auto& r : tail) {
     uint64_t idx = static_cast<uint64_t>(store::AsInt(r[0]));
     if (LeafHash(store::AsText(r[1])) != tree_.leaf(idx)) {
-      return Corruption("ledger: entry " + std::to_string(idx) + " does not match its stored leaf hash");
+      return Corruption("ledger: entry " + std::to_string(idx) +
+                        " does not match its stored leaf hash");
     }
   }
   auto cp = LatestCheckpoint();
@@ -83,10 +89,16 @@ Status Ledger::Load() {
     KEXIN_RETURN_IF_ERROR(VerifyNote(*note, verifier()).WithContext("ledger: latest checkpoint"));
     KEXIN_ASSIGN_OR_RETURN(auto c, Checkpoint::ParseBody(note->text));
     if (c.origin != options_.origin) {
-      return Corruption("ledger: the latest checkpoint is for origin '" + c.origin + "', not '" + options_.origin + "'");
+      return Corruption("ledger: the latest checkpoint is for origin '" + c.origin + "', not '" +
+                        options_.origin + "'");
     }
-    if (c.size > n) return Corruption("ledger: the latest checkpoint covers " + std::to_string(c.size) + " entries but only " + std::to_string(n) + " are stored");
-    if (tree_.Root(c.size) != c.root) return Corruption("ledger: stored entries do not reproduce the root of the latest checkpoint (size " + std::to_string(c.size) + ")");
+    if (c.size > n)
+      return Corruption("ledger: the latest checkpoint covers " + std::to_string(c.size) +
+                        " entries but only " + std::to_string(n) + " are stored");
+    if (tree_.Root(c.size) != c.root)
+      return Corruption(
+          "ledger: stored entries do not reproduce the root of the latest checkpoint (size " +
+          std::to_string(c.size) + ")");
   } else if (cp.status().code() != StatusCode::kNotFound) {
     return cp.status();
   }
@@ -139,8 +151,9 @@ void Ledger::CommitLoop() {
           base = tree_.size();
         }
         for (size_t i = 0; i < batch.size() && s.ok(); ++i) {
-          s = store_->Exec("INSERT INTO ledger_entries (idx, leaf_hash, entry) VALUES ($1, $2, $3)",
-                           {static_cast<int64_t>(base + i), crypto::HexEncode(hashes[i]), batch[i]->entry});
+          s = store_->Exec(
+              "INSERT INTO ledger_entries (idx, leaf_hash, entry) VALUES ($1, $2, $3)",
+              {static_cast<int64_t>(base + i), crypto::HexEncode(hashes[i]), batch[i]->entry});
         }
         if (s.ok()) s = store_->Commit();
         if (s.ok()) break;
@@ -172,15 +185,19 @@ Status Ledger::CatchUp() {
     std::lock_guard<std::mutex> tl(tree_mu_);
     have = tree_.size();
   }
-  KEXIN_ASSIGN_OR_RETURN(auto rows, store_->Query("SELECT idx, leaf_hash, entry FROM ledger_entries WHERE idx >= $1 ORDER BY idx",
-                                                  {static_cast<int64_t>(have)}));
+  KEXIN_ASSIGN_OR_RETURN(
+      auto rows,
+      store_->Query("SELECT idx, leaf_hash, entry FROM ledger_entries WHERE idx >= $1 ORDER BY idx",
+                    {static_cast<int64_t>(have)}));
   std::lock_guard<std::mutex> tl(tree_mu_);
   for (const auto& r : rows) {
     uint64_t idx = static_cast<uint64_t>(store::AsInt(r[0]));
-    if (idx != tree_.size()) return Corruption("ledger: entry " + std::to_string(tree_.size()) + " is missing");
+    if (idx != tree_.size())
+      return Corruption("ledger: entry " + std::to_string(tree_.size()) + " is missing");
     Hash h = LeafHash(store::AsText(r[2]));
     if (crypto::HexEncode(h) != store::AsText(r[1])) {
-      return Corruption("ledger: entry " + std::to_string(idx) + " does not match its stored leaf hash");
+      return Corruption("ledger: entry " + std::to_string(idx) +
+                        " does not match its stored leaf hash");
     }
     tree_.Append(h);
   }
@@ -207,29 +224,39 @@ Result<std::string> Ledger::Entry(uint64_t index) const {
 
 Result<Hash> Ledger::LeafHashAt(uint64_t index) const {
   std::lock_guard<std::mutex> l(tree_mu_);
-  if (index >= tree_.size()) return NotFound("ledger entry " + std::to_string(index) + " does not exist");
+  if (index >= tree_.size())
+    return NotFound("ledger entry " + std::to_string(index) + " does not exist");
   return tree_.leaf(index);
 }
 
 Result<std::vector<Hash>> Ledger::InclusionProof(uint64_t index, uint64_t size) const {
   std::lock_guard<std::mutex> l(tree_mu_);
-  if (size > tree_.size()) return InvalidArgument("tree size " + std::to_string(size) + " exceeds the ledger size " + std::to_string(tree_.size()));
-  if (index >= size) return InvalidArgument("index " + std::to_string(index) + " is not below tree size " + std::to_string(size));
+  if (size > tree_.size())
+    return InvalidArgument("tree size " + std::to_string(size) + " exceeds the ledger size " +
+                           std::to_string(tree_.size()));
+  if (index >= size)
+    return InvalidArgument("index " + std::to_string(index) + " is not below tree size " +
+                           std::to_string(size));
   return tree_.InclusionProof(index, size);
 }
 
 Result<std::vector<Hash>> Ledger::ConsistencyProof(uint64_t old_size, uint64_t new_size) const {
   std::lock_guard<std::mutex> l(tree_mu_);
-  if (new_size > tree_.size()) return InvalidArgument("tree size " + std::to_string(new_size) + " exceeds the ledger size " + std::to_string(tree_.size()));
+  if (new_size > tree_.size())
+    return InvalidArgument("tree size " + std::to_string(new_size) + " exceeds the ledger size " +
+                           std::to_string(tree_.size()));
   if (old_size > new_size) return InvalidArgument("old size exceeds new size");
   return tree_.ConsistencyProof(old_size, new_size);
 }
 
-VerifierKey Ledger::verifier() const { return VerifierKey{options_.origin, kSigTypeEd25519, key_.public_key()}; }
+VerifierKey Ledger::verifier() const {
+  return VerifierKey{options_.origin, kSigTypeEd25519, key_.public_key()};
+}
 
 Result<std::string> Ledger::LatestCheckpoint() const {
   std::lock_guard<std::mutex> l(store_mu_);
-  KEXIN_ASSIGN_OR_RETURN(auto rows, store_->Query("SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"));
+  KEXIN_ASSIGN_OR_RETURN(
+      auto rows, store_->Query("SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"));
   if (rows.empty()) return NotFound("no checkpoint has been signed yet");
   return store::AsText(rows[0][0]);
 }
@@ -240,7 +267,8 @@ Result<std::string> Ledger::SignCheckpoint() {
   // "inconsistent" refusal) and two calls never insert the same size.
   std::lock_guard<std::mutex> sl(store_mu_);
   KEXIN_RETURN_IF_ERROR(CatchUp());  // entries other processes appended
-  KEXIN_ASSIGN_OR_RETURN(auto rows, store_->Query("SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"));
+  KEXIN_ASSIGN_OR_RETURN(
+      auto rows, store_->Query("SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"));
   Checkpoint c;
   c.origin = options_.origin;
   {
@@ -254,7 +282,8 @@ Result<std::string> Ledger::SignCheckpoint() {
     KEXIN_ASSIGN_OR_RETURN(auto prev, Checkpoint::ParseBody(note.text));
     if (prev.size > c.size || Root(prev.size) != prev.root) {
       return Corruption("refusing to sign: the tree at size " + std::to_string(c.size) +
-                        " is not consistent with the checkpoint signed at size " + std::to_string(prev.size));
+                        " is not consistent with the checkpoint signed at size " +
+                        std::to_string(prev.size));
     }
     if (prev.size == c.size) return last;  // nothing new to sign
   }
@@ -266,9 +295,11 @@ Result<std::string> Ledger::SignCheckpoint() {
                             {static_cast<int64_t>(c.size), crypto::HexEncode(c.root), text});
   if (ins.code() == StatusCode::kFailedPrecondition) {
     // Another process signed this size first: use its checkpoint if it is for the same tree.
-    KEXIN_ASSIGN_OR_RETURN(auto same, store_->Query("SELECT root, note FROM ledger_checkpoints WHERE size = $1",
-                                                    {static_cast<int64_t>(c.size)}));
-    if (!same.empty() && store::AsText(same[0][0]) == crypto::HexEncode(c.root)) return store::AsText(same[0][1]);
+    KEXIN_ASSIGN_OR_RETURN(
+        auto same, store_->Query("SELECT root, note FROM ledger_checkpoints WHERE size = $1",
+                                 {static_cast<int64_t>(c.size)}));
+    if (!same.empty() && store::AsText(same[0][0]) == crypto::HexEncode(c.root))
+      return store::AsText(same[0][1]);
     return Corruption("a different checkpoint is stored for tree size " + std::to_string(c.size));
   }
   KEXIN_RETURN_IF_ERROR(ins);
@@ -279,27 +310,35 @@ Status Ledger::VerifyAll() const {
   std::vector<store::Row> rows;
   {
     std::lock_guard<std::mutex> l(store_mu_);
-    KEXIN_ASSIGN_OR_RETURN(rows, store_->Query("SELECT idx, leaf_hash, entry FROM ledger_entries ORDER BY idx"));
+    KEXIN_ASSIGN_OR_RETURN(
+        rows, store_->Query("SELECT idx, leaf_hash, entry FROM ledger_entries ORDER BY idx"));
   }
   MemoryTree fresh;
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (store::AsInt(rows[i][0]) != static_cast<int64_t>(i)) return Corruption("ledger: entry " + std::to_string(i) + " is missing");
+    if (store::AsInt(rows[i][0]) != static_cast<int64_t>(i))
+      return Corruption("ledger: entry " + std::to_string(i) + " is missing");
     Hash h = LeafHash(store::AsText(rows[i][2]));
     KEXIN_ASSIGN_OR_RETURN(Hash stored, HashFromHex(store::AsText(rows[i][1])));
-    if (h != stored) return Corruption("ledger: entry " + std::to_string(i) + " does not match its stored leaf hash");
+    if (h != stored)
+      return Corruption("ledger: entry " + std::to_string(i) +
+                        " does not match its stored leaf hash");
     fresh.Append(h);
   }
   std::vector<store::Row> cps;
   {
     std::lock_guard<std::mutex> l(store_mu_);
-    KEXIN_ASSIGN_OR_RETURN(cps, store_->Query("SELECT size, note FROM ledger_checkpoints ORDER BY size"));
+    KEXIN_ASSIGN_OR_RETURN(
+        cps, store_->Query("SELECT size, note FROM ledger_checkpoints ORDER BY size"));
   }
   for (const auto& r : cps) {
     KEXIN_ASSIGN_OR_RETURN(auto note, SignedNote::Parse(store::AsText(r[1])));
-    KEXIN_RETURN_IF_ERROR(VerifyNote(note, verifier()).WithContext("checkpoint at size " + std::to_string(store::AsInt(r[0]))));
+    KEXIN_RETURN_IF_ERROR(
+        VerifyNote(note, verifier())
+            .WithContext("checkpoint at size " + std::to_string(store::AsInt(r[0]))));
     KEXIN_ASSIGN_OR_RETURN(auto c, Checkpoint::ParseBody(note.text));
     if (c.size > fresh.size() || fresh.Root(c.size) != c.root) {
-      return Corruption("checkpoint at size " + std::to_string(c.size) + " does not match the stored entries");
+      return Corruption("checkpoint at size " + std::to_string(c.size) +
+                        " does not match the stored entries");
     }
   }
   return Status::Ok();

@@ -31,9 +31,9 @@
 namespace kexin::ledger {
 
 struct LedgerOptions {
-  std::string origin;             // checkpoint origin and key name, e.g. "kexin.local/node-a"
-  uint64_t verify_tail = 1000;    // entries re-verified on open
-  size_t max_batch = 8192;        // most entries in one group commit
+  std::string origin;           // checkpoint origin and key name, e.g. "kexin.local/node-a"
+  uint64_t verify_tail = 1000;  // entries re-verified on open
+  size_t max_batch = 8192;      // most entries in one group commit
 };
 
 class Ledger {

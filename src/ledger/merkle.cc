@@ -42,7 +42,9 @@ Hash MemoryTree::SubtreeHash(uint64_t start, uint64_t end) const {
   return NodeHash(SubtreeHash(start, start + k), SubtreeHash(start + k, end));
 }
 
-Hash MemoryTree::Root(uint64_t size) const { return size == 0 ? EmptyRoot() : SubtreeHash(0, size); }
+Hash MemoryTree::Root(uint64_t size) const {
+  return size == 0 ? EmptyRoot() : SubtreeHash(0, size);
+}
 
 void MemoryTree::Path(uint64_t m, uint64_t start, uint64_t end, std::vector<Hash>* out) const {
   uint64_t n = end - start;
@@ -63,7 +65,8 @@ std::vector<Hash> MemoryTree::InclusionProof(uint64_t index, uint64_t size) cons
   return out;
 }
 
-void MemoryTree::SubProof(uint64_t m, uint64_t start, uint64_t end, bool whole, std::vector<Hash>* out) const {
+void MemoryTree::SubProof(uint64_t m, uint64_t start, uint64_t end, bool whole,
+                          std::vector<Hash>* out) const {
   uint64_t n = end - start;
   if (m == n) {
     if (!whole) out->push_back(SubtreeHash(start, end));
@@ -101,7 +104,9 @@ size_t MemoryTree::MemoryBytes() const {
 
 Status VerifyInclusion(uint64_t index, uint64_t size, const Hash& leaf_hash,
                        const std::vector<Hash>& proof, const Hash& root) {
-  if (index >= size) return Corruption("inclusion proof: index " + std::to_string(index) + " is not below tree size " + std::to_string(size));
+  if (index >= size)
+    return Corruption("inclusion proof: index " + std::to_string(index) +
+                      " is not below tree size " + std::to_string(size));
   uint64_t fn = index, sn = size - 1;
   Hash r = leaf_hash;
   for (const Hash& p : proof) {

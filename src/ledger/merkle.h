@@ -16,7 +16,7 @@ namespace kexin::ledger {
 
 using crypto::Hash;
 
-Hash LeafHash(std::string_view entry);              // SHA-256(0x00 || entry)
+Hash LeafHash(std::string_view entry);               // SHA-256(0x00 || entry)
 Hash NodeHash(const Hash& left, const Hash& right);  // SHA-256(0x01 || left || right)
 Hash EmptyRoot();                                    // SHA-256("")
 

@@ -1,10 +1,10 @@
 #include "ledger/note.h"
 
-#include "base/utf8.h"
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+
+#include "base/utf8.h"
 
 namespace kexin::ledger {
 namespace {
@@ -62,7 +62,8 @@ Result<VerifierKey> VerifierKey::Parse(std::string_view text) {
   VerifierKey k;
   k.name = std::string(text.substr(0, p1));
   auto material = crypto::Base64Decode(text.substr(p2 + 1));
-  if (!material.ok() || material->size() != 33) return InvalidArgument("verifier key: bad key material");
+  if (!material.ok() || material->size() != 33)
+    return InvalidArgument("verifier key: bad key material");
   k.type = static_cast<uint8_t>((*material)[0]);
   if (k.type != kSigTypeEd25519 && k.type != kSigTypeCosignature) {
     return InvalidArgument("verifier key: unsupported signature type " + std::to_string(k.type));
@@ -79,7 +80,8 @@ Result<VerifierKey> VerifierKey::Parse(std::string_view text) {
 std::string SignedNote::Serialize() const {
   std::string out = text + "\n";
   for (const auto& s : signatures) {
-    out += std::string(kEmDashSpace) + s.name + " " + crypto::Base64Encode(BigEndian32(s.key_id) + s.signature) + "\n";
+    out += std::string(kEmDashSpace) + s.name + " " +
+           crypto::Base64Encode(BigEndian32(s.key_id) + s.signature) + "\n";
   }
   return out;
 }
@@ -90,20 +92,25 @@ Result<SignedNote> SignedNote::Parse(std::string_view note) {
   }
   if (!utf8::Valid(note)) return Corruption("signed note is not valid UTF-8");
   size_t split = note.rfind("\n\n");
-  if (split == std::string_view::npos) return Corruption("signed note has no blank line before its signatures");
+  if (split == std::string_view::npos)
+    return Corruption("signed note has no blank line before its signatures");
   SignedNote n;
   n.text = std::string(note.substr(0, split + 1));
   std::string_view sigs = note.substr(split + 2);
-  if (sigs.empty() || sigs.back() != '\n') return Corruption("signed note does not end with a newline");
+  if (sigs.empty() || sigs.back() != '\n')
+    return Corruption("signed note does not end with a newline");
   while (!sigs.empty()) {
     size_t nl = sigs.find('\n');
     std::string_view line = sigs.substr(0, nl);
     sigs.remove_prefix(nl + 1);
-    if (line.substr(0, kEmDashSpace.size()) != kEmDashSpace) return Corruption("signature line must start with an em dash and a space");
+    if (line.substr(0, kEmDashSpace.size()) != kEmDashSpace)
+      return Corruption("signature line must start with an em dash and a space");
     line.remove_prefix(kEmDashSpace.size());
     size_t sp = line.find(' ');
-    if (sp == std::string_view::npos || sp == 0) return Corruption("signature line has no key name");
-    if (line.substr(0, sp).find('+') != std::string_view::npos) return Corruption("a key name must not contain '+'");
+    if (sp == std::string_view::npos || sp == 0)
+      return Corruption("signature line has no key name");
+    if (line.substr(0, sp).find('+') != std::string_view::npos)
+      return Corruption("a key name must not contain '+'");
     auto raw = crypto::Base64Decode(line.substr(sp + 1));
     if (!raw.ok() || raw->size() < 5) return Corruption("signature line has a malformed signature");
     NoteSignature s;
@@ -118,7 +125,8 @@ Result<SignedNote> SignedNote::Parse(std::string_view note) {
 }
 
 std::string Checkpoint::Body() const {
-  return origin + "\n" + std::to_string(size) + "\n" + crypto::Base64Encode(crypto::AsBytes(root)) + "\n";
+  return origin + "\n" + std::to_string(size) + "\n" + crypto::Base64Encode(crypto::AsBytes(root)) +
+         "\n";
 }
 
 Result<Checkpoint> Checkpoint::ParseBody(std::string_view text) {
@@ -136,14 +144,17 @@ Result<Checkpoint> Checkpoint::ParseBody(std::string_view text) {
   Checkpoint c;
   c.origin = std::string(lines[0]);
   if (c.origin.empty()) return Corruption("checkpoint origin is empty");
-  if (!ParseU64(lines[1], &c.size)) return Corruption("checkpoint tree size is not a decimal number");
+  if (!ParseU64(lines[1], &c.size))
+    return Corruption("checkpoint tree size is not a decimal number");
   auto root = crypto::Base64Decode(lines[2]);
-  if (!root.ok() || root->size() != 32) return Corruption("checkpoint root hash is not 32 bytes of base64");
+  if (!root.ok() || root->size() != 32)
+    return Corruption("checkpoint root hash is not 32 bytes of base64");
   std::memcpy(c.root.data(), root->data(), 32);
   return c;
 }
 
-NoteSignature SignNote(std::string_view text, std::string_view name, const crypto::SigningKey& key) {
+NoteSignature SignNote(std::string_view text, std::string_view name,
+                       const crypto::SigningKey& key) {
   crypto::Signature sig = key.Sign(text);
   return {std::string(name), KeyId(name, kSigTypeEd25519, key.public_key()),
           std::string(reinterpret_cast<const char*>(sig.data()), sig.size())};
@@ -154,7 +165,8 @@ NoteSignature Cosign(std::string_view body, std::string_view name, const crypto:
   std::string msg = "cosignature/v1\ntime " + std::to_string(timestamp) + "\n" + std::string(body);
   crypto::Signature sig = key.Sign(msg);
   std::string ts(8, '\0');
-  for (int i = 0; i < 8; ++i) ts[static_cast<size_t>(i)] = static_cast<char>(timestamp >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    ts[static_cast<size_t>(i)] = static_cast<char>(timestamp >> (56 - 8 * i));
   return {std::string(name), KeyId(name, kSigTypeCosignature, key.public_key()),
           ts + std::string(reinterpret_cast<const char*>(sig.data()), sig.size())};
 }
@@ -171,8 +183,10 @@ Status VerifyNote(const SignedNote& note, const VerifierKey& key, uint64_t* time
     if (key.type == kSigTypeCosignature) {
       if (sig.size() != 72) return Corruption("cosignature by " + key.name + " is not 72 bytes");
       uint64_t ts = 0;
-      for (int i = 0; i < 8; ++i) ts = (ts << 8) | static_cast<unsigned char>(sig[static_cast<size_t>(i)]);
-      if (ts > static_cast<uint64_t>(INT64_MAX)) return Corruption("cosignature timestamp exceeds 2^63-1");
+      for (int i = 0; i < 8; ++i)
+        ts = (ts << 8) | static_cast<unsigned char>(sig[static_cast<size_t>(i)]);
+      if (ts > static_cast<uint64_t>(INT64_MAX))
+        return Corruption("cosignature timestamp exceeds 2^63-1");
       msg = "cosignature/v1\ntime " + std::to_string(ts) + "\n" + msg;
       sig.remove_prefix(8);
       verified_ts = ts;
@@ -180,7 +194,8 @@ Status VerifyNote(const SignedNote& note, const VerifierKey& key, uint64_t* time
     if (sig.size() != 64) return Corruption("signature by " + key.name + " is not 64 bytes");
     crypto::Signature raw;
     std::memcpy(raw.data(), sig.data(), 64);
-    if (!crypto::Verify(key.key, msg, raw)) return Corruption("signature by " + key.name + " does not verify");
+    if (!crypto::Verify(key.key, msg, raw))
+      return Corruption("signature by " + key.name + " does not verify");
     if (timestamp && key.type == kSigTypeCosignature) *timestamp = verified_ts;
   }
   if (!seen) {

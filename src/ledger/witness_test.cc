@@ -23,8 +23,8 @@ class WitnessTest : public testing::Test {
 
 TEST_F(WitnessTest, CosignsAConsistentCheckpointAndTheCosignatureVerifies) {
   WitnessedTree last{7, tree_.Root(7)};
-  auto r = VerifyAndCosign(Note(20), log_vkey(), last, tree_.ConsistencyProof(7, 20), "witness.example/w1",
-                           witness_key_, 1679315147);
+  auto r = VerifyAndCosign(Note(20), log_vkey(), last, tree_.ConsistencyProof(7, 20),
+                           "witness.example/w1", witness_key_, 1679315147);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->accepted.size, 20u);
   auto note = SignedNote::Parse(Note(20));
@@ -41,7 +41,8 @@ TEST_F(WitnessTest, RejectsForkStaleAndForgedCheckpoints) {
   WitnessedTree last{7, tree_.Root(7)};
   // A fork: the witness saw a different root at size 7.
   WitnessedTree forked{7, LeafHash("not the real tree")};
-  auto fork = VerifyAndCosign(Note(20), log_vkey(), forked, tree_.ConsistencyProof(7, 20), "w", witness_key_, 1);
+  auto fork = VerifyAndCosign(Note(20), log_vkey(), forked, tree_.ConsistencyProof(7, 20), "w",
+                              witness_key_, 1);
   ASSERT_FALSE(fork.ok());
   EXPECT_EQ(fork.status().code(), StatusCode::kCorruption);
   // Stale: older than what was witnessed.
@@ -51,11 +52,13 @@ TEST_F(WitnessTest, RejectsForkStaleAndForgedCheckpoints) {
   // Signed by someone else.
   crypto::SigningKey other = crypto::SigningKey::Generate();
   VerifierKey other_vkey{"example.com/log", kSigTypeEd25519, other.public_key()};
-  auto forged = VerifyAndCosign(Note(20), other_vkey, last, tree_.ConsistencyProof(7, 20), "w", witness_key_, 1);
+  auto forged = VerifyAndCosign(Note(20), other_vkey, last, tree_.ConsistencyProof(7, 20), "w",
+                                witness_key_, 1);
   ASSERT_FALSE(forged.ok());
   EXPECT_EQ(forged.status().code(), StatusCode::kCorruption);
   // A wrong proof.
-  auto bad = VerifyAndCosign(Note(20), log_vkey(), last, tree_.ConsistencyProof(6, 20), "w", witness_key_, 1);
+  auto bad = VerifyAndCosign(Note(20), log_vkey(), last, tree_.ConsistencyProof(6, 20), "w",
+                             witness_key_, 1);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kCorruption);
 }

@@ -13,7 +13,8 @@ namespace kexin::registry {
 namespace {
 
 // Chunk boundaries of a buffer: [start, end) pairs.
-std::vector<std::pair<uint64_t, uint64_t>> Boundaries(const char* data, uint64_t size, uint64_t chunk) {
+std::vector<std::pair<uint64_t, uint64_t>> Boundaries(const char* data, uint64_t size,
+                                                      uint64_t chunk) {
   std::vector<std::pair<uint64_t, uint64_t>> out;
   uint64_t start = 0;
   while (start < size) {
@@ -61,7 +62,8 @@ class Mapped {
 }  // namespace
 
 Result<Fingerprint> FingerprintFile(const std::string& path, uint64_t chunk_bytes, int threads) {
-  if (chunk_bytes < 1024) return InvalidArgument("fingerprint chunk size must be at least 1024 bytes");
+  if (chunk_bytes < 1024)
+    return InvalidArgument("fingerprint chunk size must be at least 1024 bytes");
   Mapped m;
   KEXIN_RETURN_IF_ERROR(m.Open(path));
   Fingerprint f;
@@ -75,7 +77,8 @@ Result<Fingerprint> FingerprintFile(const std::string& path, uint64_t chunk_byte
   for (int t = 0; t < n; ++t) {
     pool.emplace_back([&, t] {
       for (size_t i = static_cast<size_t>(t); i < bounds.size(); i += static_cast<size_t>(n)) {
-        f.leaves[i] = ledger::LeafHash(std::string_view(m.data() + bounds[i].first, bounds[i].second - bounds[i].first));
+        f.leaves[i] = ledger::LeafHash(
+            std::string_view(m.data() + bounds[i].first, bounds[i].second - bounds[i].first));
       }
     });
   }
@@ -87,15 +90,18 @@ Result<Fingerprint> FingerprintFile(const std::string& path, uint64_t chunk_byte
 }
 
 Result<ChunkProof> ProveChunk(const std::string& path, uint64_t index, uint64_t chunk_bytes) {
-  if (chunk_bytes < 1024) return InvalidArgument("fingerprint chunk size must be at least 1024 bytes");
+  if (chunk_bytes < 1024)
+    return InvalidArgument("fingerprint chunk size must be at least 1024 bytes");
   Mapped m;
   KEXIN_RETURN_IF_ERROR(m.Open(path));
   auto bounds = Boundaries(m.data(), m.size(), chunk_bytes);
   if (index >= bounds.size()) {
-    return InvalidArgument(path + ": chunk " + std::to_string(index) + " does not exist (" + std::to_string(bounds.size()) + " chunks)");
+    return InvalidArgument(path + ": chunk " + std::to_string(index) + " does not exist (" +
+                           std::to_string(bounds.size()) + " chunks)");
   }
   ledger::MemoryTree tree;
-  for (const auto& [s, e] : bounds) tree.Append(ledger::LeafHash(std::string_view(m.data() + s, e - s)));
+  for (const auto& [s, e] : bounds)
+    tree.Append(ledger::LeafHash(std::string_view(m.data() + s, e - s)));
   ChunkProof p;
   p.index = index;
   p.offset = bounds[index].first;

@@ -28,8 +28,8 @@ struct Fingerprint {
 };
 
 // Reads the file once; `threads` workers hash chunks in parallel.
-Result<Fingerprint> FingerprintFile(const std::string& path, uint64_t chunk_bytes = kDefaultChunkBytes,
-                                    int threads = 1);
+Result<Fingerprint> FingerprintFile(const std::string& path,
+                                    uint64_t chunk_bytes = kDefaultChunkBytes, int threads = 1);
 
 // The bytes of chunk `index` and its inclusion proof in the fingerprint tree.
 struct ChunkProof {
@@ -37,7 +37,8 @@ struct ChunkProof {
   std::string data;
   std::vector<ledger::Hash> proof;
 };
-Result<ChunkProof> ProveChunk(const std::string& path, uint64_t index, uint64_t chunk_bytes = kDefaultChunkBytes);
+Result<ChunkProof> ProveChunk(const std::string& path, uint64_t index,
+                              uint64_t chunk_bytes = kDefaultChunkBytes);
 
 }  // namespace kexin::registry
 

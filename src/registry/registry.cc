@@ -1,13 +1,13 @@
 #include "registry/registry.h"
 
-#include "base/file.h"
-
-#include <ctime>
-#include <set>
-#include <fstream>
-#include <sstream>
 #include <toml++/toml.h>
 
+#include <ctime>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "base/file.h"
 #include "json/canonical.h"
 #include "registry/fingerprint.h"
 #include "scan/detector_set.h"
@@ -101,25 +101,29 @@ Result<json> LoadMeta(const std::string& path) {
   try {
     t = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
-    return InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    return InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " +
+                           std::string(e.description()));
   }
   static const std::set<std::string, std::less<>> kKeys = {
-      "name", "holder", "sector", "source", "scenario", "description", "coverage", "update_frequency",
-      "validity_years", "rights", "field"};
+      "name",     "holder",           "sector",         "source", "scenario", "description",
+      "coverage", "update_frequency", "validity_years", "rights", "field"};
   for (const auto& [k, v] : t) {
     if (!kKeys.count(k.str())) {
-      return InvalidArgument(path + ":" + std::to_string(v.source().begin.line) + ": unknown key '" + std::string(k.str()) + "'");
+      return InvalidArgument(path + ":" + std::to_string(v.source().begin.line) +
+                             ": unknown key '" + std::string(k.str()) + "'");
     }
   }
   json m;
   for (const char* key : {"name", "holder", "sector", "source", "scenario"}) {
     auto v = t[key].value<std::string>();
-    if (!v || v->empty()) return InvalidArgument(path + ": '" + key + "' is required (a non-empty string)");
+    if (!v || v->empty())
+      return InvalidArgument(path + ": '" + key + "' is required (a non-empty string)");
     m[key] = *v;
   }
   for (const char* key : {"description", "coverage", "update_frequency"}) {
     const toml::node* n = t.get(key);
-    if (n != nullptr && !n->is_string()) return InvalidArgument(path + ": '" + key + "' must be a string");
+    if (n != nullptr && !n->is_string())
+      return InvalidArgument(path + ": '" + key + "' must be a string");
     m[key] = n ? *n->value<std::string>() : "";
   }
   int64_t years = 3;
@@ -134,7 +138,8 @@ Result<json> LoadMeta(const std::string& path) {
   for (const char* r : {"holding", "processing", "operation"}) {
     auto holder = t["rights"][r]["holder"].value<std::string>();
     if (!holder || holder->empty()) {
-      return InvalidArgument(path + ": [rights." + r + "] holder is required (持有权, 使用权, 经营权)");
+      return InvalidArgument(path + ": [rights." + r +
+                             "] holder is required (持有权, 使用权, 经营权)");
     }
     rights[r] = {{"holder", *holder}};
   }
@@ -143,7 +148,8 @@ Result<json> LoadMeta(const std::string& path) {
   if (const toml::array* arr = t["field"].as_array()) {
     for (const auto& f : *arr) {
       const toml::table* ft = f.as_table();
-      if (!ft || !(*ft)["name"].value<std::string>()) return InvalidArgument(path + ": every [[field]] needs a name");
+      if (!ft || !(*ft)["name"].value<std::string>())
+        return InvalidArgument(path + ": every [[field]] needs a name");
       fields.push_back({{"name", *(*ft)["name"].value<std::string>()},
                         {"description", (*ft)["description"].value_or(std::string())}});
     }
@@ -166,13 +172,16 @@ Result<json> Registry::Record(const std::string& action, json record) {
   record["registered_at"] = ledger::NowRfc3339();
   KEXIN_ASSIGN_OR_RETURN(uint64_t index, ledger_->Append("registration." + action, record));
   KEXIN_ASSIGN_OR_RETURN(std::string canonical, ::kexin::json::Canonicalize(record));
-  KEXIN_RETURN_IF_ERROR(store_->Exec(
-      "INSERT INTO registrations (id, version, type, ledger_index, record) VALUES ($1, $2, $3, $4, $5)",
-      {record["id"].get<std::string>(), record["version"].get<int64_t>(), action, static_cast<int64_t>(index), canonical}));
+  KEXIN_RETURN_IF_ERROR(
+      store_->Exec("INSERT INTO registrations (id, version, type, ledger_index, record) VALUES "
+                   "($1, $2, $3, $4, $5)",
+                   {record["id"].get<std::string>(), record["version"].get<int64_t>(), action,
+                    static_cast<int64_t>(index), canonical}));
   return Certificate(record["id"].get<std::string>(), record["version"].get<int64_t>());
 }
 
-Result<json> Registry::Register(const std::string& file, const json& meta, const RegisterOptions& o) {
+Result<json> Registry::Register(const std::string& file, const json& meta,
+                                const RegisterOptions& o) {
   KEXIN_ASSIGN_OR_RETURN(json described, DescribeFile(file, o));
   json record = meta;
   record.erase("validity_years");
@@ -180,17 +189,23 @@ Result<json> Registry::Register(const std::string& file, const json& meta, const
   for (auto& [k, v] : described.items()) record[k] = v;
   MergeFields(&record, meta);
   std::string nonce = crypto::RandomToken(8);
-  record["id"] = crypto::HexEncode(crypto::Sha256(ledger_->origin() + "\n" + described["fingerprint"]["root"].get<std::string>() + "\n" + nonce)).substr(0, 32);
+  record["id"] =
+      crypto::HexEncode(crypto::Sha256(ledger_->origin() + "\n" +
+                                       described["fingerprint"]["root"].get<std::string>() + "\n" +
+                                       nonce))
+          .substr(0, 32);
   record["version"] = 1;
   record["previous"] = nullptr;
   record["valid_from"] = Today();
-  record["valid_until"] = AddYears(Today(), static_cast<int>(meta["validity_years"].get<int64_t>()));
+  record["valid_until"] =
+      AddYears(Today(), static_cast<int>(meta["validity_years"].get<int64_t>()));
   return Record("initial", std::move(record));
 }
 
 Result<json> Registry::Latest(const std::string& id) {
-  KEXIN_ASSIGN_OR_RETURN(auto rows, store_->Query(
-      "SELECT record, ledger_index FROM registrations WHERE id = $1 ORDER BY version DESC LIMIT 1", {id}));
+  KEXIN_ASSIGN_OR_RETURN(auto rows, store_->Query("SELECT record, ledger_index FROM registrations "
+                                                  "WHERE id = $1 ORDER BY version DESC LIMIT 1",
+                                                  {id}));
   if (rows.empty()) return NotFound("registration '" + id + "' does not exist");
   json r = json::parse(store::AsText(rows[0][0]));
   r["ledger_index"] = store::AsInt(rows[0][1]);
@@ -200,7 +215,8 @@ Result<json> Registry::Latest(const std::string& id) {
 namespace {
 Result<json> Next(json latest) {
   if (latest.value("action", "") == "cancellation") {
-    return FailedPrecondition("registration '" + latest["id"].get<std::string>() + "' is cancelled");
+    return FailedPrecondition("registration '" + latest["id"].get<std::string>() +
+                              "' is cancelled");
   }
   json next = latest;
   next["previous"] = {{"version", latest["version"]}, {"ledger_index", latest["ledger_index"]}};
@@ -212,8 +228,8 @@ Result<json> Next(json latest) {
 }
 }  // namespace
 
-Result<json> Registry::Change(const std::string& id, const json& meta, const std::optional<std::string>& file,
-                              const RegisterOptions& o) {
+Result<json> Registry::Change(const std::string& id, const json& meta,
+                              const std::optional<std::string>& file, const RegisterOptions& o) {
   KEXIN_ASSIGN_OR_RETURN(json latest, Latest(id));
   KEXIN_ASSIGN_OR_RETURN(json next, Next(latest));
   // A change describes the resource anew; rights move only by transfer, validity only by renewal.
@@ -228,7 +244,8 @@ Result<json> Registry::Change(const std::string& id, const json& meta, const std
   return Record("change", std::move(next));
 }
 
-Result<json> Registry::Transfer(const std::string& id, const std::string& right, const std::string& to) {
+Result<json> Registry::Transfer(const std::string& id, const std::string& right,
+                                const std::string& to) {
   if (right != "holding" && right != "processing" && right != "operation") {
     return InvalidArgument("right must be holding, processing or operation, not '" + right + "'");
   }
@@ -263,7 +280,8 @@ Result<json> Registry::Show(const std::string& id) {
 }
 
 Result<std::vector<json>> Registry::List() {
-  KEXIN_ASSIGN_OR_RETURN(auto rows, store_->Query("SELECT DISTINCT id FROM registrations ORDER BY id"));
+  KEXIN_ASSIGN_OR_RETURN(auto rows,
+                         store_->Query("SELECT DISTINCT id FROM registrations ORDER BY id"));
   std::vector<json> out;
   for (const auto& r : rows) {
     KEXIN_ASSIGN_OR_RETURN(json j, Show(store::AsText(r[0])));
@@ -275,9 +293,14 @@ Result<std::vector<json>> Registry::List() {
 Result<json> Registry::Certificate(const std::string& id, std::optional<int64_t> version) {
   std::vector<store::Row> rows;
   if (version) {
-    KEXIN_ASSIGN_OR_RETURN(rows, store_->Query("SELECT record, ledger_index FROM registrations WHERE id = $1 AND version = $2", {id, *version}));
+    KEXIN_ASSIGN_OR_RETURN(
+        rows, store_->Query(
+                  "SELECT record, ledger_index FROM registrations WHERE id = $1 AND version = $2",
+                  {id, *version}));
   } else {
-    KEXIN_ASSIGN_OR_RETURN(rows, store_->Query("SELECT record, ledger_index FROM registrations WHERE id = $1 ORDER BY version DESC LIMIT 1", {id}));
+    KEXIN_ASSIGN_OR_RETURN(rows, store_->Query("SELECT record, ledger_index FROM registrations "
+                                               "WHERE id = $1 ORDER BY version DESC LIMIT 1",
+                                               {id}));
   }
   if (rows.empty()) return NotFound("registration '" + id + "' does not exist");
   uint64_t index = static_cast<uint64_t>(store::AsInt(rows[0][1]));
@@ -292,27 +315,32 @@ Result<json> Registry::Certificate(const std::string& id, std::optional<int64_t>
     return Corruption("ledger entry " + std::to_string(index) + " does not match its leaf hash");
   }
   json entry_json = json::parse(entry, nullptr, false);
-  if (entry_json.is_discarded() || !entry_json.contains("body")) return Corruption("ledger entry " + std::to_string(index) + " is not a registration");
-  KEXIN_ASSIGN_OR_RETURN(std::string from_table, ::kexin::json::Canonicalize(json::parse(store::AsText(rows[0][0]))));
+  if (entry_json.is_discarded() || !entry_json.contains("body"))
+    return Corruption("ledger entry " + std::to_string(index) + " is not a registration");
+  KEXIN_ASSIGN_OR_RETURN(std::string from_table,
+                         ::kexin::json::Canonicalize(json::parse(store::AsText(rows[0][0]))));
   KEXIN_ASSIGN_OR_RETURN(std::string from_ledger, ::kexin::json::Canonicalize(entry_json["body"]));
   if (from_table != from_ledger) {
-    return Corruption("registration '" + id + "': the stored record differs from ledger entry " + std::to_string(index));
+    return Corruption("registration '" + id + "': the stored record differs from ledger entry " +
+                      std::to_string(index));
   }
   json proof_b64 = json::array();
   for (const auto& h : proof) proof_b64.push_back(crypto::Base64Encode(crypto::AsBytes(h)));
   json cert = {{"certificate", kCertFormat},
                {"issued_at", ledger::NowRfc3339()},
                {"registration", entry_json["body"]},
-               {"ledger", {{"origin", ledger_->origin()},
-                           {"index", index},
-                           {"entry", entry},
-                           {"tree_size", cp.size},
-                           {"inclusion_proof", proof_b64},
-                           {"checkpoint", note_text}}},
+               {"ledger",
+                {{"origin", ledger_->origin()},
+                 {"index", index},
+                 {"entry", entry},
+                 {"tree_size", cp.size},
+                 {"inclusion_proof", proof_b64},
+                 {"checkpoint", note_text}}},
                {"node", {{"name", ledger_->origin()}, {"key", ledger_->verifier().ToString()}}}};
   KEXIN_ASSIGN_OR_RETURN(std::string canonical, ::kexin::json::Canonicalize(cert));
   crypto::Signature sig = ledger_->key().Sign(canonical);
-  cert["signature"] = crypto::Base64Encode(std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size()));
+  cert["signature"] =
+      crypto::Base64Encode(std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size()));
   return cert;
 }
 
@@ -323,24 +351,32 @@ CertVerification VerifyCertificate(const json& cert, const std::optional<std::st
     return ok;
   };
   try {
-    if (!add("format", cert.is_object() && cert.value("certificate", "") == kCertFormat &&
-                           cert.contains("registration") && cert.contains("ledger") && cert.contains("node") &&
-                           cert.contains("signature"),
-             std::string("expects ") + kCertFormat + " with registration, ledger, node and signature")) {
+    if (!add("format",
+             cert.is_object() && cert.value("certificate", "") == kCertFormat &&
+                 cert.contains("registration") && cert.contains("ledger") &&
+                 cert.contains("node") && cert.contains("signature"),
+             std::string("expects ") + kCertFormat +
+                 " with registration, ledger, node and signature")) {
       return v;
     }
     auto embedded = ledger::VerifierKey::Parse(cert["node"]["key"].get<std::string>());
-    if (!add("node key", embedded.ok(), embedded.ok() ? embedded->ToString() : embedded.status().message())) return v;
+    if (!add("node key", embedded.ok(),
+             embedded.ok() ? embedded->ToString() : embedded.status().message()))
+      return v;
     ledger::VerifierKey vk = *embedded;
     if (key) {
       auto given = ledger::VerifierKey::Parse(*key);
       if (!add("trusted key", given.ok() && given->ToString() == vk.ToString(),
-               given.ok() ? (given->ToString() == vk.ToString() ? "matches --key" : "the certificate was issued by " + vk.ToString() + ", not by --key " + given->ToString())
+               given.ok() ? (given->ToString() == vk.ToString()
+                                 ? "matches --key"
+                                 : "the certificate was issued by " + vk.ToString() +
+                                       ", not by --key " + given->ToString())
                           : "--key: " + given.status().message())) {
         return v;
       }
     } else {
-      add("trusted key", true, "not checked: no --key given, using the key embedded in the certificate");
+      add("trusted key", true,
+          "not checked: no --key given, using the key embedded in the certificate");
     }
     json unsigned_cert = cert;
     unsigned_cert.erase("signature");
@@ -352,26 +388,36 @@ CertVerification VerifyCertificate(const json& cert, const std::optional<std::st
       std::copy(sig->begin(), sig->end(), raw.begin());
       sig_ok = crypto::Verify(vk.key, *canonical, raw);
     }
-    if (!add("certificate signature", sig_ok, sig_ok ? "Ed25519 over the RFC 8785 form verifies" : "the signature does not verify: the certificate was altered or signed by another key")) return v;
+    if (!add("certificate signature", sig_ok,
+             sig_ok ? "Ed25519 over the RFC 8785 form verifies"
+                    : "the signature does not verify: the certificate was altered or signed by "
+                      "another key"))
+      return v;
     const json& l = cert["ledger"];
     std::string entry_text = l["entry"].get<std::string>();
     json entry = json::parse(entry_text);
     auto reg_c = ::kexin::json::Canonicalize(cert["registration"]);
     auto body_c = ::kexin::json::Canonicalize(entry["body"]);
-    bool entry_ok = reg_c.ok() && body_c.ok() && *reg_c == *body_c &&
-                    entry.value("type", "") == "registration." + cert["registration"].value("action", "");
-    if (!add("ledger entry", entry_ok, entry_ok ? "the entry holds this registration" : "the ledger entry does not hold this registration")) return v;
+    bool entry_ok =
+        reg_c.ok() && body_c.ok() && *reg_c == *body_c &&
+        entry.value("type", "") == "registration." + cert["registration"].value("action", "");
+    if (!add("ledger entry", entry_ok,
+             entry_ok ? "the entry holds this registration"
+                      : "the ledger entry does not hold this registration"))
+      return v;
     auto note = ledger::SignedNote::Parse(l["checkpoint"].get<std::string>());
     Status ns = note.ok() ? ledger::VerifyNote(*note, vk) : note.status();
-    if (!add("checkpoint signature", ns.ok(), ns.ok() ? "signed by " + vk.name : ns.message())) return v;
+    if (!add("checkpoint signature", ns.ok(), ns.ok() ? "signed by " + vk.name : ns.message()))
+      return v;
     auto cp = ledger::Checkpoint::ParseBody(note->text);
     bool cp_ok = cp.ok() && cp->size == l["tree_size"].get<uint64_t>() && cp->origin == vk.name &&
                  l.value("origin", "") == vk.name && cert["node"].value("name", "") == vk.name;
     if (!add("checkpoint", cp_ok,
              !cp.ok() ? cp.status().message()
-             : cp_ok  ? "tree size " + std::to_string(cp->size) + " of " + cp->origin
-                      : "the checkpoint (size " + std::to_string(cp->size) + ", origin " + cp->origin +
-                            ") does not match the certificate's tree size and node " + vk.name)) {
+             : cp_ok
+                 ? "tree size " + std::to_string(cp->size) + " of " + cp->origin
+                 : "the checkpoint (size " + std::to_string(cp->size) + ", origin " + cp->origin +
+                       ") does not match the certificate's tree size and node " + vk.name)) {
       return v;
     }
     std::vector<ledger::Hash> proof;
@@ -385,10 +431,18 @@ CertVerification VerifyCertificate(const json& cert, const std::optional<std::st
       std::copy(raw_h->begin(), raw_h->end(), h.begin());
       proof.push_back(h);
     }
-    Status is = ledger::VerifyInclusion(l["index"].get<uint64_t>(), cp->size, ledger::LeafHash(entry_text), proof, cp->root);
-    if (!add("inclusion proof", is.ok(), is.ok() ? "entry " + std::to_string(l["index"].get<uint64_t>()) + " is in the tree of the checkpoint" : is.message())) return v;
+    Status is = ledger::VerifyInclusion(l["index"].get<uint64_t>(), cp->size,
+                                        ledger::LeafHash(entry_text), proof, cp->root);
+    if (!add("inclusion proof", is.ok(),
+             is.ok() ? "entry " + std::to_string(l["index"].get<uint64_t>()) +
+                           " is in the tree of the checkpoint"
+                     : is.message()))
+      return v;
     v.status = StatusOf(cert["registration"]);
-    add("validity", v.status == "active", v.status == "active" ? "valid until " + cert["registration"].value("valid_until", "?") : "the registration is " + v.status + " (valid until " + cert["registration"].value("valid_until", "?") + ")");
+    add("validity", v.status == "active",
+        v.status == "active" ? "valid until " + cert["registration"].value("valid_until", "?")
+                             : "the registration is " + v.status + " (valid until " +
+                                   cert["registration"].value("valid_until", "?") + ")");
     v.ok = true;
     for (const auto& c : v.checks) v.ok = v.ok && (c.ok || c.check == "validity");
   } catch (const std::exception& e) {

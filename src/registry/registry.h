@@ -36,14 +36,17 @@ struct RegisterOptions {
 class Registry {
  public:
   Registry(std::unique_ptr<store::Store> store, ledger::Ledger* ledger);
-  static Result<std::unique_ptr<Registry>> Open(const std::string& store_url, ledger::Ledger* ledger);
+  static Result<std::unique_ptr<Registry>> Open(const std::string& store_url,
+                                                ledger::Ledger* ledger);
 
   // Initial registration of `file` described by `meta`; returns the certificate.
-  Result<nlohmann::json> Register(const std::string& file, const nlohmann::json& meta, const RegisterOptions& o);
+  Result<nlohmann::json> Register(const std::string& file, const nlohmann::json& meta,
+                                  const RegisterOptions& o);
   // Later actions; each returns the new version's certificate.
   Result<nlohmann::json> Change(const std::string& id, const nlohmann::json& meta,
                                 const std::optional<std::string>& file, const RegisterOptions& o);
-  Result<nlohmann::json> Transfer(const std::string& id, const std::string& right, const std::string& to);
+  Result<nlohmann::json> Transfer(const std::string& id, const std::string& right,
+                                  const std::string& to);
   Result<nlohmann::json> Renew(const std::string& id, int years);
   Result<nlohmann::json> Cancel(const std::string& id, const std::string& reason);
 
@@ -51,7 +54,8 @@ class Registry {
   Result<nlohmann::json> Show(const std::string& id);
   Result<std::vector<nlohmann::json>> List();
   // A fresh certificate for the latest (or given) version, against the latest checkpoint.
-  Result<nlohmann::json> Certificate(const std::string& id, std::optional<int64_t> version = std::nullopt);
+  Result<nlohmann::json> Certificate(const std::string& id,
+                                     std::optional<int64_t> version = std::nullopt);
 
  private:
   Result<nlohmann::json> Latest(const std::string& id);
@@ -74,7 +78,8 @@ struct CertVerification {
 };
 // Verifies a certificate offline. With `key` (a vkey string), the certificate's node key must be
 // that key; without it the embedded key is used and the result says so.
-CertVerification VerifyCertificate(const nlohmann::json& cert, const std::optional<std::string>& key);
+CertVerification VerifyCertificate(const nlohmann::json& cert,
+                                   const std::optional<std::string>& key);
 
 }  // namespace kexin::registry
 

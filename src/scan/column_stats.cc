@@ -76,7 +76,8 @@ void DistinctCounter::Grow() {
   const size_t mask = slots_.size() - 1;
   constexpr size_t kAhead = 16;
   for (size_t i = 0; i < old.size(); ++i) {
-    if (i + kAhead < old.size() && old[i + kAhead]) __builtin_prefetch(&slots_[old[i + kAhead] & mask]);
+    if (i + kAhead < old.size() && old[i + kAhead])
+      __builtin_prefetch(&slots_[old[i + kAhead] & mask]);
     if (old[i]) Insert(old[i]);
   }
 }

@@ -45,7 +45,10 @@ class DistinctCounter {
 
 struct ColumnStats {
   explicit ColumnStats(size_t categories = 0)
-      : strong(categories), weak(categories), embedded(categories), examples(categories),
+      : strong(categories),
+        weak(categories),
+        embedded(categories),
+        examples(categories),
         distinct(categories) {}
   uint64_t values = 0;     // cells seen
   uint64_t non_empty = 0;  // cells with something other than spaces

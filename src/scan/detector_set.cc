@@ -1,11 +1,11 @@
 #include "scan/detector_set.h"
 
-#include "base/utf8.h"
-
 #include <hs/hs.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "base/utf8.h"
 
 namespace kexin::scan {
 namespace {
@@ -22,7 +22,6 @@ std::string AsciiLower(std::string_view v) {
   return s;
 }
 
-
 Status CompileDb(const std::vector<std::string>& patterns, const std::vector<unsigned>& flags,
                  const std::vector<std::string>& names, hs_database** db) {
   std::vector<const char*> exprs;
@@ -35,7 +34,8 @@ Status CompileDb(const std::vector<std::string>& patterns, const std::vector<uns
   if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
                        HS_MODE_BLOCK, nullptr, db, &err) != HS_SUCCESS) {
     std::string what = err->expression >= 0 ? names[static_cast<size_t>(err->expression)] : "rules";
-    Status s = InvalidArgument("category '" + what + "': pattern does not compile: " + err->message);
+    Status s =
+        InvalidArgument("category '" + what + "': pattern does not compile: " + err->message);
     hs_free_compile_error(err);
     return s;
   }
@@ -160,15 +160,19 @@ Status DetectorSet::Compile() {
     if (c.max_bytes >= kMaxDispatch) long_mask_ |= uint64_t{1} << i;
     for (uint32_t v = 0; v < 256; ++v) {
       uint32_t lo_allowed = c.allowed & 0xFF, lo_required = c.required & 0xFF;
-      if ((v & ~lo_allowed) != 0 || (v & lo_required) != lo_required) exclude_lo_[v] |= uint64_t{1} << i;
+      if ((v & ~lo_allowed) != 0 || (v & lo_required) != lo_required)
+        exclude_lo_[v] |= uint64_t{1} << i;
     }
     for (uint32_t v = 0; v < 128; ++v) {
       uint32_t hi_allowed = c.allowed >> 8, hi_required = c.required >> 8;
-      if ((v & ~hi_allowed) != 0 || (v & hi_required) != hi_required) exclude_hi_[v] |= uint64_t{1} << i;
+      if ((v & ~hi_allowed) != 0 || (v & hi_required) != hi_required)
+        exclude_hi_[v] |= uint64_t{1} << i;
     }
   }
-  if (!cell_pats.empty()) KEXIN_RETURN_IF_ERROR(CompileDb(cell_pats, cell_flags, cell_names, &cell_db_));
-  if (!text_pats.empty()) KEXIN_RETURN_IF_ERROR(CompileDb(text_pats, text_flags, text_names, &text_db_));
+  if (!cell_pats.empty())
+    KEXIN_RETURN_IF_ERROR(CompileDb(cell_pats, cell_flags, cell_names, &cell_db_));
+  if (!text_pats.empty())
+    KEXIN_RETURN_IF_ERROR(CompileDb(text_pats, text_flags, text_names, &text_db_));
   if (!all_pats.empty()) {
     hs_database* check = nullptr;
     std::vector<unsigned> flags(all_pats.size(), HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8);
@@ -231,9 +235,12 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
       size_t chars = 0;
       for (const auto& suf : suffixes_) {
         if (cell.size() <= suf.text.size() || !((dict_candidates >> suf.category) & 1)) continue;
-        if (memcmp(cell.data() + cell.size() - suf.text.size(), suf.text.data(), suf.text.size()) != 0) continue;
+        if (memcmp(cell.data() + cell.size() - suf.text.size(), suf.text.data(), suf.text.size()) !=
+            0)
+          continue;
         if (chars == 0) chars = utf8::Count(cell);
-        if (chars <= compiled_[suf.category].max_chars && chars > suf.chars) hit |= uint64_t{1} << suf.category;
+        if (chars <= compiled_[suf.category].max_chars && chars > suf.chars)
+          hit |= uint64_t{1} << suf.category;
       }
     }
     hit &= dict_candidates;
@@ -243,7 +250,8 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
   if (run_regex && cell_db_ != nullptr) {
     scratch->hits_.clear();
     HitContext ctx{&scratch->hits_, &cell_ids_};
-    hs_scan(cell_db_, cell.data(), static_cast<unsigned>(cell.size()), 0, scratch->cell_, OnHit, &ctx);
+    hs_scan(cell_db_, cell.data(), static_cast<unsigned>(cell.size()), 0, scratch->cell_, OnHit,
+            &ctx);
     for (const auto& h : scratch->hits_) {
       if (compiled_[h.first].weak) {
         m.weak |= uint64_t{1} << h.first;
@@ -261,7 +269,8 @@ Strength DetectorSet::MatchOne(size_t i, std::string_view cell) const {
   // Validators check the whole format themselves; the shape filter only saves calls in Match.
   if (c.validator != nullptr) return c.validator->fn(cell);
   const Shape s = ShapeOf(cell);
-  if ((s.classes & c.required) != c.required || (s.classes & ~c.allowed) != 0) return Strength::kNone;
+  if ((s.classes & c.required) != c.required || (s.classes & ~c.allowed) != 0)
+    return Strength::kNone;
   if (!c.dictionary) return Strength::kNone;
   const uint64_t bit = uint64_t{1} << i;
   auto it = (s.classes & kUpper) != 0 ? dict_.find(AsciiLower(cell)) : dict_.find(cell);
@@ -270,7 +279,9 @@ Strength DetectorSet::MatchOne(size_t i, std::string_view cell) const {
     size_t chars = 0;
     for (const auto& suf : suffixes_) {
       if (suf.category != static_cast<int>(i) || cell.size() <= suf.text.size()) continue;
-      if (memcmp(cell.data() + cell.size() - suf.text.size(), suf.text.data(), suf.text.size()) != 0) continue;
+      if (memcmp(cell.data() + cell.size() - suf.text.size(), suf.text.data(), suf.text.size()) !=
+          0)
+        continue;
       if (chars == 0) chars = utf8::Count(cell);
       if (chars <= c.max_chars && chars > suf.chars) return Strength::kStrong;
     }
@@ -294,8 +305,8 @@ void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
   // matched as a whole value against the validator categories.
   if (token_mask_ != 0) {
     auto tok = [](char c) {
-      return IsAlnum(c) || c == '@' || c == '.' || c == ':' || c == '=' || c == '_' || c == '%' || c == '+' ||
-             c == '-';
+      return IsAlnum(c) || c == '@' || c == '.' || c == ':' || c == '=' || c == '_' || c == '%' ||
+             c == '+' || c == '-';
     };
     size_t i = 0;
     const size_t n = text.size();
@@ -343,7 +354,8 @@ void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
   if (text_db_ != nullptr) {
     size_t before = hits.size();
     HitContext ctx{&hits, &text_ids_};
-    hs_scan(text_db_, text.data(), static_cast<unsigned>(text.size()), 0, scratch->text_, OnHit, &ctx);
+    hs_scan(text_db_, text.data(), static_cast<unsigned>(text.size()), 0, scratch->text_, OnHit,
+            &ctx);
     // Keep regex hits on token boundaries.
     size_t kept = before;
     for (size_t k = before; k < hits.size(); ++k) {
@@ -392,8 +404,10 @@ uint64_t DetectorSet::NormalizedHash(int category, std::string_view value) const
   bool lower = v == "email";
   for (char ch : value) {
     if (!lower && (ch == ' ' || ch == '-')) continue;
-    if (lower) buf[n++] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
-    else buf[n++] = (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
+    if (lower)
+      buf[n++] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+    else
+      buf[n++] = (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
   }
   return std::hash<std::string_view>()(std::string_view(buf, n));
 }

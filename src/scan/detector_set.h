@@ -34,7 +34,8 @@ namespace kexin::scan {
 struct CellMatch {
   uint64_t strong = 0;  // bit i: category i matched
   uint64_t weak = 0;    // bit i: category i matched weakly
-  bool text = false;    // long and text-like: search it for embedded identifiers (when no strong match)
+  bool text =
+      false;  // long and text-like: search it for embedded identifiers (when no strong match)
 };
 
 class DetectorSet {
@@ -67,7 +68,9 @@ class DetectorSet {
   // Matches one trimmed, non-empty cell against category i alone (kNone for regex categories,
   // which only Match evaluates). Used once a column is confirmed as category i.
   Strength MatchOne(size_t i, std::string_view cell) const;
-  bool CanMatchOne(size_t i) const { return compiled_[i].active && !compiled_[i].regex && !compiled_[i].weak; }
+  bool CanMatchOne(size_t i) const {
+    return compiled_[i].active && !compiled_[i].regex && !compiled_[i].weak;
+  }
 
   // True when `cell` is long and text-like enough to be searched for embedded identifiers.
   bool IsTextCandidate(std::string_view cell) const;

@@ -23,8 +23,9 @@ std::string_view CutUtf8(std::string_view v, size_t max) {
 }
 }  // namespace
 
-std::string MaskFreeText(std::string_view text,
-                         const std::vector<std::pair<std::pair<size_t, size_t>, std::string>>& spans) {
+std::string MaskFreeText(
+    std::string_view text,
+    const std::vector<std::pair<std::pair<size_t, size_t>, std::string>>& spans) {
   std::string out;
   size_t pos = 0, stars = 0;
   auto flush_stars = [&] {
@@ -36,9 +37,9 @@ std::string MaskFreeText(std::string_view text,
       unsigned char c = static_cast<unsigned char>(piece[i]);
       size_t len = std::min(utf8::SequenceLength(c), piece.size() - i);
       std::string_view ch = piece.substr(i, len);
-      bool punct = (len == 1 && !std::isalnum(c)) ||
-                   ch == "\xEF\xBC\x8C" || ch == "\xE3\x80\x82" || ch == "\xEF\xBC\x9A" ||
-                   ch == "\xEF\xBC\x9B" || ch == "\xE3\x80\x81";  // ，。：；、
+      bool punct = (len == 1 && !std::isalnum(c)) || ch == "\xEF\xBC\x8C" || ch == "\xE3\x80\x82" ||
+                   ch == "\xEF\xBC\x9A" || ch == "\xEF\xBC\x9B" ||
+                   ch == "\xE3\x80\x81";  // ，。：；、
       if (punct) {
         flush_stars();
         out += ch;
@@ -79,8 +80,10 @@ std::string MaskValue(std::string_view v) {
   if (keep_front + keep_back >= n) keep_back = 0;
   std::string out;
   for (size_t i = 0; i < n; ++i) {
-    if (i < keep_front || i >= n - keep_back) out += chars[i];
-    else out += '*';
+    if (i < keep_front || i >= n - keep_back)
+      out += chars[i];
+    else
+      out += '*';
   }
   return out;
 }

@@ -19,8 +19,9 @@ std::string MaskValue(std::string_view value);
 // "[label]", punctuation stays, every other character becomes '*' (runs collapse to "***"), so
 // names and numbers the detectors did not find are not shown either:
 // "客户张伟来电，身份证号11010519491231002X。" -> "***，***[id_card_cn]。"
-std::string MaskFreeText(std::string_view text,
-                         const std::vector<std::pair<std::pair<size_t, size_t>, std::string>>& spans);
+std::string MaskFreeText(
+    std::string_view text,
+    const std::vector<std::pair<std::pair<size_t, size_t>, std::string>>& spans);
 
 }  // namespace kexin::scan
 

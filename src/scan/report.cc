@@ -16,8 +16,10 @@ using nlohmann::ordered_json;
 
 std::string DelimiterName(char d) {
   switch (d) {
-    case '\t': return "\\t";
-    default: return std::string(1, d);
+    case '\t':
+      return "\\t";
+    default:
+      return std::string(1, d);
   }
 }
 
@@ -63,17 +65,23 @@ ordered_json FileJson(const FileOutcome& f) {
   ordered_json by = ordered_json::array();
   bool exact = !t.sampled;
   for (const auto& i : t.individuals) {
-    by.push_back({{"column", i.column}, {"category", i.category}, {"distinct", i.distinct},
-                  {"exact", i.exact && !t.sampled}, {"sensitive", i.sensitive}});
+    by.push_back({{"column", i.column},
+                  {"category", i.category},
+                  {"distinct", i.distinct},
+                  {"exact", i.exact && !t.sampled},
+                  {"sensitive", i.sensitive}});
     exact = exact && i.exact;
   }
   j["warnings"] = t.warnings;
-  j["individuals"] = {{"estimate", t.individuals_estimate},
-                      {"extrapolated", t.individuals_extrapolated ? ordered_json(t.individuals_extrapolated) : ordered_json(nullptr)},
-                      {"exact", exact},
-                      {"method", t.sampled ? "distinct normalised identifiers in the sampled rows (a lower bound)"
-                                           : "distinct normalised identifiers per column; the estimate is the largest column count"},
-                      {"by_column", by}};
+  j["individuals"] = {
+      {"estimate", t.individuals_estimate},
+      {"extrapolated", t.individuals_extrapolated ? ordered_json(t.individuals_extrapolated)
+                                                  : ordered_json(nullptr)},
+      {"exact", exact},
+      {"method", t.sampled ? "distinct normalised identifiers in the sampled rows (a lower bound)"
+                           : "distinct normalised identifiers per column; the estimate is the "
+                             "largest column count"},
+      {"by_column", by}};
   ordered_json cols = ordered_json::array();
   for (const auto& c : t.columns) {
     ordered_json o;
@@ -103,7 +111,8 @@ ordered_json FileJson(const FileOutcome& f) {
 std::string HighestLevel(const std::vector<FileOutcome>& files, const Rules& rules) {
   std::string best;
   for (const auto& f : files) {
-    if (f.status.ok() && (best.empty() || rules.LevelRank(f.result.level) > rules.LevelRank(best))) {
+    if (f.status.ok() &&
+        (best.empty() || rules.LevelRank(f.result.level) > rules.LevelRank(best))) {
       best = f.result.level;
     }
   }
@@ -114,12 +123,23 @@ std::string Escape(std::string_view s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -153,10 +173,14 @@ const char* LevelColour(const Rules& rules, const std::string& level) {
   int important = rules.LevelRank(rules.important_level);
   if (important >= 0 && r >= important) return "\x1b[1;35m";
   switch (r) {
-    case 3: return "\x1b[1;31m";
-    case 2: return "\x1b[33m";
-    case 1: return "\x1b[36m";
-    default: return "\x1b[32m";
+    case 3:
+      return "\x1b[1;31m";
+    case 2:
+      return "\x1b[33m";
+    case 1:
+      return "\x1b[36m";
+    default:
+      return "\x1b[32m";
   }
 }
 
@@ -181,7 +205,8 @@ std::string RenderJson(const std::vector<FileOutcome>& files, const ReportContex
   j["schema_version"] = 1;
   j["generated_at"] = ctx.generated_at;
   j["rules"] = ctx.rules->source;
-  size_t errors = static_cast<size_t>(std::count_if(files.begin(), files.end(), [](const auto& f) { return !f.status.ok(); }));
+  size_t errors = static_cast<size_t>(
+      std::count_if(files.begin(), files.end(), [](const auto& f) { return !f.status.ok(); }));
   j["complete"] = errors == 0;
   std::string highest = HighestLevel(files, *ctx.rules);
   j["summary"] = {{"files", files.size()},
@@ -193,7 +218,8 @@ std::string RenderJson(const std::vector<FileOutcome>& files, const ReportContex
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-std::string RenderTable(const std::vector<FileOutcome>& files, const ReportContext& ctx, bool colour) {
+std::string RenderTable(const std::vector<FileOutcome>& files, const ReportContext& ctx,
+                        bool colour) {
   const Rules& rules = *ctx.rules;
   auto paint = [&](const std::string& text, const char* code) {
     return colour ? std::string(code) + text + "\x1b[0m" : text;
@@ -208,7 +234,8 @@ std::string RenderTable(const std::vector<FileOutcome>& files, const ReportConte
     out += paint(f.path, "\x1b[1m") + "  " + std::string(table::FormatName(t.info.format)) + ", " +
            std::string(table::EncodingName(t.info.encoding));
     if (t.info.format == table::Format::kCsv) {
-      out += ", delimiter '" + DelimiterName(t.info.delimiter) + "'" + (t.info.has_header ? ", header" : ", no header");
+      out += ", delimiter '" + DelimiterName(t.info.delimiter) + "'" +
+             (t.info.has_header ? ", header" : ", no header");
     }
     out += fmt::format(", {} rows {}", t.rows_scanned, t.sampled ? "sampled" : "scanned");
     if (t.rows_estimated) out += fmt::format(" of ~{}", *t.rows_estimated);
@@ -216,8 +243,11 @@ std::string RenderTable(const std::vector<FileOutcome>& files, const ReportConte
     out += "level: " + paint(t.level, LevelColour(rules, t.level)) + "  (highest level wins)\n";
     for (const auto& r : t.level_reasons) out += "  - " + r + "\n";
     if (t.individuals_estimate) {
-      out += fmt::format("individuals: {}{}", t.individuals_estimate, t.sampled ? " or more (sampled)" : "");
-      if (t.individuals_extrapolated) out += fmt::format(", about {} in the whole file (extrapolated)", t.individuals_extrapolated);
+      out += fmt::format("individuals: {}{}", t.individuals_estimate,
+                         t.sampled ? " or more (sampled)" : "");
+      if (t.individuals_extrapolated)
+        out +=
+            fmt::format(", about {} in the whole file (extrapolated)", t.individuals_extrapolated);
       out += "\n";
     }
     for (const auto& w : t.warnings) out += "warning: " + w + "\n";
@@ -233,7 +263,8 @@ std::string RenderTable(const std::vector<FileOutcome>& files, const ReportConte
         }
       }
       rows.push_back({Truncate(c.name, 24), c.category ? *c.category : "-", c.level,
-                      c.sensitive ? "yes" : "", c.category ? fmt::format("{:.2f}", c.confidence) : "",
+                      c.sensitive ? "yes" : "",
+                      c.category ? fmt::format("{:.2f}", c.confidence) : "",
                       fmt::format("{:.1f}%", c.match_ratio * 100), Truncate(examples, 60)});
     }
     std::vector<size_t> width(rows[0].size(), 0);
@@ -245,8 +276,10 @@ std::string RenderTable(const std::vector<FileOutcome>& files, const ReportConte
       std::string line;
       for (size_t i = 0; i < r.size(); ++i) {
         std::string cell = i + 1 == r.size() ? r[i] : PadRight(r[i], width[i]);
-        if (ri == 0) cell = paint(cell, "\x1b[1m");
-        else if (i == 2) cell = paint(cell, LevelColour(rules, r[2]));
+        if (ri == 0)
+          cell = paint(cell, "\x1b[1m");
+        else if (i == 2)
+          cell = paint(cell, LevelColour(rules, r[2]));
         line += cell;
         if (i + 1 < r.size()) line += "  ";
       }
@@ -271,12 +304,14 @@ std::string RenderHtml(const std::vector<FileOutcome>& files, const ReportContex
   auto bars = [](const std::vector<std::pair<std::string, int>>& items, const char* colour) {
     int max = 1;
     for (const auto& [k, v] : items) max = std::max(max, v);
-    std::string svg = fmt::format("<svg role=\"img\" width=\"560\" height=\"{}\">", 24 * items.size() + 8);
+    std::string svg =
+        fmt::format("<svg role=\"img\" width=\"560\" height=\"{}\">", 24 * items.size() + 8);
     int y = 4;
     for (const auto& [k, v] : items) {
       int w = 360 * v / max;
       svg += fmt::format(
-          "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text><rect x=\"170\" y=\"{}\" width=\"{}\" height=\"16\" "
+          "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text><rect x=\"170\" y=\"{}\" width=\"{}\" "
+          "height=\"16\" "
           "fill=\"{}\"/><text x=\"{}\" y=\"{}\" font-size=\"13\">{}</text>",
           y + 13, Escape(k), y, std::max(w, 1), colour, 176 + w, y + 13, v);
       y += 24;
@@ -288,16 +323,20 @@ std::string RenderHtml(const std::vector<FileOutcome>& files, const ReportContex
     if (level_counts.count(l)) levels.push_back({l, level_counts[l]});
   }
   for (const auto& c : rules.categories) {
-    if (category_counts.count(c.id)) cats.push_back({c.id + " " + c.name_zh, category_counts[c.id]});
+    if (category_counts.count(c.id))
+      cats.push_back({c.id + " " + c.name_zh, category_counts[c.id]});
   }
   std::string h =
-      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>kexin scan report</title>"
-      "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;"
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>kexin scan "
+      "report</title>"
+      "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:"
+      "collapse;"
       "margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}"
       "th{background:#f4f4f4}.l4{color:#b00;font-weight:bold}.imp{color:#808;font-weight:bold}"
       ".err{color:#b00}code{font-size:13px}</style></head><body>";
-  h += "<h1>kexin scan report</h1><p>Generated " + Escape(ctx.generated_at) + " with rules: " +
-       Escape(rules.source) + ". Highest level: <b>" + Escape(HighestLevel(files, rules)) + "</b>.</p>";
+  h += "<h1>kexin scan report</h1><p>Generated " + Escape(ctx.generated_at) +
+       " with rules: " + Escape(rules.source) + ". Highest level: <b>" +
+       Escape(HighestLevel(files, rules)) + "</b>.</p>";
   h += "<h2>Columns by level</h2>" + bars(levels, "#c0504d");
   h += "<h2>Columns by category</h2>" + bars(cats, "#4f81bd");
   for (const auto& f : files) {
@@ -307,34 +346,40 @@ std::string RenderHtml(const std::vector<FileOutcome>& files, const ReportContex
       continue;
     }
     const TableResult& t = f.result;
-    h += fmt::format("<p>{}, {}, {} rows {}{}. Level <b>{}</b>: {}.</p>", table::FormatName(t.info.format),
-                     table::EncodingName(t.info.encoding), t.rows_scanned, t.sampled ? "sampled" : "scanned",
-                     t.rows_estimated ? fmt::format(" of about {}", *t.rows_estimated) : "", Escape(t.level),
-                     Escape(fmt::format("{}", fmt::join(t.level_reasons, "; "))));
+    h += fmt::format("<p>{}, {}, {} rows {}{}. Level <b>{}</b>: {}.</p>",
+                     table::FormatName(t.info.format), table::EncodingName(t.info.encoding),
+                     t.rows_scanned, t.sampled ? "sampled" : "scanned",
+                     t.rows_estimated ? fmt::format(" of about {}", *t.rows_estimated) : "",
+                     Escape(t.level), Escape(fmt::format("{}", fmt::join(t.level_reasons, "; "))));
     if (!t.individuals.empty()) {
       h += "<p>Individuals: ";
       for (const auto& i : t.individuals) {
-        h += fmt::format("{} distinct {} in <code>{}</code>{}; ", i.distinct, Escape(i.category), Escape(i.column),
-                         t.sampled ? " (sampled)" : "");
+        h += fmt::format("{} distinct {} in <code>{}</code>{}; ", i.distinct, Escape(i.category),
+                         Escape(i.column), t.sampled ? " (sampled)" : "");
       }
       h += "</p>";
     }
-    h += "<table><tr><th>#</th><th>Column</th><th>Category</th><th>PI category</th><th>Sensitive</th>"
-         "<th>Level</th><th>Confidence</th><th>Match</th><th>Distinct</th><th>Examples (masked)</th><th>Why</th></tr>";
+    h += "<table><tr><th>#</th><th>Column</th><th>Category</th><th>PI "
+         "category</th><th>Sensitive</th>"
+         "<th>Level</th><th>Confidence</th><th>Match</th><th>Distinct</th><th>Examples "
+         "(masked)</th><th>Why</th></tr>";
     for (const auto& c : t.columns) {
       std::string examples;
       for (const auto& m : c.matches) {
-        if (c.category && m.category == *c.category) examples = fmt::format("{}", fmt::join(m.examples, ", "));
+        if (c.category && m.category == *c.category)
+          examples = fmt::format("{}", fmt::join(m.examples, ", "));
       }
       int rank = rules.LevelRank(c.level);
       int imp = rules.LevelRank(rules.important_level);
       const char* cls = imp >= 0 && rank >= imp ? "imp" : rank >= 3 ? "l4" : "";
       h += fmt::format(
-          "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td>"
+          "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td "
+          "class=\"{}\">{}</td><td>{}</td>"
           "<td>{:.1f}%</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-          c.index + 1, Escape(c.name), c.category ? Escape(*c.category) : "-", Escape(c.pi_category),
-          c.sensitive ? "yes" : "", cls, Escape(c.level), c.category ? fmt::format("{:.2f}", c.confidence) : "",
-          c.match_ratio * 100, c.distinct ? std::to_string(*c.distinct) : "", Escape(examples), Escape(c.reason));
+          c.index + 1, Escape(c.name), c.category ? Escape(*c.category) : "-",
+          Escape(c.pi_category), c.sensitive ? "yes" : "", cls, Escape(c.level),
+          c.category ? fmt::format("{:.2f}", c.confidence) : "", c.match_ratio * 100,
+          c.distinct ? std::to_string(*c.distinct) : "", Escape(examples), Escape(c.reason));
     }
     h += "</table>";
   }

@@ -27,7 +27,8 @@ struct ReportContext {
 };
 
 std::string RenderJson(const std::vector<FileOutcome>& files, const ReportContext& ctx);
-std::string RenderTable(const std::vector<FileOutcome>& files, const ReportContext& ctx, bool colour);
+std::string RenderTable(const std::vector<FileOutcome>& files, const ReportContext& ctx,
+                        bool colour);
 std::string RenderHtml(const std::vector<FileOutcome>& files, const ReportContext& ctx);
 
 // Terminal display width of UTF-8 text (East Asian wide characters count 2).

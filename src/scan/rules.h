@@ -17,9 +17,9 @@
 namespace kexin::scan {
 
 struct CategoryRule {
-  std::string id;       // stable id, e.g. "id_card_cn"
-  std::string name;     // English label
-  std::string name_zh;  // Chinese label
+  std::string id;           // stable id, e.g. "id_card_cn"
+  std::string name;         // English label
+  std::string name_zh;      // Chinese label
   std::string pi_category;  // GB/T 35273 category id ("identity", ...) or empty when not PI
   bool sensitive = false;   // sensitive personal information
   std::string level;        // one of Rules::levels
@@ -29,15 +29,15 @@ struct CategoryRule {
   std::string pattern;  // also the search pattern for identifiers inside free text
   std::vector<std::string> values;
   std::vector<std::string> suffixes;
-  uint32_t max_chars = 0;  // suffix matches: longest value in characters (0: 12)
-  bool weak = false;       // every match is weak: counts only with a header hint or column check
+  uint32_t max_chars = 0;    // suffix matches: longest value in characters (0: 12)
+  bool weak = false;         // every match is weak: counts only with a header hint or column check
   std::string column_check;  // "birth_years": weak date matches count when years look like births
   std::vector<std::string> header_hints;
   std::vector<std::string> negative_header_hints;  // headers that argue against this category
-  double min_ratio = 0.8;         // share of non-empty cells that must match
-  double hinted_min_ratio = 0.5;  // ... when the header hints this category
-  double confidence = 0.9;        // confidence at a 100% match ratio without header evidence
-  bool embedded = false;          // searched for inside free text (needs a pattern)
+  double min_ratio = 0.8;                          // share of non-empty cells that must match
+  double hinted_min_ratio = 0.5;                   // ... when the header hints this category
+  double confidence = 0.9;          // confidence at a 100% match ratio without header evidence
+  bool embedded = false;            // searched for inside free text (needs a pattern)
   bool counts_individuals = false;  // distinct values count people (cross-border thresholds)
   bool is_free_text = false;        // the free_text_with_pii pseudo-category
 };

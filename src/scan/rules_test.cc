@@ -23,10 +23,13 @@ header_hints = ["病历号"]
 TEST(RulesTest, DefaultRulesLoadWithEveryCategory) {
   auto r = DefaultRules();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  for (const char* id : {"person_name", "id_card_cn", "mobile_cn", "landline_cn", "email", "bank_card",
-                         "uscc_cn", "passport_cn", "hk_macau_permit", "license_plate_cn", "vin",
-                         "address_cn", "ip_address", "mac_address", "birth_date", "geo_coordinate",
-                         "ethnicity", "religion", "medical_condition", "gender", "free_text_with_pii"}) {
+  for (const char* id : {"person_name",       "id_card_cn",  "mobile_cn",
+                         "landline_cn",       "email",       "bank_card",
+                         "uscc_cn",           "passport_cn", "hk_macau_permit",
+                         "license_plate_cn",  "vin",         "address_cn",
+                         "ip_address",        "mac_address", "birth_date",
+                         "geo_coordinate",    "ethnicity",   "religion",
+                         "medical_condition", "gender",      "free_text_with_pii"}) {
     EXPECT_NE(r->Find(id), nullptr) << id;
   }
   EXPECT_EQ(r->LevelRank("general-4"), 3);
@@ -43,16 +46,19 @@ TEST(RulesTest, CustomRegexCategoryMatchesWholeCellsAndText) {
   EXPECT_EQ((*d)->Match("MR1234567", scratch.get()).strong, 0u);
   EXPECT_EQ((*d)->Match("xMR12345678", scratch.get()).strong, 0u);
   int found = 0;
-  (*d)->FindEmbedded("患者病历号MR12345678已归档", scratch.get(), [&](int cat, std::string_view span) {
-    EXPECT_EQ(cat, 0);
-    EXPECT_EQ(span, "MR12345678");
-    ++found;
-  });
+  (*d)->FindEmbedded("患者病历号MR12345678已归档", scratch.get(),
+                     [&](int cat, std::string_view span) {
+                       EXPECT_EQ(cat, 0);
+                       EXPECT_EQ(span, "MR12345678");
+                       ++found;
+                     });
   EXPECT_EQ(found, 1);
 }
 
 TEST(RulesTest, ErrorsNameFileLineAndKey) {
-  auto bad_level = ParseRules(std::string(kMinimal).replace(std::string(kMinimal).find("general-4\"\nsens"), 9, "general-9"), "x.toml");
+  auto bad_level = ParseRules(std::string(kMinimal).replace(
+                                  std::string(kMinimal).find("general-4\"\nsens"), 9, "general-9"),
+                              "x.toml");
   ASSERT_FALSE(bad_level.ok());
   EXPECT_EQ(bad_level.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(bad_level.status().message().find("x.toml:"), std::string::npos);
@@ -76,11 +82,14 @@ order = ["low"]
 [[category]]
 id = "x"
 level = "low"
-)", "m.toml");
+)",
+                               "m.toml");
   ASSERT_FALSE(no_matcher.ok());
   EXPECT_NE(no_matcher.status().message().find("needs a validator"), std::string::npos);
 
-  auto r = ParseRules(std::string(kMinimal).replace(std::string(kMinimal).find("MR\\d{8}"), 7, "MR(\\d{8}"), "p.toml");
+  auto r = ParseRules(
+      std::string(kMinimal).replace(std::string(kMinimal).find("MR\\d{8}"), 7, "MR(\\d{8}"),
+      "p.toml");
   ASSERT_TRUE(r.ok());
   auto d = DetectorSet::Build(*r);
   ASSERT_FALSE(d.ok());

@@ -1,9 +1,9 @@
 #include "scan/scanner.h"
 
 #include <algorithm>
-#include <cstring>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <map>
@@ -111,13 +111,15 @@ class Worker {
   Outcome Process(const Chunk& chunk, bool lenient) {
     Outcome o;
     o.index = chunk.index;
-    o.status = parser_->Parse(chunk.data, lenient, [this](uint64_t, const std::vector<std::string_view>& cells) {
-      if (cols_.size() < cells.size()) {
-        cols_.resize(cells.size(), ColumnStats(det_.size()));
-        memos_.resize(cells.size());
-      }
-      for (size_t c = 0; c < cells.size(); ++c) Cell(cols_[c], memos_[c], cells[c]);
-    });
+    o.status = parser_->Parse(chunk.data, lenient,
+                              [this](uint64_t, const std::vector<std::string_view>& cells) {
+                                if (cols_.size() < cells.size()) {
+                                  cols_.resize(cells.size(), ColumnStats(det_.size()));
+                                  memos_.resize(cells.size());
+                                }
+                                for (size_t c = 0; c < cells.size(); ++c)
+                                  Cell(cols_[c], memos_[c], cells[c]);
+                              });
     o.records = parser_->records();
     o.skipped = parser_->skipped();
     o.blank = parser_->blank();
@@ -211,7 +213,8 @@ class Worker {
       det_.FindEmbedded(v, scratch_.get(), [&](int cat, std::string_view span) {
         ++s.embedded[cat];
         size_t from = static_cast<size_t>(span.data() - v.data());
-        spans_.push_back({{from, from + span.size()}, det_.rules().categories[static_cast<size_t>(cat)].id});
+        spans_.push_back(
+            {{from, from + span.size()}, det_.rules().categories[static_cast<size_t>(cat)].id});
         if ((counting_ >> cat) & 1) s.distinct[cat].Add(det_.NormalizedHash(cat, span));
       });
       if (!spans_.empty()) {
@@ -304,13 +307,15 @@ bool HeaderHints(const CategoryRule& rule, std::string_view header, bool negativ
     h += c;
   }
   for (const auto& hint : negative ? rule.negative_header_hints : rule.header_hints) {
-    bool ascii = std::all_of(hint.begin(), hint.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    bool ascii = std::all_of(hint.begin(), hint.end(),
+                             [](char c) { return static_cast<unsigned char>(c) < 0x80; });
     if (!ascii) {
       if (h.find(hint) != std::string::npos) return true;
       continue;
     }
     if (h == hint || h.rfind(hint + "_", 0) == 0 ||
-        (h.size() > hint.size() && h.compare(h.size() - hint.size() - 1, std::string::npos, "_" + hint) == 0) ||
+        (h.size() > hint.size() &&
+         h.compare(h.size() - hint.size() - 1, std::string::npos, "_" + hint) == 0) ||
         h.find("_" + hint + "_") != std::string::npos) {
       return true;
     }
@@ -361,8 +366,11 @@ ColumnResult DecideColumn(const DetectorSet& det, const std::string& name, size_
         eligible = s.min_year >= 1900 && s.max_year <= now && s.max_year - s.min_year >= 15 &&
                    now - mean >= 10 && now - mean <= 90;
       }
-      if (eligible) count += s.weak[i];
-      else if (s.strong[i] == 0 && (weak_only < 0 || s.weak[i] > s.weak[static_cast<size_t>(weak_only)])) weak_only = static_cast<int>(i);
+      if (eligible)
+        count += s.weak[i];
+      else if (s.strong[i] == 0 &&
+               (weak_only < 0 || s.weak[i] > s.weak[static_cast<size_t>(weak_only)]))
+        weak_only = static_cast<int>(i);
     }
     double ratio = static_cast<double>(count) / n;
     best_any = std::max(best_any, ratio);
@@ -380,8 +388,10 @@ ColumnResult DecideColumn(const DetectorSet& det, const std::string& name, size_
     r.match_ratio = best_ratio;
     r.header_hint = hinted[best];
     double conf = rule.confidence * best_ratio;
-    if (hinted[best]) conf += 0.1;
-    else if (any_hint) conf -= 0.1;
+    if (hinted[best])
+      conf += 0.1;
+    else if (any_hint)
+      conf -= 0.1;
     r.confidence = std::clamp(conf, 0.0, 1.0);
     r.pi_category = rule.pi_category;
     r.sensitive = rule.sensitive;
@@ -399,7 +409,8 @@ ColumnResult DecideColumn(const DetectorSet& det, const std::string& name, size_
   }
   int ft = det.free_text_index();
   if (ft >= 0 && s.text_cells && s.cells_with_embedded &&
-      static_cast<double>(s.cells_with_embedded) >= rules.free_text_min_ratio * static_cast<double>(s.text_cells)) {
+      static_cast<double>(s.cells_with_embedded) >=
+          rules.free_text_min_ratio * static_cast<double>(s.text_cells)) {
     const CategoryRule& rule = rules.categories[ft];
     r.category = rule.id;
     r.match_ratio = static_cast<double>(s.cells_with_embedded) / static_cast<double>(s.text_cells);
@@ -464,7 +475,8 @@ void GradeTable(const Rules& rules, TableResult* t) {
   }
   for (const auto& c : t->columns) {
     if (c.category && c.level == t->level) {
-      t->level_reasons.push_back("column '" + c.name + "' holds " + *c.category + " (" + c.level + ")");
+      t->level_reasons.push_back("column '" + c.name + "' holds " + *c.category + " (" + c.level +
+                                 ")");
     }
   }
   uint64_t sensitive_people = 0;
@@ -473,34 +485,40 @@ void GradeTable(const Rules& rules, TableResult* t) {
     // A sample sees each person about once when values are nearly all distinct: scale up.
     if (t->sampled && t->rows_estimated && t->rows_scanned > 0 &&
         static_cast<double>(i.distinct) >= 0.9 * static_cast<double>(t->rows_scanned)) {
-      n = static_cast<uint64_t>(static_cast<double>(i.distinct) / static_cast<double>(t->rows_scanned) *
+      n = static_cast<uint64_t>(static_cast<double>(i.distinct) /
+                                static_cast<double>(t->rows_scanned) *
                                 static_cast<double>(*t->rows_estimated));
       t->individuals_extrapolated = std::max(t->individuals_extrapolated, n);
     }
     if (i.sensitive) sensitive_people = std::max(sensitive_people, n);
   }
   const uint64_t people = std::max(t->individuals_estimate, t->individuals_extrapolated);
-  const std::string how = t->individuals_extrapolated > t->individuals_estimate ? " (extrapolated from the sample)" : "";
+  const std::string how = t->individuals_extrapolated > t->individuals_estimate
+                              ? " (extrapolated from the sample)"
+                              : "";
   int important = rules.LevelRank(rules.important_level);
   if (important >= 0 && rules.LevelRank(t->level) < important) {
     if (people >= rules.important_individuals) {
       t->level = rules.important_level;
-      t->level_reasons = {"personal information of about " + std::to_string(people) + " individuals" + how +
-                          " (threshold " + std::to_string(rules.important_individuals) + ")"};
+      t->level_reasons = {"personal information of about " + std::to_string(people) +
+                          " individuals" + how + " (threshold " +
+                          std::to_string(rules.important_individuals) + ")"};
     } else if (sensitive_people >= rules.important_sensitive_individuals) {
       t->level = rules.important_level;
-      t->level_reasons = {"sensitive personal information of about " + std::to_string(sensitive_people) +
-                          " individuals" + how + " (threshold " +
+      t->level_reasons = {"sensitive personal information of about " +
+                          std::to_string(sensitive_people) + " individuals" + how + " (threshold " +
                           std::to_string(rules.important_sensitive_individuals) + ")"};
     }
   }
   if (t->level_reasons.empty()) t->level_reasons.push_back("no personal or sensitive data found");
   if (t->sampled) {
-    t->level_reasons.push_back("graded from a sample: rows not read may hold more; run --full for a complete grading");
+    t->level_reasons.push_back(
+        "graded from a sample: rows not read may hold more; run --full for a complete grading");
   }
 }
 
-Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, const ScanOptions& opts) {
+Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det,
+                             const ScanOptions& opts) {
   auto t0 = std::chrono::steady_clock::now();
   table::ReadOptions ro = opts.read;
   constexpr uint64_t kSmallFile = 8 << 20;
@@ -530,7 +548,8 @@ Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, co
     auto head = reader.Next(&chunk);
     if (!head.ok()) {
       uint64_t row = (info.has_header ? 1 : 0) + reader.lines_after_last_chunk() + 1;
-      return Status(head.status().code(), path + ":" + std::to_string(row) + ": " + head.status().message());
+      return Status(head.status().code(),
+                    path + ":" + std::to_string(row) + ": " + head.status().message());
     }
     bool got = *head;
     uint64_t head_bytes = chunk.data.size();
@@ -544,12 +563,14 @@ Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, co
       result.rows_estimated = static_cast<uint64_t>(static_cast<double>(body) / avg);
       constexpr int kBlocks = 32;
       uint64_t remaining = target > head_rows ? target - head_rows : 0;
-      size_t block = static_cast<size_t>(std::max(4096.0, avg * static_cast<double>(remaining) / kBlocks));
+      size_t block =
+          static_cast<size_t>(std::max(4096.0, avg * static_cast<double>(remaining) / kBlocks));
       for (int k = 1; k <= kBlocks && remaining > 0; ++k) {
         uint64_t off = info.data_offset + head_bytes + (body - head_bytes) * k / (kBlocks + 1);
         Chunk c;
         auto ok = reader.ReadAt(off, block, &c);
-        if (!ok.ok()) return ok.status().WithContext(path + ": sample block at byte " + std::to_string(off));
+        if (!ok.ok())
+          return ok.status().WithContext(path + ": sample block at byte " + std::to_string(off));
         if (!*ok) {
           result.warnings.push_back("the sample block at byte " + std::to_string(off) +
                                     " holds no complete row (a row longer than the block?)");
@@ -559,7 +580,8 @@ Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, co
         Worker::Outcome o = workers[0]->Process(c, true);
         result.rows_skipped += o.skipped;
         if (o.records > 0 && o.skipped == o.records) {
-          result.warnings.push_back("no row of the sample block at byte " + std::to_string(off) + " parsed");
+          result.warnings.push_back("no row of the sample block at byte " + std::to_string(off) +
+                                    " parsed");
         }
         result.bytes_scanned += c.data.size();
         outcomes.push_back(o);
@@ -621,12 +643,13 @@ Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, co
   }
 
   // Errors, with absolute row numbers: records of earlier chunks plus the header.
-  std::sort(outcomes.begin(), outcomes.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+  std::sort(outcomes.begin(), outcomes.end(),
+            [](const auto& a, const auto& b) { return a.index < b.index; });
   uint64_t before = info.has_header ? 1 : 0;
   for (const auto& o : outcomes) {
     if (!o.status.ok()) {
-      return Status(o.status.code(), path + ":" + std::to_string(before + o.failed_record + 1) + ": " +
-                                         StripRecordPrefix(o.status.message()));
+      return Status(o.status.code(), path + ":" + std::to_string(before + o.failed_record + 1) +
+                                         ": " + StripRecordPrefix(o.status.message()));
     }
     before += o.records;
     result.rows_scanned += o.records - o.skipped - o.blank;
@@ -634,7 +657,8 @@ Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, co
   if (!read_error.ok()) {
     (void)read_error_chunk;
     uint64_t row = before + 1 + reader.lines_after_last_chunk();
-    return Status(read_error.code(), path + ":" + std::to_string(row) + ": " + read_error.message());
+    return Status(read_error.code(),
+                  path + ":" + std::to_string(row) + ": " + read_error.message());
   }
   if (!result.sampled) result.rows_estimated.reset();
 
@@ -659,7 +683,8 @@ Result<TableResult> ScanFile(const std::string& path, const DetectorSet& det, co
       }
     }
   }
-  for (size_t i = 0; i < names.size(); ++i) result.columns.push_back(DecideColumn(det, names[i], i, merged[i]));
+  for (size_t i = 0; i < names.size(); ++i)
+    result.columns.push_back(DecideColumn(det, names[i], i, merged[i]));
   result.info.columns = names;
   GradeTable(det.rules(), &result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -24,9 +24,9 @@
 namespace kexin::scan {
 
 struct ScanOptions {
-  bool full = false;           // read every row; otherwise sample
-  uint64_t sample_rows = 0;    // 0: the rules' [sample].rows
-  int threads = 1;             // worker threads in full mode
+  bool full = false;         // read every row; otherwise sample
+  uint64_t sample_rows = 0;  // 0: the rules' [sample].rows
+  int threads = 1;           // worker threads in full mode
   table::ReadOptions read;
   // Called from the reading thread with (bytes read, file bytes), at most a few times a second.
   std::function<void(uint64_t, uint64_t)> progress;
@@ -43,7 +43,7 @@ struct ColumnResult {
   size_t index = 0;
   std::optional<std::string> category;  // nullopt: nothing sensitive found
   double confidence = 0;
-  double match_ratio = 0;  // of the chosen category (or the best candidate)
+  double match_ratio = 0;   // of the chosen category (or the best candidate)
   std::string pi_category;  // GB/T 35273, empty when not PI
   bool sensitive = false;
   std::string level;

@@ -55,7 +55,8 @@ TEST_F(ScannerTest, ValuesDecideNotHeaders) {
   const char* names[] = {"张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄丽"};
   const char* models[] = {"iPhone 15 Pro", "HUAWEI Mate 60", "Xiaomi 14", "OPPO Reno11"};
   for (int i = 0; i < 40; ++i) {
-    csv += MakeId(i) + "," + models[i % 4] + "," + names[i % 8] + "," + std::to_string(i * 13.5) + "\n";
+    csv += MakeId(i) + "," + models[i % 4] + "," + names[i % 8] + "," + std::to_string(i * 13.5) +
+           "\n";
   }
   TableResult t = Scan(WriteFile("values.csv", csv));
   EXPECT_EQ(Col(t, "编号").category.value_or("-"), "id_card_cn");
@@ -151,7 +152,8 @@ TEST_F(ScannerTest, ErrorRowsAreCountedAcrossChunksAndThreads) {
     o.read.chunk_bytes = 4096;
     auto r = ScanFile(path, *det_, o);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().message(), path + ":5002: expected 2 fields, found 1 (ragged row)") << threads;
+    EXPECT_EQ(r.status().message(), path + ":5002: expected 2 fields, found 1 (ragged row)")
+        << threads;
   }
 }
 
@@ -215,8 +217,10 @@ TEST_F(ScannerTest, ConfirmedFastPathDoesNotChangeTheDecision) {
   for (int rows : {10000, 60000}) {
     ScanOptions o;
     o.full = true;
-    TableResult t = Scan(WriteFile("luhn_ids_" + std::to_string(rows) + ".csv", make_rows(rows)), o);
-    EXPECT_EQ(Col(t, "v").category.value_or("-"), "id_card_cn") << rows << " rows: " << Col(t, "v").reason;
+    TableResult t =
+        Scan(WriteFile("luhn_ids_" + std::to_string(rows) + ".csv", make_rows(rows)), o);
+    EXPECT_EQ(Col(t, "v").category.value_or("-"), "id_card_cn")
+        << rows << " rows: " << Col(t, "v").reason;
   }
 }
 

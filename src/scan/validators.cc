@@ -1,7 +1,5 @@
 #include "scan/validators.h"
 
-#include "base/utf8.h"
-
 #include <arpa/inet.h>
 
 #include <array>
@@ -9,6 +7,8 @@
 #include <ctime>
 #include <string>
 #include <unordered_set>
+
+#include "base/utf8.h"
 
 namespace kexin::scan {
 namespace {
@@ -82,9 +82,12 @@ class CharSet {
 
 const CharSet& Surnames() {
   static const CharSet s(
-      "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
-      "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱"
-      "严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚"
+      "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏"
+      "吕"
+      "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万"
+      "钱"
+      "严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁"
+      "尚"
       "符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆"
       "农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋"
       "商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储栗燕楚鄢劳谌奚皮粟冼"
@@ -117,19 +120,21 @@ bool IsCompoundSurname(char32_t a, char32_t b) {
 
 // Characters that end place, company and product names but not personal names.
 const CharSet& NonNameEndings() {
-  static const CharSet s("市省区县路街号司店厂院局部校镇村州城站场馆楼园湖山河江桥港所厅处队病症炎癌瘤");
+  static const CharSet s(
+      "市省区县路街号司店厂院局部校镇村州城站场馆楼园湖山河江桥港所厅处队病症炎癌瘤");
   return s;
 }
 
 // Major cities whose names begin with a surname character (南京, 武汉, 成都 ...).
 bool IsCityName(std::string_view v) {
   static constexpr std::string_view kCities[] = {
-      "北京", "上海", "天津", "重庆", "广州", "深圳", "杭州", "南京", "武汉", "成都", "西安", "苏州",
-      "长沙", "郑州", "青岛", "沈阳", "东莞", "佛山", "合肥", "福州", "厦门", "济南", "昆明",
-      "大连", "温州", "无锡", "常州", "南昌", "贵阳", "太原", "兰州", "海口", "银川", "西宁",
-      "拉萨", "长春", "石家庄", "哈尔滨", "乌鲁木齐", "呼和浩特", "徐州", "泉州", "烟台", "洛阳",
-      "唐山", "保定", "潍坊", "扬州", "镇江", "嘉兴", "绍兴", "台州", "湖州", "丽水", "衢州",
-      "舟山", "柳州", "珠海", "汕头", "湛江", "江门", "惠州", "中山", "香港", "澳门", "台北"};
+      "北京", "上海", "天津", "重庆", "广州", "深圳", "杭州",   "南京",   "武汉",     "成都",
+      "西安", "苏州", "长沙", "郑州", "青岛", "沈阳", "东莞",   "佛山",   "合肥",     "福州",
+      "厦门", "济南", "昆明", "大连", "温州", "无锡", "常州",   "南昌",   "贵阳",     "太原",
+      "兰州", "海口", "银川", "西宁", "拉萨", "长春", "石家庄", "哈尔滨", "乌鲁木齐", "呼和浩特",
+      "徐州", "泉州", "烟台", "洛阳", "唐山", "保定", "潍坊",   "扬州",   "镇江",     "嘉兴",
+      "绍兴", "台州", "湖州", "丽水", "衢州", "舟山", "柳州",   "珠海",   "汕头",     "湛江",
+      "江门", "惠州", "中山", "香港", "澳门", "台北"};
   if (v.size() != 6 && v.size() != 9 && v.size() != 12) return false;
   for (std::string_view c : kCities) {
     if (v == c) return true;
@@ -168,20 +173,34 @@ Shape ShapeOf(std::string_view v) {
     std::array<uint16_t, 256> t{};
     for (int c = 0; c < 256; ++c) {
       uint16_t k = kOtherAscii;
-      if (c >= '0' && c <= '9') k = kDigit;
-      else if (c >= 'A' && c <= 'Z') k = kUpper;
-      else if (c >= 'a' && c <= 'z') k = kLower;
-      else if (c >= 0x80) k = kNonAscii;
-      else if (c == ' ' || c == '\t') k = kSpace;
-      else if (c == '@') k = kAt;
-      else if (c == '.') k = kDot;
-      else if (c == ':') k = kColon;
-      else if (c == '-') k = kDash;
-      else if (c == '+') k = kPlus;
-      else if (c == '/') k = kSlash;
-      else if (c == ',') k = kComma;
-      else if (c == '(' || c == ')') k = kParen;
-      else if (c == '_') k = kUnderscore;
+      if (c >= '0' && c <= '9')
+        k = kDigit;
+      else if (c >= 'A' && c <= 'Z')
+        k = kUpper;
+      else if (c >= 'a' && c <= 'z')
+        k = kLower;
+      else if (c >= 0x80)
+        k = kNonAscii;
+      else if (c == ' ' || c == '\t')
+        k = kSpace;
+      else if (c == '@')
+        k = kAt;
+      else if (c == '.')
+        k = kDot;
+      else if (c == ':')
+        k = kColon;
+      else if (c == '-')
+        k = kDash;
+      else if (c == '+')
+        k = kPlus;
+      else if (c == '/')
+        k = kSlash;
+      else if (c == ',')
+        k = kComma;
+      else if (c == '(' || c == ')')
+        k = kParen;
+      else if (c == '_')
+        k = kUnderscore;
       t[c] = k;
     }
     return t;
@@ -220,7 +239,8 @@ Strength IdCardCn(std::string_view v) {
   if (v.size() != 18 || !AllDigits(v.substr(0, 17))) return kNo;
   char last = v[17] == 'x' ? 'X' : v[17];
   if (!IsDigit(last) && last != 'X') return kNo;
-  if (!ValidProvince(Num(v.substr(0, 2))) || v.substr(2, 2) == "00" || v.substr(4, 2) == "00") return kNo;
+  if (!ValidProvince(Num(v.substr(0, 2))) || v.substr(2, 2) == "00" || v.substr(4, 2) == "00")
+    return kNo;
   int y = Num(v.substr(6, 4)), m = Num(v.substr(10, 2)), d = Num(v.substr(12, 2));
   if (y < 1900 || !RealDate(y, m, d) || y * 10000 + m * 100 + d > TodayYmd()) return kNo;
   return IdCardCheckChar(v) == last ? kYes : kNo;
@@ -232,7 +252,8 @@ Strength UsccCn(std::string_view v) {
   static const std::array<int8_t, 256> kValue = [] {
     std::array<int8_t, 256> t;
     t.fill(-1);
-    for (size_t i = 0; i < kAlphabet.size(); ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+    for (size_t i = 0; i < kAlphabet.size(); ++i)
+      t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
     return t;
   }();
   if (v.size() != 18 || !AllDigits(v.substr(2, 6))) return kNo;
@@ -287,12 +308,16 @@ Strength MobileCn(std::string_view v) {
   char buf[24];
   size_t n = 0;
   for (char c : v) {
-    if (IsDigit(c)) buf[n++] = c;
-    else if (c != ' ' && c != '-' && !(c == '+' && n == 0)) return kNo;
+    if (IsDigit(c))
+      buf[n++] = c;
+    else if (c != ' ' && c != '-' && !(c == '+' && n == 0))
+      return kNo;
   }
   std::string_view d(buf, n);
-  if (d.size() == 13 && d.substr(0, 2) == "86") d.remove_prefix(2);
-  else if (d.size() == 15 && d.substr(0, 4) == "0086") d.remove_prefix(4);
+  if (d.size() == 13 && d.substr(0, 2) == "86")
+    d.remove_prefix(2);
+  else if (d.size() == 15 && d.substr(0, 4) == "0086")
+    d.remove_prefix(4);
   if (v[0] == '+' && d.size() != 11) return kNo;
   return ParseCnMobileDigits(d) ? kYes : kNo;
 }
@@ -315,10 +340,14 @@ Strength LandlineCn(std::string_view v) {
   std::string_view d(buf, n);
   if (d.size() < 10 || d.size() > 12 || d[0] != '0') return kNo;
   size_t area;
-  if (d[1] == '1' && d[2] == '0') area = 3;  // 010 Beijing
-  else if (d[1] == '2') area = 3;            // 02x
-  else if (d[1] >= '3' && d[1] <= '9') area = 4;
-  else return kNo;
+  if (d[1] == '1' && d[2] == '0')
+    area = 3;  // 010 Beijing
+  else if (d[1] == '2')
+    area = 3;  // 02x
+  else if (d[1] >= '3' && d[1] <= '9')
+    area = 4;
+  else
+    return kNo;
   size_t sub = d.size() - area;
   if (sub < 7 || sub > 8 || d[area] == '0' || d[area] == '1') return kNo;
   return kYes;
@@ -352,7 +381,8 @@ Strength PassportCn(std::string_view v) {
     if ((v[0] == 'E' || v[0] == 'G') && AllDigits(v.substr(1))) return kYes;
     if (v[0] == 'E' && upper_no_io(v[1]) && AllDigits(v.substr(2))) return kYes;
   }
-  if (v.size() == 9 && (v.substr(0, 2) == "SE" || v.substr(0, 2) == "DE" || v.substr(0, 2) == "PE") &&
+  if (v.size() == 9 &&
+      (v.substr(0, 2) == "SE" || v.substr(0, 2) == "DE" || v.substr(0, 2) == "PE") &&
       AllDigits(v.substr(2))) {
     return kYes;
   }
@@ -387,8 +417,10 @@ Strength LicensePlateCn(std::string_view v) {
     return kYes;
   }
   if (rest == 6) {  // new-energy
-    auto ne = [](char32_t c) { return c == 'D' || c == 'A' || c == 'B' || c == 'C' || c == 'E' ||
-                                      c == 'F' || c == 'G' || c == 'H' || c == 'J' || c == 'K'; };
+    auto ne = [](char32_t c) {
+      return c == 'D' || c == 'A' || c == 'B' || c == 'C' || c == 'E' || c == 'F' || c == 'G' ||
+             c == 'H' || c == 'J' || c == 'K';
+    };
     bool small = ne(cp[i]) && (letter(cp[i + 1]) || digit(cp[i + 1])) && digit(cp[i + 2]) &&
                  digit(cp[i + 3]) && digit(cp[i + 4]) && digit(cp[i + 5]);
     bool large = digit(cp[i]) && digit(cp[i + 1]) && digit(cp[i + 2]) && digit(cp[i + 3]) &&
@@ -482,8 +514,8 @@ int DateYear(std::string_view v) {
     if (!AllDigits(ms) || !AllDigits(ds) || ds.size() < 1 || ds.size() > 2) return 0;
     y = Num(v.substr(0, 4)), m = Num(ms), d = Num(ds);
   } else if (v.size() >= 11 && v.size() <= 17 && AllDigits(v.substr(0, 4)) &&
-             v.substr(4, 3) == "\xE5\xB9\xB4") {  // 年
-    size_t mo = v.find("\xE6\x9C\x88", 7);           // 月
+             v.substr(4, 3) == "\xE5\xB9\xB4") {                                             // 年
+    size_t mo = v.find("\xE6\x9C\x88", 7);                                                   // 月
     if (mo == std::string_view::npos || v.substr(v.size() - 3) != "\xE6\x97\xA5") return 0;  // 日
     std::string_view ms = v.substr(7, mo - 7), ds = v.substr(mo + 3, v.size() - 3 - mo - 3);
     if (!AllDigits(ms) || !AllDigits(ds) || ms.size() > 2 || ds.size() > 2) return 0;
@@ -512,8 +544,8 @@ Strength GeoCoordinate(std::string_view v) {
   size_t comma = v.find(',');
   if (comma != std::string_view::npos) {
     std::string_view a = v.substr(0, comma), b = v.substr(comma + 1);
-    if (decimal(a, 90, 3) && decimal(b, 180, 3)) return kYes;   // lat,lng
-    if (decimal(a, 180, 3) && decimal(b, 90, 3)) return kYes;   // lng,lat (common in China)
+    if (decimal(a, 90, 3) && decimal(b, 180, 3)) return kYes;  // lat,lng
+    if (decimal(a, 180, 3) && decimal(b, 90, 3)) return kYes;  // lng,lat (common in China)
     return kNo;
   }
   return decimal(v, 180, 4) ? Strength::kWeak : kNo;
@@ -526,9 +558,12 @@ Strength PersonNameCn(std::string_view v) {
   // Minority names written with a middle dot: 买买提·艾力.
   size_t dots = 0, han = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (cp[i] == 0xB7 || cp[i] == 0x2022 || cp[i] == 0x30FB) ++dots;
-    else if (IsHan(cp[i])) ++han;
-    else return kNo;
+    if (cp[i] == 0xB7 || cp[i] == 0x2022 || cp[i] == 0x30FB)
+      ++dots;
+    else if (IsHan(cp[i]))
+      ++han;
+    else
+      return kNo;
   }
   if (dots > 0) {
     if (cp[0] == 0xB7 || cp[n - 1] == 0xB7 || han < 4 || dots > 3) return kNo;
@@ -554,8 +589,10 @@ Strength AddressCn(std::string_view v) {
     char32_t c = cp[i];
     if (IsHan(c)) {
       ++han;
-      if (admin.count(c)) ++admins;
-      else if (street.count(c)) ++streets;
+      if (admin.count(c))
+        ++admins;
+      else if (street.count(c))
+        ++streets;
     } else if (!(c >= '0' && c <= '9') && c != '-' && c != '#' && c != ' ' &&
                !(c >= 'A' && c <= 'Z') && c != 0xFF08 && c != 0xFF09 && c != '(' && c != ')') {
       ++other;
@@ -577,17 +614,22 @@ const std::vector<ValidatorInfo>& BuiltinValidators() {
       {"luhn_card", BankCard, 13, 23, kDigit, kDigit | kSpace | kDash, true},
       {"mobile_cn", MobileCn, 11, 20, kDigit, kDigit | kSpace | kDash | kPlus, true},
       {"landline_cn", LandlineCn, 10, 16, kDigit, kDigit | kSpace | kDash | kParen, true},
-      {"email", Email, 6, 254, kAt | kDot, kDigit | kUpper | kLower | kAt | kDot | kDash | kPlus | kUnderscore | kOtherAscii, true},
+      {"email", Email, 6, 254, kAt | kDot,
+       kDigit | kUpper | kLower | kAt | kDot | kDash | kPlus | kUnderscore | kOtherAscii, true},
       {"passport_cn", PassportCn, 9, 9, kDigit | kUpper, kAlnum, true},
       {"hk_macau_permit", HkMacauPermit, 9, 9, kDigit | kUpper, kAlnum, true},
-      {"license_plate_cn", LicensePlateCn, 8, 20, kNonAscii | kUpper, kAlnum | kNonAscii | kSpace, true},
+      {"license_plate_cn", LicensePlateCn, 8, 20, kNonAscii | kUpper, kAlnum | kNonAscii | kSpace,
+       true},
       {"vin", Vin, 17, 17, kDigit | kUpper, kAlnum, true},
       {"ip_address", IpAddress, 3, 45, 0, kDigit | kDot | kColon | kUpper | kLower, true},
-      {"mac_address", MacAddress, 14, 17, 0, kDigit | kUpper | kLower | kColon | kDash | kDot, true},
+      {"mac_address", MacAddress, 14, 17, 0, kDigit | kUpper | kLower | kColon | kDash | kDot,
+       true},
       {"date", Date, 8, 17, kDigit, kDigit | kDash | kSlash | kDot | kNonAscii, false},
-      {"geo_coordinate", GeoCoordinate, 6, 40, kDigit | kDot, kDigit | kDot | kDash | kComma | kSpace, false},
+      {"geo_coordinate", GeoCoordinate, 6, 40, kDigit | kDot,
+       kDigit | kDot | kDash | kComma | kSpace, false},
       {"person_name_cn", PersonNameCn, 6, 60, kNonAscii, kNonAscii, false},
-      {"address_cn", AddressCn, 18, 480, kNonAscii, kNonAscii | kDigit | kUpper | kDash | kSpace | kOtherAscii | kParen, false},
+      {"address_cn", AddressCn, 18, 480, kNonAscii,
+       kNonAscii | kDigit | kUpper | kDash | kSpace | kOtherAscii | kParen, false},
   };
   return v;
 }

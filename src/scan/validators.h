@@ -64,12 +64,12 @@ const std::vector<ValidatorInfo>& BuiltinValidators();
 const ValidatorInfo* FindValidator(std::string_view name);
 
 // --- The validators themselves (also used directly by tests and the fuzz target). ---
-Strength IdCardCn(std::string_view v);        // GB 11643: region, birth date, check char
-Strength UsccCn(std::string_view v);          // GB 32100: alphabet, region digits, check char
-Strength OrgCodeCn(std::string_view v);       // GB 11714: "60003734-1"
-Strength BankCard(std::string_view v);        // 13-19 digits, IIN 3-6, Luhn
-Strength MobileCn(std::string_view v);        // libphonenumber CN mobile prefixes, +86 allowed
-Strength LandlineCn(std::string_view v);      // 0 + area code + 7-8 digits
+Strength IdCardCn(std::string_view v);    // GB 11643: region, birth date, check char
+Strength UsccCn(std::string_view v);      // GB 32100: alphabet, region digits, check char
+Strength OrgCodeCn(std::string_view v);   // GB 11714: "60003734-1"
+Strength BankCard(std::string_view v);    // 13-19 digits, IIN 3-6, Luhn
+Strength MobileCn(std::string_view v);    // libphonenumber CN mobile prefixes, +86 allowed
+Strength LandlineCn(std::string_view v);  // 0 + area code + 7-8 digits
 Strength Email(std::string_view v);
 Strength PassportCn(std::string_view v);
 Strength HkMacauPermit(std::string_view v);
@@ -77,10 +77,10 @@ Strength LicensePlateCn(std::string_view v);  // GA 36-2018, including new-energ
 Strength Vin(std::string_view v);             // ISO 3779 / GB 16735 check digit
 Strength IpAddress(std::string_view v);       // IPv4 dotted quad or IPv6
 Strength MacAddress(std::string_view v);
-Strength Date(std::string_view v);            // weak: any real calendar date 1900..today
-Strength GeoCoordinate(std::string_view v);   // strong: "lat,lng" pair; weak: one decimal
-Strength PersonNameCn(std::string_view v);    // surname table + 1-3 given chars; minority names
-Strength AddressCn(std::string_view v);       // administrative + street markers
+Strength Date(std::string_view v);           // weak: any real calendar date 1900..today
+Strength GeoCoordinate(std::string_view v);  // strong: "lat,lng" pair; weak: one decimal
+Strength PersonNameCn(std::string_view v);   // surname table + 1-3 given chars; minority names
+Strength AddressCn(std::string_view v);      // administrative + street markers
 
 // Helpers shared with tests.
 bool LuhnValid(std::string_view digits);

@@ -32,8 +32,8 @@ TEST(IdCardCnTest, RejectsBadCheckDateRegionAndShape) {
   EXPECT_EQ(IdCardCn(region + IdCardCheckChar(region)), kNo);
   std::string county = "11010019491231002";
   EXPECT_EQ(IdCardCn(county + IdCardCheckChar(county)), kNo);
-  EXPECT_EQ(IdCardCn("11010519491231002"), kNo);     // 17 chars
-  EXPECT_EQ(IdCardCn("11010519491231002XX"), kNo);   // 19 chars
+  EXPECT_EQ(IdCardCn("11010519491231002"), kNo);    // 17 chars
+  EXPECT_EQ(IdCardCn("11010519491231002XX"), kNo);  // 19 chars
   EXPECT_EQ(IdCardCn("11010519491231A02X"), kNo);
 }
 
@@ -110,7 +110,7 @@ TEST(DocumentNumbersTest, PassportAndPermits) {
 TEST(LicensePlateCnTest, OrdinaryAndNewEnergy) {
   EXPECT_EQ(LicensePlateCn("京A12345"), kYes);
   EXPECT_EQ(LicensePlateCn("京A·12345"), kYes);
-  EXPECT_EQ(LicensePlateCn("粤B1234学"), kNo);  // only 4 characters before the suffix
+  EXPECT_EQ(LicensePlateCn("粤B1234学"), kNo);   // only 4 characters before the suffix
   EXPECT_EQ(LicensePlateCn("粤BD12345"), kYes);  // new energy, small car
   EXPECT_EQ(LicensePlateCn("沪A12345D"), kYes);  // new energy, large car
   EXPECT_EQ(LicensePlateCn("京I12345"), kNo);    // no I
@@ -160,10 +160,10 @@ TEST(PersonNameCnTest, SurnamesAndMinorityNames) {
   EXPECT_EQ(PersonNameCn("欧阳娜娜"), kYes);
   EXPECT_EQ(PersonNameCn("司马光"), kYes);
   EXPECT_EQ(PersonNameCn("买买提·艾力"), kYes);
-  EXPECT_EQ(PersonNameCn("北京"), kNo);      // 北 is not a surname
+  EXPECT_EQ(PersonNameCn("北京"), kNo);        // 北 is not a surname
   EXPECT_EQ(PersonNameCn("王府井大街"), kNo);  // too long, not compound
   EXPECT_EQ(PersonNameCn("张家口市"), kNo);
-  EXPECT_EQ(PersonNameCn("高血压"), kYes);   // shape alone fits; the column ratio decides
+  EXPECT_EQ(PersonNameCn("高血压"), kYes);  // shape alone fits; the column ratio decides
   EXPECT_EQ(PersonNameCn("李病"), kNo);
   EXPECT_EQ(PersonNameCn("Zhang"), kNo);
 }
@@ -187,7 +187,8 @@ TEST(ShapeTest, ClassesAndRegistry) {
     int admitted = 0;
     for (const auto& info : BuiltinValidators()) {
       bool pass = sh.bytes >= info.min_bytes && sh.bytes <= info.max_bytes &&
-                  (sh.classes & info.required) == info.required && (sh.classes & ~info.allowed) == 0;
+                  (sh.classes & info.required) == info.required &&
+                  (sh.classes & ~info.allowed) == 0;
       if (pass && info.fn(v) == kYes) ++admitted;
     }
     EXPECT_GE(admitted, 1) << v;

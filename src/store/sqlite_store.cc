@@ -44,7 +44,8 @@ class SqliteStore final : public Store {
       sqlite3_clear_bindings(st);
     } else {
       std::string t = Translate(sql);
-      if (sqlite3_prepare_v2(db_, t.c_str(), static_cast<int>(t.size()), &st, nullptr) != SQLITE_OK) {
+      if (sqlite3_prepare_v2(db_, t.c_str(), static_cast<int>(t.size()), &st, nullptr) !=
+          SQLITE_OK) {
         return Error("prepare");
       }
       cache_.emplace(std::string(sql), st);
@@ -74,11 +75,15 @@ class SqliteStore final : public Store {
       Row row(static_cast<size_t>(n));
       for (int c = 0; c < n; ++c) {
         switch (sqlite3_column_type(st, c)) {
-          case SQLITE_INTEGER: row[static_cast<size_t>(c)] = static_cast<int64_t>(sqlite3_column_int64(st, c)); break;
-          case SQLITE_NULL: break;
+          case SQLITE_INTEGER:
+            row[static_cast<size_t>(c)] = static_cast<int64_t>(sqlite3_column_int64(st, c));
+            break;
+          case SQLITE_NULL:
+            break;
           default:
-            row[static_cast<size_t>(c)] = std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, c)),
-                                                      static_cast<size_t>(sqlite3_column_bytes(st, c)));
+            row[static_cast<size_t>(c)] =
+                std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, c)),
+                            static_cast<size_t>(sqlite3_column_bytes(st, c)));
         }
       }
       rows.push_back(std::move(row));
@@ -109,7 +114,8 @@ class SqliteStore final : public Store {
 
 Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string m = path + ": " + (db ? sqlite3_errmsg(db) : "cannot open");
     sqlite3_close(db);
@@ -117,7 +123,8 @@ Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path) {
   }
   sqlite3_busy_timeout(db, 10000);
   auto store = std::make_unique<SqliteStore>(db, path);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     auto r = store->Query(pragma, {});
     if (!r.ok()) return r.status();
   }

@@ -7,12 +7,14 @@ Result<std::unique_ptr<Store>> OpenPostgres(const std::string& conninfo);
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& url) {
   if (url.rfind("sqlite:", 0) == 0) return OpenSqlite(url.substr(7));
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return OpenPostgres(url);
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
+    return OpenPostgres(url);
   return InvalidArgument("store url '" + url + "': expected sqlite:/path or postgresql://...");
 }
 
 Result<int> Store::SchemaVersion() {
-  KEXIN_RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"));
+  KEXIN_RETURN_IF_ERROR(
+      Exec("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"));
   KEXIN_ASSIGN_OR_RETURN(auto rows, Query("SELECT MAX(version) FROM schema_version"));
   if (rows.empty() || std::holds_alternative<std::monostate>(rows[0][0])) return 0;
   return static_cast<int>(AsInt(rows[0][0]));
@@ -46,8 +48,10 @@ const std::vector<Migration>& KexinMigrations() {
   static const std::vector<Migration> m = {
       {1,
        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-       "CREATE TABLE ledger_entries (idx BIGINT PRIMARY KEY, leaf_hash TEXT NOT NULL, entry TEXT NOT NULL);"
-       "CREATE TABLE ledger_checkpoints (size BIGINT PRIMARY KEY, root TEXT NOT NULL, note TEXT NOT NULL);"
+       "CREATE TABLE ledger_entries (idx BIGINT PRIMARY KEY, leaf_hash TEXT NOT NULL, entry TEXT "
+       "NOT NULL);"
+       "CREATE TABLE ledger_checkpoints (size BIGINT PRIMARY KEY, root TEXT NOT NULL, note TEXT "
+       "NOT NULL);"
        "CREATE TABLE registrations (id TEXT NOT NULL, version BIGINT NOT NULL, type TEXT NOT NULL,"
        " ledger_index BIGINT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (id, version))"},
   };

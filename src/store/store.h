@@ -26,7 +26,9 @@ namespace kexin::store {
 using Value = std::variant<std::monostate, int64_t, std::string>;
 using Row = std::vector<Value>;
 
-inline int64_t AsInt(const Value& v) { return std::holds_alternative<int64_t>(v) ? std::get<int64_t>(v) : 0; }
+inline int64_t AsInt(const Value& v) {
+  return std::holds_alternative<int64_t>(v) ? std::get<int64_t>(v) : 0;
+}
 inline const std::string& AsText(const Value& v) {
   static const std::string kEmpty;
   return std::holds_alternative<std::string>(v) ? std::get<std::string>(v) : kEmpty;
@@ -44,7 +46,8 @@ class Store {
 
   virtual std::string_view backend() const = 0;  // "sqlite" or "postgresql"
   // Runs one statement; returns rows for queries (empty otherwise).
-  virtual Result<std::vector<Row>> Query(std::string_view sql, const std::vector<Value>& params = {}) = 0;
+  virtual Result<std::vector<Row>> Query(std::string_view sql,
+                                         const std::vector<Value>& params = {}) = 0;
   Status Exec(std::string_view sql, const std::vector<Value>& params = {}) {
     auto r = Query(sql, params);
     return r.ok() ? Status::Ok() : r.status();

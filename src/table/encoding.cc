@@ -1,13 +1,12 @@
 #include "table/encoding.h"
 
 #include <iconv.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <string>
-
-#include <simdjson.h>
 
 #include "base/utf8.h"
 
@@ -15,9 +14,12 @@ namespace kexin::table {
 
 std::string_view EncodingName(Encoding e) {
   switch (e) {
-    case Encoding::kUtf8: return "utf-8";
-    case Encoding::kUtf8Bom: return "utf-8-bom";
-    case Encoding::kGb18030: return "gb18030";
+    case Encoding::kUtf8:
+      return "utf-8";
+    case Encoding::kUtf8Bom:
+      return "utf-8-bom";
+    case Encoding::kGb18030:
+      return "gb18030";
   }
   return "unknown";
 }
@@ -78,7 +80,8 @@ Result<Encoding> DetectEncoding(std::string_view prefix, std::string_view name) 
                      " control bytes in the first " + std::to_string(prefix.size()) + " bytes)");
   }
   if (prefix.size() >= 3 && static_cast<unsigned char>(prefix[0]) == 0xEF &&
-      static_cast<unsigned char>(prefix[1]) == 0xBB && static_cast<unsigned char>(prefix[2]) == 0xBF) {
+      static_cast<unsigned char>(prefix[1]) == 0xBB &&
+      static_cast<unsigned char>(prefix[2]) == 0xBF) {
     std::string_view rest = prefix.substr(3);
     if (!IsValidUtf8(rest, true)) {
       return DataError(where + ": invalid UTF-8 at byte " +
@@ -89,7 +92,8 @@ Result<Encoding> DetectEncoding(std::string_view prefix, std::string_view name) 
   if (IsValidUtf8(prefix, true)) return Encoding::kUtf8;
   if (IsValidGb18030(prefix, true)) return Encoding::kGb18030;
   size_t bad = FirstInvalidUtf8(prefix);
-  size_t line = 1 + static_cast<size_t>(std::count(prefix.begin(), prefix.begin() + static_cast<long>(bad), '\n'));
+  size_t line = 1 + static_cast<size_t>(
+                        std::count(prefix.begin(), prefix.begin() + static_cast<long>(bad), '\n'));
   return DataError(where + ":" + std::to_string(line) + ": invalid UTF-8 at byte offset " +
                    std::to_string(bad) + " of the file, and the file is not GB18030/GBK either");
 }
@@ -102,7 +106,8 @@ Gb18030Decoder::~Gb18030Decoder() {
 
 void Gb18030Decoder::Reset() {
   pending_.clear();
-  if (cd_ != reinterpret_cast<void*>(-1)) iconv(static_cast<iconv_t>(cd_), nullptr, nullptr, nullptr, nullptr);
+  if (cd_ != reinterpret_cast<void*>(-1))
+    iconv(static_cast<iconv_t>(cd_), nullptr, nullptr, nullptr, nullptr);
 }
 
 Status Gb18030Decoder::Decode(std::string_view in, bool at_end, uint64_t stream_offset,
@@ -131,7 +136,9 @@ Status Gb18030Decoder::Decode(std::string_view in, bool at_end, uint64_t stream_
       pending_.assign(inp, inleft);
       return Status::Ok();
     }
-    if (errno == EINVAL) return DataError("incomplete GB18030 sequence at end of file (byte " + std::to_string(at) + ")");
+    if (errno == EINVAL)
+      return DataError("incomplete GB18030 sequence at end of file (byte " + std::to_string(at) +
+                       ")");
     return DataError("invalid GB18030 sequence at byte " + std::to_string(at));
   }
   return Status::Ok();

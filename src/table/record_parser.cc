@@ -1,8 +1,7 @@
 // RecordParser implementations: RFC 4180 CSV and JSONL with nested objects flattened to dotted
 // paths. Both validate UTF-8 and name the record (and column) at fault.
-#include <simdjson.h>
-
 #include <emmintrin.h>
+#include <simdjson.h>
 
 #include <array>
 #include <cstring>
@@ -20,7 +19,8 @@ std::string RecordPrefix(uint64_t record) { return "record " + std::to_string(re
 
 class CsvRecordParser final : public RecordParser {
  public:
-  explicit CsvRecordParser(const TableInfo& info) : delim_(info.delimiter), max_record_(info.max_record_bytes) {
+  explicit CsvRecordParser(const TableInfo& info)
+      : delim_(info.delimiter), max_record_(info.max_record_bytes) {
     columns_ = info.columns;
     special_.fill(false);
     special_[static_cast<unsigned char>(delim_)] = true;
@@ -68,7 +68,8 @@ class CsvRecordParser final : public RecordParser {
             break;
           }
           // Text after the closing quote, up to the delimiter, is kept literally (quotes too).
-          while (pos < n && p[pos] != delim_ && p[pos] != '\n' && p[pos] != '\r') scratch_.push_back(p[pos++]);
+          while (pos < n && p[pos] != delim_ && p[pos] != '\n' && p[pos] != '\r')
+            scratch_.push_back(p[pos++]);
           cells_.emplace_back(scratch_.data() + start, scratch_.size() - start);
         } else {
           size_t start = pos;
@@ -93,7 +94,8 @@ class CsvRecordParser final : public RecordParser {
         return DataError(RecordPrefix(record) + "unbalanced quote: a quoted field is never closed");
       }
       uint64_t record_bytes = pos - record_start;
-      if (cells_.size() == 1 && cells_[0].empty() && want != 1) {  // blank line: numbered, not a row
+      if (cells_.size() == 1 && cells_[0].empty() &&
+          want != 1) {  // blank line: numbered, not a row
         ++records_;
         ++blank_;
         continue;
@@ -102,8 +104,8 @@ class CsvRecordParser final : public RecordParser {
       if (record_bytes > max_record_) {
         failed_record_ = record;
         return ResourceExhausted(RecordPrefix(record) + "row of " + std::to_string(record_bytes) +
-                                 " bytes is longer than the limit of " + std::to_string(max_record_) +
-                                 " bytes (--max-row-mib)");
+                                 " bytes is longer than the limit of " +
+                                 std::to_string(max_record_) + " bytes (--max-row-mib)");
       }
       if (bad_utf8 >= record_start && bad_utf8 < pos) {
         if (lenient) {
@@ -181,8 +183,8 @@ class JsonlRecordParser final : public RecordParser {
       if (line.size() > max_record_) {
         failed_record_ = record;
         return ResourceExhausted(RecordPrefix(record) + "line of " + std::to_string(line.size()) +
-                                 " bytes is longer than the limit of " + std::to_string(max_record_) +
-                                 " bytes (--max-row-mib)");
+                                 " bytes is longer than the limit of " +
+                                 std::to_string(max_record_) + " bytes (--max-row-mib)");
       }
       simdjson::dom::element doc;
       auto err = parser_.parse(line.data(), line.size()).get(doc);

@@ -20,7 +20,8 @@ constexpr size_t kSniffBytes = 64 * 1024;
 bool IsJsonlName(const std::string& path) {
   for (const char* ext : {".jsonl", ".ndjson", ".json"}) {
     std::string_view e(ext);
-    if (path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0) return true;
+    if (path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0)
+      return true;
   }
   return false;
 }
@@ -85,7 +86,8 @@ size_t LastRecordEnd(std::string_view data, bool csv, char delim) {
 }
 
 std::string LimitText(size_t bytes) {
-  if (bytes >= (size_t{1} << 20) && bytes % (size_t{1} << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= (size_t{1} << 20) && bytes % (size_t{1} << 20) == 0)
+    return std::to_string(bytes >> 20) + " MiB";
   return std::to_string(bytes) + " bytes";
 }
 
@@ -103,23 +105,28 @@ class FileTableReader final : public TableReader {
     uint64_t want = std::min<uint64_t>(size, kSniffBytes);
     while (true) {
       KEXIN_RETURN_IF_ERROR(ReadRaw(0, want, &raw));
-      if (raw.size() == size || raw.find('\n') != std::string::npos || raw.find('\r') != std::string::npos ||
-          want > opts_.max_record_bytes) {
+      if (raw.size() == size || raw.find('\n') != std::string::npos ||
+          raw.find('\r') != std::string::npos || want > opts_.max_record_bytes) {
         break;
       }
       want = std::min<uint64_t>(size, want * 4);
     }
     const bool whole = raw.size() == size;
-    if (raw.size() >= 2 && ((raw[0] == '\xFF' && raw[1] == '\xFE') || (raw[0] == '\xFE' && raw[1] == '\xFF'))) {
-      return DataError(path + ": UTF-16 text is not supported; convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8)");
+    if (raw.size() >= 2 &&
+        ((raw[0] == '\xFF' && raw[1] == '\xFE') || (raw[0] == '\xFE' && raw[1] == '\xFF'))) {
+      return DataError(
+          path +
+          ": UTF-16 text is not supported; convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8)");
     }
     KEXIN_ASSIGN_OR_RETURN(info_.encoding, DetectEncoding(raw, path));
     size_t bom = info_.encoding == Encoding::kUtf8Bom ? 3 : 0;
-    if (info_.encoding == Encoding::kGb18030 && raw.rfind("\x84\x31\x95\x33", 0) == 0) bom = 4;  // GB18030 BOM
+    if (info_.encoding == Encoding::kGb18030 && raw.rfind("\x84\x31\x95\x33", 0) == 0)
+      bom = 4;  // GB18030 BOM
     std::string text;
     if (info_.encoding == Encoding::kGb18030) {
       Gb18030Decoder dec;
-      KEXIN_RETURN_IF_ERROR(dec.Decode(std::string_view(raw).substr(bom), whole, bom, &text).WithContext(path));
+      KEXIN_RETURN_IF_ERROR(
+          dec.Decode(std::string_view(raw).substr(bom), whole, bom, &text).WithContext(path));
     } else {
       text = raw.substr(bom);
     }
@@ -128,7 +135,8 @@ class FileTableReader final : public TableReader {
     if (cr_only_) std::replace(text.begin(), text.end(), '\r', '\n');
     if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
       return DataError(path + (whole ? ": empty file (no records)"
-                                     : ": no records in the first " + std::to_string(raw.size()) + " bytes (only blank lines)"));
+                                     : ": no records in the first " + std::to_string(raw.size()) +
+                                           " bytes (only blank lines)"));
     }
     size_t first = text.find_first_not_of(" \t\r\n");
     bool jsonl = IsJsonlName(path) || (first != std::string::npos && text[first] == '{');
@@ -149,8 +157,9 @@ class FileTableReader final : public TableReader {
         if (eof_) {
           if (carry_.empty()) return false;
           if (csv && ScanQuotes(carry_, info_.delimiter, true).open) {
-            return DataError("unbalanced quote: a quoted field opened in this row is still open "
-                             "at end of file");
+            return DataError(
+                "unbalanced quote: a quoted field opened in this row is still open "
+                "at end of file");
           }
           carry_.push_back('\n');
           return Emit(chunk, carry_.size());
@@ -237,7 +246,8 @@ class FileTableReader final : public TableReader {
     } else {
       carry_.append(raw);
     }
-    if (cr_only_) std::replace(carry_.begin() + static_cast<long>(before), carry_.end(), '\r', '\n');
+    if (cr_only_)
+      std::replace(carry_.begin() + static_cast<long>(before), carry_.end(), '\r', '\n');
     return Status::Ok();
   }
 
@@ -247,9 +257,10 @@ class FileTableReader final : public TableReader {
     chunk->data.assign(carry_, 0, end);
     carry_.erase(0, end);
     // Raw bytes are attributed proportionally for GB18030; exact for UTF-8.
-    uint64_t raw = info_.encoding == Encoding::kGb18030
-                       ? (carry_.empty() ? raw_in_carry_ : raw_in_carry_ * end / (end + carry_.size()))
-                       : std::min<uint64_t>(end, raw_in_carry_);  // a '\n' added at EOF is not in the file
+    uint64_t raw =
+        info_.encoding == Encoding::kGb18030
+            ? (carry_.empty() ? raw_in_carry_ : raw_in_carry_ * end / (end + carry_.size()))
+            : std::min<uint64_t>(end, raw_in_carry_);  // a '\n' added at EOF is not in the file
     chunk->file_bytes = raw;
     raw_in_carry_ -= std::min(raw, raw_in_carry_);
     emitted_raw_ += raw;
@@ -271,13 +282,15 @@ class FileTableReader final : public TableReader {
       if (i != std::string::npos) end = i;
     }
     if (end > opts_.max_record_bytes) {
-      return ResourceExhausted(info_.path + ":1: the first row is longer than " + LimitText(opts_.max_record_bytes) +
-                               " (limit: --max-row-mib)");
+      return ResourceExhausted(info_.path + ":1: the first row is longer than " +
+                               LimitText(opts_.max_record_bytes) + " (limit: --max-row-mib)");
     }
-    std::vector<std::string> first = SplitCsvLine(std::string_view(text).substr(0, end), info_.delimiter);
+    std::vector<std::string> first =
+        SplitCsvLine(std::string_view(text).substr(0, end), info_.delimiter);
     info_.has_header = opts_.header ? *opts_.header : LooksLikeHeader(first);
     if (!info_.has_header) {
-      for (size_t i = 0; i < first.size(); ++i) info_.columns.push_back("col_" + std::to_string(i + 1));
+      for (size_t i = 0; i < first.size(); ++i)
+        info_.columns.push_back("col_" + std::to_string(i + 1));
       return Status::Ok();
     }
     std::set<std::string> seen;
@@ -292,7 +305,9 @@ class FileTableReader final : public TableReader {
     }
     // The header's end in raw bytes: its newlines are the same bytes in every supported encoding
     // (0x0A never occurs inside a GB18030 multi-byte sequence), so find the matching newline.
-    size_t lines = static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<long>(end), '\n')) + 1;
+    size_t lines =
+        static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<long>(end), '\n')) +
+        1;
     size_t raw_end = bom;
     for (size_t k = 0; k < lines && raw_end != std::string::npos; ++k) {
       raw_end = raw.find(cr_only_ ? '\r' : '\n', k == 0 ? bom : raw_end + 1);
@@ -308,12 +323,14 @@ class FileTableReader final : public TableReader {
     info_.has_header = false;
     auto parser = RecordParser::Create(info_);
     size_t end = LastRecordEnd(text, false, ',');
-    std::string_view lines = end == std::string::npos ? std::string_view(text) : std::string_view(text).substr(0, end);
+    std::string_view lines =
+        end == std::string::npos ? std::string_view(text) : std::string_view(text).substr(0, end);
     if (end == std::string::npos && !whole) {
-      return ResourceExhausted(info_.path + ":1: the first line is longer than " + LimitText(opts_.max_record_bytes) +
-                               " (limit: --max-row-mib)");
+      return ResourceExhausted(info_.path + ":1: the first line is longer than " +
+                               LimitText(opts_.max_record_bytes) + " (limit: --max-row-mib)");
     }
-    Status s = parser->Parse(lines, /*lenient=*/false, [](uint64_t, const std::vector<std::string_view>&) {});
+    Status s = parser->Parse(lines, /*lenient=*/false,
+                             [](uint64_t, const std::vector<std::string_view>&) {});
     if (!s.ok()) {
       return DataError(info_.path + ":" + std::to_string(parser->failed_record() + 1) + ": " +
                        s.message().substr(s.message().find(": ") + 2));

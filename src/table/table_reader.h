@@ -47,7 +47,7 @@ struct TableInfo {
   // prefix (RecordParser adds keys that appear later).
   std::vector<std::string> columns;
   uint64_t file_bytes = 0;
-  uint64_t data_offset = 0;  // byte offset in the file of the first data record
+  uint64_t data_offset = 0;                    // byte offset in the file of the first data record
   size_t max_record_bytes = size_t{16} << 20;  // from ReadOptions; RecordParser enforces it
 };
 
@@ -89,7 +89,8 @@ class TableReader {
 
 // One parsed record: cells[i] belongs to column i of RecordParser::columns(). Missing JSONL keys
 // are empty.
-using RecordFn = std::function<void(uint64_t record_in_chunk, const std::vector<std::string_view>&)>;
+using RecordFn =
+    std::function<void(uint64_t record_in_chunk, const std::vector<std::string_view>&)>;
 
 class RecordParser {
  public:

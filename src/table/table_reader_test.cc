@@ -388,11 +388,11 @@ TEST(JsonlRecordParserTest, KeysFirstSeenLaterBecomeColumns) {
 }
 
 TEST(JsonlRecordParserTest, ManyShortNumbersInOneRecord) {
-  // Regression (fixed): JsonlRecordParser::Store kept number and array text in std::vector<std::string> pool_
-  // and hands out string_views into it. When pool_ grows within one record, the vector reallocates
-  // and short (SSO) strings move, so earlier cells of the record dangle (heap-use-after-free under
-  // ASan; garbage cells once the freed memory is reused). Input: one JSONL line with many numeric
-  // values, e.g. {"k0":0,"k1":1,...,"k39":39}.
+  // Regression (fixed): JsonlRecordParser::Store kept number and array text in
+  // std::vector<std::string> pool_ and hands out string_views into it. When pool_ grows within one
+  // record, the vector reallocates and short (SSO) strings move, so earlier cells of the record
+  // dangle (heap-use-after-free under ASan; garbage cells once the freed memory is reused). Input:
+  // one JSONL line with many numeric values, e.g. {"k0":0,"k1":1,...,"k39":39}.
   std::string line = "{";
   for (int i = 0; i < 40; ++i) {
     line += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
@@ -422,7 +422,9 @@ TEST(JsonlRecordParserTest, ManyShortNumbersInOneRecord) {
   if (rows[0] != want) {
     std::string got;
     for (const auto& c : rows[0]) got += "[" + c + "]";
-    ADD_FAILURE() << "regression of a fixed bug: cells of numbers dangle after pool_ reallocation; got " << got;
+    ADD_FAILURE()
+        << "regression of a fixed bug: cells of numbers dangle after pool_ reallocation; got "
+        << got;
   }
   EXPECT_EQ(rows[0], want);
 }
@@ -538,8 +540,8 @@ TEST(TableReaderChunkTest, ChunkFileOffsetsAreFileBytePositions) {
   ASSERT_GT(expected, 0u);
   for (const Chunk& c : *chunks) {
     if (c.file_offset != expected) {
-      ADD_FAILURE() << "regression of a fixed bug: chunk " << c.index << " file_offset " << c.file_offset
-                   << ", expected " << expected << " (data_offset not added)";
+      ADD_FAILURE() << "regression of a fixed bug: chunk " << c.index << " file_offset "
+                    << c.file_offset << ", expected " << expected << " (data_offset not added)";
     }
     EXPECT_EQ(content.substr(c.file_offset, c.file_bytes), c.data);
     expected += c.file_bytes;
@@ -561,7 +563,7 @@ TEST(TableReaderChunkTest, StrayQuoteInUnquotedFieldDoesNotBreakChunking) {
   auto r = ReadTable(WriteTemp("a.csv", content));
   if (!r.ok() && Contains(r.status().message(), "unbalanced quote")) {
     ADD_FAILURE() << "regression of a fixed bug: stray quote makes TableReader::Next fail: "
-                 << r.status().ToString();
+                  << r.status().ToString();
   }
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->rows, expected);
@@ -580,7 +582,8 @@ TEST(TableReaderChunkTest, StrayQuotesDoNotMoveChunkBoundaryIntoQuotedField) {
   tiny.chunk_bytes = 64;
   auto r = ReadTable(WriteTemp("a.csv", content), tiny);
   if (!r.ok() && Contains(r.status().message(), "unbalanced quote")) {
-    ADD_FAILURE() << "regression of a fixed bug: chunk cut inside a quoted field: " << r.status().ToString();
+    ADD_FAILURE() << "regression of a fixed bug: chunk cut inside a quoted field: "
+                  << r.status().ToString();
   }
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->rows.size(), 4001u);
@@ -703,8 +706,9 @@ TEST(TableReaderErrorTest, LenientSkipsEveryInvalidUtf8Record) {
   ASSERT_TRUE(ParseInto(parser.get(), data, true, &rows).ok());
   EXPECT_EQ(parser->records(), 5u);
   if (parser->skipped() == 1u) {
-    ADD_FAILURE() << "regression of a fixed bug: only the first invalid UTF-8 record is skipped; record 3 ("
-                 << rows[2][1].size() << " bytes, invalid UTF-8) reached the callback";
+    ADD_FAILURE()
+        << "regression of a fixed bug: only the first invalid UTF-8 record is skipped; record 3 ("
+        << rows[2][1].size() << " bytes, invalid UTF-8) reached the callback";
   }
   EXPECT_EQ(parser->skipped(), 2u);
   EXPECT_EQ(rows, (Rows{{"1", "ok"}, {"3", "ok"}, {"5", "ok"}}));
@@ -752,9 +756,10 @@ TEST(TableReaderErrorTest, OverlongRecordIsResourceExhaustedWithDefaultChunks) {
   opts.max_record_bytes = 1 << 20;
   auto r = ReadTable(WriteTemp("long.csv", content), opts);
   if (r.ok()) {
-    ADD_FAILURE() << "regression of a fixed bug: a 3 MiB row passed a 1 MiB max_record_bytes with default "
-                    "chunk_bytes ("
-                 << r->rows.size() << " rows read)";
+    ADD_FAILURE()
+        << "regression of a fixed bug: a 3 MiB row passed a 1 MiB max_record_bytes with default "
+           "chunk_bytes ("
+        << r->rows.size() << " rows read)";
   }
   EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
 }

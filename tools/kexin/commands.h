@@ -5,7 +5,6 @@
 #define KEXIN_TOOLS_KEXIN_COMMANDS_H_
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 

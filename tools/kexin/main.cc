@@ -1,7 +1,6 @@
 // kexin: trusted data space node. One binary is both the command-line tool and (later) the node
 // server; see README.md and docs/cli.md.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "tools/kexin/commands.h"

@@ -72,12 +72,16 @@ void AddHome(CLI::App* cmd, std::string* home) {
 void RegisterNode(CLI::App& app, RunFn* run) {
   // kexin init
   {
-    struct A { std::string home = identity::DefaultHome(), name = "node", store; };
+    struct A {
+      std::string home = identity::DefaultHome(), name = "node", store;
+    };
     auto a = std::make_shared<A>();
-    CLI::App* cmd = app.add_subcommand("init", "Create a node home: config, Ed25519 node key (0600), store");
+    CLI::App* cmd =
+        app.add_subcommand("init", "Create a node home: config, Ed25519 node key (0600), store");
     AddHome(cmd, &a->home);
     cmd->add_option("--name", a->name, "Node name (default: node)");
-    cmd->add_option("--store", a->store, "Store URL instead of the embedded SQLite (postgresql://...)");
+    cmd->add_option("--store", a->store,
+                    "Store URL instead of the embedded SQLite (postgresql://...)");
     cmd->callback([run, a] {
       *run = [a] {
         std::optional<std::string> store;
@@ -87,7 +91,10 @@ void RegisterNode(CLI::App& app, RunFn* run) {
         auto key = identity::LoadNodeKey(*c);
         if (!key.ok()) return Fail(key.status());
         ledger::VerifierKey vk{c->origin, ledger::kSigTypeEd25519, key->public_key()};
-        return Print({{"home", c->home}, {"name", c->name}, {"origin", c->origin}, {"store", RedactUrl(c->store_url)},
+        return Print({{"home", c->home},
+                      {"name", c->name},
+                      {"origin", c->origin},
+                      {"store", RedactUrl(c->store_url)},
                       {"public_key", vk.ToString()}});
       };
     });
@@ -104,7 +111,9 @@ void RegisterNode(CLI::App& app, RunFn* run) {
         auto n = OpenNode(*home);
         if (!n.ok()) return Fail(n.status());
         uint64_t size = n->ledger->Size();
-        json j = {{"home", n->config.home}, {"name", n->config.name}, {"origin", n->config.origin},
+        json j = {{"home", n->config.home},
+                  {"name", n->config.name},
+                  {"origin", n->config.origin},
                   {"store", RedactUrl(n->config.store_url)},
                   {"public_key", n->ledger->verifier().ToString()},
                   {"ledger", {{"size", size}, {"root", B64(n->ledger->Root(size))}}}};
@@ -123,7 +132,8 @@ void RegisterNode(CLI::App& app, RunFn* run) {
     auto a = std::make_shared<A>();
     CLI::App* led = app.add_subcommand("ledger", "The tamper-evident ledger (docs/ledger.md)");
     led->require_subcommand(1);
-    CLI::App* append = led->add_subcommand("append", "Append an entry; prints its index once durable");
+    CLI::App* append =
+        led->add_subcommand("append", "Append an entry; prints its index once durable");
     append->add_option("--type", a->type, "Entry type, e.g. note.manual")->required();
     append->add_option("--body", a->body, "Entry body as JSON");
     append->add_option("--body-file", a->body_file, "Read the body from a JSON file");
@@ -131,19 +141,31 @@ void RegisterNode(CLI::App& app, RunFn* run) {
     show->add_option("INDEX", a->index, "Entry index")->check(CLI::NonNegativeNumber);
     CLI::App* proof = led->add_subcommand("proof", "Inclusion proof of an entry (RFC 9162)");
     proof->add_option("INDEX", a->index, "Entry index")->required()->check(CLI::NonNegativeNumber);
-    proof->add_option("--size", a->size, "Tree size (default: the current size, at which a checkpoint is signed if none is)")
+    proof
+        ->add_option(
+            "--size", a->size,
+            "Tree size (default: the current size, at which a checkpoint is signed if none is)")
         ->check(CLI::NonNegativeNumber);
     CLI::App* cons = led->add_subcommand("consistency", "Consistency proof between two tree sizes");
-    cons->add_option("OLD", a->old_size, "Old tree size")->required()->check(CLI::NonNegativeNumber);
-    cons->add_option("NEW", a->new_size, "New tree size (default: current)")->check(CLI::NonNegativeNumber);
-    CLI::App* cp = led->add_subcommand("checkpoint", "Sign a checkpoint at the current size (C2SP tlog-checkpoint)");
+    cons->add_option("OLD", a->old_size, "Old tree size")
+        ->required()
+        ->check(CLI::NonNegativeNumber);
+    cons->add_option("NEW", a->new_size, "New tree size (default: current)")
+        ->check(CLI::NonNegativeNumber);
+    CLI::App* cp = led->add_subcommand(
+        "checkpoint", "Sign a checkpoint at the current size (C2SP tlog-checkpoint)");
     CLI::App* verify = led->add_subcommand("verify", "Re-verify every entry and checkpoint");
     auto w = std::make_shared<std::array<std::string, 3>>();  // note file, log key, proof file
-    CLI::App* cosign = led->add_subcommand("cosign", "Witness another node's checkpoint: verify it against the last one "
-                                                     "witnessed (consistency proof) and cosign it (C2SP tlog-cosignature)");
+    CLI::App* cosign =
+        led->add_subcommand("cosign",
+                            "Witness another node's checkpoint: verify it against the last one "
+                            "witnessed (consistency proof) and cosign it (C2SP tlog-cosignature)");
     cosign->add_option("NOTE", (*w)[0], "The peer's signed checkpoint (file)")->required();
-    cosign->add_option("--log-key", (*w)[1], "The peer's verifier key (from its `kexin node show`)")->required();
-    cosign->add_option("--proof", (*w)[2], "JSON from the peer's `kexin ledger consistency OLD NEW`, OLD = the size witnessed before");
+    cosign->add_option("--log-key", (*w)[1], "The peer's verifier key (from its `kexin node show`)")
+        ->required();
+    cosign->add_option(
+        "--proof", (*w)[2],
+        "JSON from the peer's `kexin ledger consistency OLD NEW`, OLD = the size witnessed before");
     for (CLI::App* c : {append, show, proof, cons, cp, verify, cosign}) AddHome(c, &a->home);
     cosign->callback([run, a, w] {
       *run = [a, w] {
@@ -164,7 +186,8 @@ void RegisterNode(CLI::App& app, RunFn* run) {
           ledger::WitnessedTree t;
           t.size = std::stoull(v.substr(0, v.find(' ')));
           auto root = crypto::HexDecode(v.substr(v.find(' ') + 1));
-          if (!root.ok() || root->size() != 32) return Fail(Corruption("stored witness state for " + log_key->name + " is malformed"));
+          if (!root.ok() || root->size() != 32)
+            return Fail(Corruption("stored witness state for " + log_key->name + " is malformed"));
           std::copy(root->begin(), root->end(), t.root.begin());
           last = t;
         }
@@ -173,21 +196,24 @@ void RegisterNode(CLI::App& app, RunFn* run) {
           auto pj = ReadJsonFile((*w)[2]);
           if (!pj.ok()) return Fail(pj.status());
           if (last && pj->value("old_size", uint64_t{0}) != last->size) {
-            return Fail(FailedPrecondition("the proof starts at size " + std::to_string(pj->value("old_size", uint64_t{0})) +
-                                           " but this node last witnessed size " + std::to_string(last->size)));
+            return Fail(FailedPrecondition(
+                "the proof starts at size " + std::to_string(pj->value("old_size", uint64_t{0})) +
+                " but this node last witnessed size " + std::to_string(last->size)));
           }
           for (const auto& e : pj->value("consistency_proof", json::array())) {
             auto raw = crypto::Base64Decode(e.get<std::string>());
-            if (!raw.ok() || raw->size() != 32) return Fail(DataError((*w)[2] + ": a proof element is not 32 bytes of base64"));
+            if (!raw.ok() || raw->size() != 32)
+              return Fail(DataError((*w)[2] + ": a proof element is not 32 bytes of base64"));
             ledger::Hash h;
             std::copy(raw->begin(), raw->end(), h.begin());
             proof.push_back(h);
           }
         }
-        auto r = ledger::VerifyAndCosign(*note, *log_key, last, proof, n->ledger->origin(), n->ledger->key(),
-                                         static_cast<uint64_t>(time(nullptr)));
+        auto r = ledger::VerifyAndCosign(*note, *log_key, last, proof, n->ledger->origin(),
+                                         n->ledger->key(), static_cast<uint64_t>(time(nullptr)));
         if (!r.ok()) return Fail(r.status());
-        std::string value = std::to_string(r->accepted.size) + " " + crypto::HexEncode(r->accepted.root);
+        std::string value =
+            std::to_string(r->accepted.size) + " " + crypto::HexEncode(r->accepted.root);
         Status st = (*store)->Exec(rows->empty() ? "INSERT INTO meta (key, value) VALUES ($1, $2)"
                                                  : "UPDATE meta SET value = $2 WHERE key = $1",
                                    {state_key, value});
@@ -224,11 +250,16 @@ void RegisterNode(CLI::App& app, RunFn* run) {
           auto e = n->ledger->Entry(static_cast<uint64_t>(a->index));
           if (!e.ok()) return Fail(e.status());
           auto leaf = n->ledger->LeafHashAt(static_cast<uint64_t>(a->index));
-          return Print({{"index", a->index}, {"leaf_hash", B64(*leaf)}, {"entry", json::parse(*e)}, {"canonical", *e}});
+          return Print({{"index", a->index},
+                        {"leaf_hash", B64(*leaf)},
+                        {"entry", json::parse(*e)},
+                        {"canonical", *e}});
         }
         uint64_t size = n->ledger->Size();
         auto c = n->ledger->LatestCheckpoint();
-        return Print({{"origin", n->ledger->origin()}, {"size", size}, {"root", B64(n->ledger->Root(size))},
+        return Print({{"origin", n->ledger->origin()},
+                      {"size", size},
+                      {"root", B64(n->ledger->Root(size))},
                       {"latest_checkpoint", c.ok() ? json(*c) : json(nullptr)}});
       };
     });
@@ -249,9 +280,11 @@ void RegisterNode(CLI::App& app, RunFn* run) {
         }
         auto p = n->ledger->InclusionProof(static_cast<uint64_t>(a->index), size);
         if (!p.ok()) return Fail(p.status());
-        return Print({{"index", a->index}, {"tree_size", size},
+        return Print({{"index", a->index},
+                      {"tree_size", size},
                       {"leaf_hash", B64(*n->ledger->LeafHashAt(static_cast<uint64_t>(a->index)))},
-                      {"root", B64(n->ledger->Root(size))}, {"inclusion_proof", HashList(*p)},
+                      {"root", B64(n->ledger->Root(size))},
+                      {"inclusion_proof", HashList(*p)},
                       {"checkpoint", checkpoint}});
       };
     });
@@ -262,9 +295,11 @@ void RegisterNode(CLI::App& app, RunFn* run) {
         uint64_t nsz = a->new_size >= 0 ? static_cast<uint64_t>(a->new_size) : n->ledger->Size();
         auto p = n->ledger->ConsistencyProof(static_cast<uint64_t>(a->old_size), nsz);
         if (!p.ok()) return Fail(p.status());
-        return Print({{"old_size", a->old_size}, {"new_size", nsz},
+        return Print({{"old_size", a->old_size},
+                      {"new_size", nsz},
                       {"old_root", B64(n->ledger->Root(static_cast<uint64_t>(a->old_size)))},
-                      {"new_root", B64(n->ledger->Root(nsz))}, {"consistency_proof", HashList(*p)}});
+                      {"new_root", B64(n->ledger->Root(nsz))},
+                      {"consistency_proof", HashList(*p)}});
       };
     });
     cp->callback([run, a] {
@@ -282,7 +317,8 @@ void RegisterNode(CLI::App& app, RunFn* run) {
         if (!n.ok()) return Fail(n.status());
         Status s = n->ledger->VerifyAll();
         if (!s.ok()) return Fail(s);
-        return WriteOutput("", "ledger " + n->ledger->origin() + ": " + std::to_string(n->ledger->Size()) +
+        return WriteOutput("", "ledger " + n->ledger->origin() + ": " +
+                                   std::to_string(n->ledger->Size()) +
                                    " entries and every checkpoint verify\n");
       };
     });
@@ -296,9 +332,11 @@ void RegisterRegistry(CLI::App& app, RunFn* run) {
     int years = 3, threads = 1;
   };
   auto a = std::make_shared<A>();
-  CLI::App* reg = app.add_subcommand("register", "Register a data resource; writes its certificate (docs/registry.md)");
+  CLI::App* reg = app.add_subcommand(
+      "register", "Register a data resource; writes its certificate (docs/registry.md)");
   reg->add_option("FILE", a->file, "The data file (CSV or JSONL)")->required();
-  reg->add_option("--meta", a->meta, "META.toml describing the resource and its three rights")->required();
+  reg->add_option("--meta", a->meta, "META.toml describing the resource and its three rights")
+      ->required();
   reg->add_flag("--full", a->full, "Scan every row for the personal-information flags");
   reg->add_option("-o,--output", a->out, "Write the certificate here (default stdout)");
   AddHome(reg, &a->home);
@@ -324,10 +362,12 @@ void RegisterRegistry(CLI::App& app, RunFn* run) {
   CLI::App* list = r->add_subcommand("list", "Every registration and its status");
   CLI::App* cert = r->add_subcommand("cert", "A fresh certificate for the latest version");
   cert->add_option("ID", a->id)->required();
-  for (CLI::App* c : {change, transfer, renew, cancel, cert}) c->add_option("-o,--output", a->out, "Write the certificate here");
+  for (CLI::App* c : {change, transfer, renew, cancel, cert})
+    c->add_option("-o,--output", a->out, "Write the certificate here");
   for (CLI::App* c : {change, transfer, renew, cancel, show, list, cert}) AddHome(c, &a->home);
 
-  auto with_registry = [a](const std::function<Result<json>(registry::Registry&)>& fn, bool records = true) {
+  auto with_registry = [a](const std::function<Result<json>(registry::Registry&)>& fn,
+                           bool records = true) {
     auto n = OpenNode(a->home);
     if (!n.ok()) return Fail(n.status());
     auto reg = registry::Registry::Open(n->config.store_url, n->ledger.get());
@@ -363,16 +403,25 @@ void RegisterRegistry(CLI::App& app, RunFn* run) {
     };
   });
   transfer->callback([run, a, with_registry] {
-    *run = [a, with_registry] { return with_registry([&](registry::Registry& r) { return r.Transfer(a->id, a->right, a->to); }); };
+    *run = [a, with_registry] {
+      return with_registry(
+          [&](registry::Registry& r) { return r.Transfer(a->id, a->right, a->to); });
+    };
   });
   renew->callback([run, a, with_registry] {
-    *run = [a, with_registry] { return with_registry([&](registry::Registry& r) { return r.Renew(a->id, a->years); }); };
+    *run = [a, with_registry] {
+      return with_registry([&](registry::Registry& r) { return r.Renew(a->id, a->years); });
+    };
   });
   cancel->callback([run, a, with_registry] {
-    *run = [a, with_registry] { return with_registry([&](registry::Registry& r) { return r.Cancel(a->id, a->reason); }); };
+    *run = [a, with_registry] {
+      return with_registry([&](registry::Registry& r) { return r.Cancel(a->id, a->reason); });
+    };
   });
   show->callback([run, a, with_registry] {
-    *run = [a, with_registry] { return with_registry([&](registry::Registry& r) { return r.Show(a->id); }); };
+    *run = [a, with_registry] {
+      return with_registry([&](registry::Registry& r) { return r.Show(a->id); });
+    };
   });
   list->callback([run, a, with_registry] {
     *run = [a, with_registry] {
@@ -384,7 +433,8 @@ void RegisterRegistry(CLI::App& app, RunFn* run) {
   });
   cert->callback([run, a, with_registry] {
     *run = [a, with_registry] {
-      return with_registry([&](registry::Registry& r) { return r.Certificate(a->id); }, /*records=*/false);
+      return with_registry([&](registry::Registry& r) { return r.Certificate(a->id); },
+                           /*records=*/false);
     };
   });
 
@@ -393,14 +443,17 @@ void RegisterRegistry(CLI::App& app, RunFn* run) {
   c->require_subcommand(1);
   CLI::App* cshow = c->add_subcommand("show", "Print a certificate's registration");
   cshow->add_option("CERT", a->cert)->required();
-  CLI::App* cverify = c->add_subcommand("verify", "Verify a certificate with nothing but a public key");
+  CLI::App* cverify =
+      c->add_subcommand("verify", "Verify a certificate with nothing but a public key");
   cverify->add_option("CERT", a->cert)->required();
-  cverify->add_option("--key", a->key, "The node's verifier key (name+id+base64), from `kexin node show`");
+  cverify->add_option("--key", a->key,
+                      "The node's verifier key (name+id+base64), from `kexin node show`");
   cshow->callback([run, a] {
     *run = [a] {
       auto j = ReadJsonFile(a->cert);
       if (!j.ok()) return Fail(j.status());
-      if (!j->contains("registration")) return Fail(DataError(a->cert + ": not a kexin certificate"));
+      if (!j->contains("registration"))
+        return Fail(DataError(a->cert + ": not a kexin certificate"));
       return Print((*j)["registration"]);
     };
   });
@@ -418,14 +471,16 @@ void RegisterRegistry(CLI::App& app, RunFn* run) {
       std::string out;
       char line[1024];
       for (const auto& chk : v.checks) {
-        snprintf(line, sizeof line, "%-22s %s  %s\n", chk.check.c_str(), chk.ok ? "ok  " : "FAIL", chk.detail.c_str());
+        snprintf(line, sizeof line, "%-22s %s  %s\n", chk.check.c_str(), chk.ok ? "ok  " : "FAIL",
+                 chk.detail.c_str());
         out += line;
       }
       if (v.ok) out += "certificate verifies; registration is " + v.status + "\n";
       int w = WriteOutput("", out);
       if (w != 0) return w;
       if (!v.ok) {
-        std::fprintf(stderr, "kexin: corruption: %s: certificate does not verify\n", a->cert.c_str());
+        std::fprintf(stderr, "kexin: corruption: %s: certificate does not verify\n",
+                     a->cert.c_str());
         return ExitCodeFor(Corruption(""));
       }
       return v.status == "active" ? 0 : ExitCodeFor(FailedPrecondition(""));

@@ -1,11 +1,10 @@
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -34,8 +33,8 @@ void ProgressBar::Update(uint64_t done, uint64_t total) {
   std::string bar(static_cast<size_t>(filled), '#');
   bar.append(static_cast<size_t>(30 - filled), ' ');
   double mbs = static_cast<double>(done) / 1e6 / elapsed;
-  std::fprintf(stderr, "\r%s [%s] %3.0f%% %.0f/%.0f MB %.0f MB/s ", label_.c_str(), bar.c_str(), frac * 100,
-               static_cast<double>(done) / 1e6, static_cast<double>(total) / 1e6, mbs);
+  std::fprintf(stderr, "\r%s [%s] %3.0f%% %.0f/%.0f MB %.0f MB/s ", label_.c_str(), bar.c_str(),
+               frac * 100, static_cast<double>(done) / 1e6, static_cast<double>(total) / 1e6, mbs);
   std::fflush(stderr);
 }
 
@@ -49,7 +48,8 @@ void ProgressBar::Finish() {
 
 int WriteOutput(const std::string& path, const std::string& data) {
   if (path.empty() || path == "-") {
-    if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size() || std::fflush(stdout) != 0) {
+    if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size() ||
+        std::fflush(stdout) != 0) {
       std::fprintf(stderr, "kexin: writing to standard output failed: %s\n", std::strerror(errno));
       return ExitCodeFor(IoError(""));
     }
@@ -64,8 +64,10 @@ int WriteOutput(const std::string& path, const std::string& data) {
     for (size_t off = 0; s.ok() && off < data.size();) {
       ssize_t w = write(fd, data.data() + off, data.size() - off);
       if (w < 0 && errno == EINTR) continue;
-      if (w < 0) s = IoError("cannot write " + path + ": " + std::strerror(errno));
-      else off += static_cast<size_t>(w);
+      if (w < 0)
+        s = IoError("cannot write " + path + ": " + std::strerror(errno));
+      else
+        off += static_cast<size_t>(w);
     }
     if (fd >= 0) close(fd);
     if (!s.ok()) {

@@ -53,11 +53,14 @@ int RunScan(const ScanArgs& a) {
   scan::ScanOptions opts;
   opts.full = a.full;
   opts.sample_rows = a.sample;
-  opts.threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  opts.threads = a.threads > 0
+                     ? a.threads
+                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   opts.read.max_record_bytes = static_cast<size_t>(a.max_row_mib) << 20;
   if (!a.delimiter.empty()) {
     std::string d = a.delimiter == "\\t" || a.delimiter == "tab" ? "\t" : a.delimiter;
-    if (d.size() != 1) return Fail(InvalidArgument("--delimiter must be one character, got '" + a.delimiter + "'"));
+    if (d.size() != 1)
+      return Fail(InvalidArgument("--delimiter must be one character, got '" + a.delimiter + "'"));
     opts.read.delimiter = d[0];
   }
   if (a.header == "yes") opts.read.header = true;
@@ -93,7 +96,8 @@ int RunScan(const ScanArgs& a) {
     text = scan::RenderHtml(outcomes, ctx);
   } else {
     bool to_tty = (a.out.empty() || a.out == "-") && isatty(STDOUT_FILENO);
-    bool colour = a.colour == "always" || (a.colour == "auto" && to_tty && getenv("NO_COLOR") == nullptr);
+    bool colour =
+        a.colour == "always" || (a.colour == "auto" && to_tty && getenv("NO_COLOR") == nullptr);
     text = scan::RenderTable(outcomes, ctx, colour);
     if (exit_code != 0) text += "INCOMPLETE: some files could not be scanned (see errors above)\n";
   }
@@ -105,19 +109,26 @@ int RunScan(const ScanArgs& a) {
 
 void RegisterScan(CLI::App& app, RunFn* run) {
   auto args = std::make_shared<ScanArgs>();
-  CLI::App* cmd = app.add_subcommand("scan", "Discover, classify (GB/T 35273) and grade (GB/T 43697) sensitive data in tables");
-  cmd->add_option("FILE", args->files, "CSV or JSONL files (UTF-8, UTF-8 with BOM, GB18030/GBK)")->required();
-  cmd->add_option("--format", args->format, "Output: table (for people), json (docs/scan-report.md), html")
+  CLI::App* cmd = app.add_subcommand(
+      "scan", "Discover, classify (GB/T 35273) and grade (GB/T 43697) sensitive data in tables");
+  cmd->add_option("FILE", args->files, "CSV or JSONL files (UTF-8, UTF-8 with BOM, GB18030/GBK)")
+      ->required();
+  cmd->add_option("--format", args->format,
+                  "Output: table (for people), json (docs/scan-report.md), html")
       ->check(CLI::IsMember({"table", "json", "html"}));
   auto* full = cmd->add_flag("--full", args->full, "Read every row (default: sample)");
-  cmd->add_option("--sample", args->sample, "Rows to sample (default: the rules' [sample].rows, 10000)")
-      ->excludes(full)->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  cmd->add_option("--sample", args->sample,
+                  "Rows to sample (default: the rules' [sample].rows, 10000)")
+      ->excludes(full)
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   cmd->add_option("--rules", args->rules, "Rule file replacing the built-in rules (docs/rules.md)");
   cmd->add_option("--threads", args->threads, "Worker threads for --full (default: all cores)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("-o,--output", args->out, "Write the report here (atomically) instead of stdout");
-  cmd->add_option("--delimiter", args->delimiter, "CSV delimiter instead of sniffing (use \\t for tab)");
-  cmd->add_option("--header", args->header, "CSV header row: auto, yes, no")->check(CLI::IsMember({"auto", "yes", "no"}));
+  cmd->add_option("--delimiter", args->delimiter,
+                  "CSV delimiter instead of sniffing (use \\t for tab)");
+  cmd->add_option("--header", args->header, "CSV header row: auto, yes, no")
+      ->check(CLI::IsMember({"auto", "yes", "no"}));
   cmd->add_option("--max-row-mib", args->max_row_mib, "Longest row accepted, in MiB (default 16)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{4096}));
   cmd->add_option("--color", args->colour, "Colour in table output: auto, always, never")
@@ -128,22 +139,24 @@ void RegisterScan(CLI::App& app, RunFn* run) {
 
 void RegisterRules(CLI::App& app, RunFn* run) {
   CLI::App* cmd = app.add_subcommand("rules", "Show or check rule files");
-  CLI::App* show = cmd->add_subcommand("show", "Print the built-in rules (a starting point for --rules)");
+  CLI::App* show =
+      cmd->add_subcommand("show", "Print the built-in rules (a starting point for --rules)");
   auto file = std::make_shared<std::string>();
   CLI::App* check = cmd->add_subcommand("check", "Check a rule file and list its categories");
   check->add_option("FILE", *file, "Rule file")->required();
   cmd->require_subcommand(1);
-  show->callback([run] {
-    *run = [] { return WriteOutput("", std::string(scan::DefaultRulesText())); };
-  });
+  show->callback(
+      [run] { *run = [] { return WriteOutput("", std::string(scan::DefaultRulesText())); }; });
   check->callback([run, file] {
     *run = [file] {
       auto r = scan::LoadRulesFile(*file);
       if (!r.ok()) return Fail(r.status());
       auto d = scan::DetectorSet::Build(*r);
       if (!d.ok()) return Fail(d.status());
-      std::printf("%s: %zu categories, levels %zu\n", file->c_str(), r->categories.size(), r->levels.size());
-      for (const auto& c : r->categories) std::printf("  %-20s %-10s %s\n", c.id.c_str(), c.level.c_str(), c.name_zh.c_str());
+      std::printf("%s: %zu categories, levels %zu\n", file->c_str(), r->categories.size(),
+                  r->levels.size());
+      for (const auto& c : r->categories)
+        std::printf("  %-20s %-10s %s\n", c.id.c_str(), c.level.c_str(), c.name_zh.c_str());
       return 0;
     };
   });
