@@ -62,7 +62,8 @@ Result<NodeConfig> InitHome(const std::string& home_in, const std::string& name,
   if (stat((home + "/config.toml").c_str(), &st) == 0) {
     return FailedPrecondition(home + ": already a kexin home (config.toml exists)");
   }
-  if (mkdir(home.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError(home, errno);
+  bool created = mkdir(home.c_str(), 0700) == 0;
+  if (!created && errno != EEXIST) return ErrnoError(home, errno);
   NodeConfig c;
   c.home = home;
   c.name = name;
@@ -82,6 +83,7 @@ Result<NodeConfig> InitHome(const std::string& home_in, const std::string& name,
   if (!ledger.ok()) {  // leave no half-made home behind
     unlink((home + "/config.toml").c_str());
     unlink((home + "/node.key").c_str());
+    if (created) rmdir(home.c_str());  // only if it is empty, i.e. holds nothing of the user's
     return ledger.status().WithContext(home);
   }
   return c;

@@ -92,9 +92,15 @@ Status Ledger::Load() {
       return Corruption("ledger: the latest checkpoint is for origin '" + c.origin + "', not '" +
                         options_.origin + "'");
     }
-    if (c.size > n)
+    if (c.size > n) {
+      // Another process may have appended and signed since the entries were read.
+      KEXIN_RETURN_IF_ERROR(CatchUp());
+      n = tree_.size();
+    }
+    if (c.size > n) {
       return Corruption("ledger: the latest checkpoint covers " + std::to_string(c.size) +
                         " entries but only " + std::to_string(n) + " are stored");
+    }
     if (tree_.Root(c.size) != c.root)
       return Corruption(
           "ledger: stored entries do not reproduce the root of the latest checkpoint (size " +
@@ -280,6 +286,12 @@ Result<std::string> Ledger::SignCheckpoint() {
     std::string last = store::AsText(rows[0][0]);
     KEXIN_ASSIGN_OR_RETURN(auto note, SignedNote::Parse(last));
     KEXIN_ASSIGN_OR_RETURN(auto prev, Checkpoint::ParseBody(note.text));
+    if (prev.size > c.size) {  // another process appended and signed meanwhile: take it in
+      KEXIN_RETURN_IF_ERROR(CatchUp());
+      std::lock_guard<std::mutex> l(tree_mu_);
+      c.size = tree_.size();
+      c.root = tree_.Root(c.size);
+    }
     if (prev.size > c.size || Root(prev.size) != prev.root) {
       return Corruption("refusing to sign: the tree at size " + std::to_string(c.size) +
                         " is not consistent with the checkpoint signed at size " +

@@ -134,6 +134,25 @@ Result<json> LoadMeta(const std::string& path) {
   }
   if (years < 1 || years > 50) return InvalidArgument(path + ": 'validity_years' must be 1..50");
   m["validity_years"] = years;
+  if (const toml::table* rt = t["rights"].as_table()) {
+    for (const auto& [k, v] : *rt) {
+      std::string_view key = k.str();
+      if (key != "holding" && key != "processing" && key != "operation") {
+        return InvalidArgument(path + ":" + std::to_string(v.source().begin.line) +
+                               ": unknown right '" + std::string(key) +
+                               "' (holding, processing, operation)");
+      }
+      if (const toml::table* one = v.as_table()) {
+        for (const auto& [k2, v2] : *one) {
+          if (k2.str() != "holder") {
+            return InvalidArgument(path + ":" + std::to_string(v2.source().begin.line) +
+                                   ": unknown key '" + std::string(k2.str()) + "' in [rights." +
+                                   std::string(key) + "]");
+          }
+        }
+      }
+    }
+  }
   json rights;
   for (const char* r : {"holding", "processing", "operation"}) {
     auto holder = t["rights"][r]["holder"].value<std::string>();
@@ -207,9 +226,33 @@ Result<json> Registry::Latest(const std::string& id) {
                                                   "WHERE id = $1 ORDER BY version DESC LIMIT 1",
                                                   {id}));
   if (rows.empty()) return NotFound("registration '" + id + "' does not exist");
-  json r = json::parse(store::AsText(rows[0][0]));
-  r["ledger_index"] = store::AsInt(rows[0][1]);
+  uint64_t index = static_cast<uint64_t>(store::AsInt(rows[0][1]));
+  KEXIN_ASSIGN_OR_RETURN(json r, FromLedger(id, index, store::AsText(rows[0][0])));
+  r["ledger_index"] = index;
   return r;
+}
+
+Result<json> Registry::FromLedger(const std::string& id, uint64_t index, const std::string& row) {
+  // The ledger is the record of truth; the registrations table only indexes it. Any later action
+  // starts from the ledger's record, and a diverging row is reported, never built upon.
+  KEXIN_ASSIGN_OR_RETURN(std::string entry, ledger_->Entry(index));
+  KEXIN_ASSIGN_OR_RETURN(ledger::Hash leaf, ledger_->LeafHashAt(index));
+  if (ledger::LeafHash(entry) != leaf) {
+    return Corruption("ledger entry " + std::to_string(index) + " does not match its leaf hash");
+  }
+  json entry_json = json::parse(entry, nullptr, false);
+  if (entry_json.is_discarded() || !entry_json.contains("body")) {
+    return Corruption("ledger entry " + std::to_string(index) + " is not a registration");
+  }
+  json table_json = json::parse(row, nullptr, false);
+  KEXIN_ASSIGN_OR_RETURN(std::string from_ledger, ::kexin::json::Canonicalize(entry_json["body"]));
+  auto from_table = table_json.is_discarded() ? Result<std::string>(Corruption("unparsable row"))
+                                              : ::kexin::json::Canonicalize(table_json);
+  if (!from_table.ok() || *from_table != from_ledger) {
+    return Corruption("registration '" + id + "': the stored record differs from ledger entry " +
+                      std::to_string(index));
+  }
+  return entry_json["body"];
 }
 
 namespace {
@@ -309,26 +352,12 @@ Result<json> Registry::Certificate(const std::string& id, std::optional<int64_t>
   KEXIN_ASSIGN_OR_RETURN(auto cp, ledger::Checkpoint::ParseBody(note.text));
   KEXIN_ASSIGN_OR_RETURN(auto proof, ledger_->InclusionProof(index, cp.size));
   KEXIN_ASSIGN_OR_RETURN(std::string entry, ledger_->Entry(index));
-  // The ledger is the record of truth: certify what the entry holds, and refuse when the
-  // registrations table (an index of the ledger) disagrees with it.
-  if (ledger::LeafHash(entry) != ledger_->LeafHashAt(index).value()) {
-    return Corruption("ledger entry " + std::to_string(index) + " does not match its leaf hash");
-  }
-  json entry_json = json::parse(entry, nullptr, false);
-  if (entry_json.is_discarded() || !entry_json.contains("body"))
-    return Corruption("ledger entry " + std::to_string(index) + " is not a registration");
-  KEXIN_ASSIGN_OR_RETURN(std::string from_table,
-                         ::kexin::json::Canonicalize(json::parse(store::AsText(rows[0][0]))));
-  KEXIN_ASSIGN_OR_RETURN(std::string from_ledger, ::kexin::json::Canonicalize(entry_json["body"]));
-  if (from_table != from_ledger) {
-    return Corruption("registration '" + id + "': the stored record differs from ledger entry " +
-                      std::to_string(index));
-  }
+  KEXIN_ASSIGN_OR_RETURN(json record, FromLedger(id, index, store::AsText(rows[0][0])));
   json proof_b64 = json::array();
   for (const auto& h : proof) proof_b64.push_back(crypto::Base64Encode(crypto::AsBytes(h)));
   json cert = {{"certificate", kCertFormat},
                {"issued_at", ledger::NowRfc3339()},
-               {"registration", entry_json["body"]},
+               {"registration", record},
                {"ledger",
                 {{"origin", ledger_->origin()},
                  {"index", index},

@@ -59,6 +59,8 @@ class Registry {
 
  private:
   Result<nlohmann::json> Latest(const std::string& id);
+  // The record ledger entry `index` holds, checked against the registrations-table row.
+  Result<nlohmann::json> FromLedger(const std::string& id, uint64_t index, const std::string& row);
   Result<nlohmann::json> Record(const std::string& type, nlohmann::json record);
 
   std::unique_ptr<store::Store> store_;

@@ -119,6 +119,14 @@ ledger::Hash ReferenceRoot(const std::vector<ledger::Hash>& leaves, size_t begin
                           ReferenceRoot(leaves, begin + k, end));
 }
 
+std::string AddYears(const std::string& date, int years) {
+  int y = std::stoi(date.substr(0, 4)) + years;
+  std::string out = std::to_string(y) + date.substr(4);
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (out.substr(5) == "02-29" && !leap) out = out.substr(0, 5) + "02-28";
+  return out;
+}
+
 std::string TodayPlusYears(int years) {
   time_t t = time(nullptr);
   struct tm tm;
@@ -126,15 +134,7 @@ std::string TodayPlusYears(int years) {
   char buf[16];
   strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
   std::string d = buf;
-  std::string out = std::to_string(std::stoi(d.substr(0, 4)) + years) + d.substr(4);
-  if (out.substr(5) == "02-29" && years != 0) out = out.substr(0, 5) + "02-28";
-  return out;
-}
-
-std::string AddYears(const std::string& date, int years) {
-  std::string out = std::to_string(std::stoi(date.substr(0, 4)) + years) + date.substr(4);
-  if (out.substr(5) == "02-29") out = out.substr(0, 5) + "02-28";
-  return out;
+  return AddYears(d, years);
 }
 
 // The name of the first failing check, or "" when every check passed.
@@ -882,23 +882,49 @@ TEST_F(RegistryTest, BadRequests) {
 TEST_F(RegistryTest, ShowReportsExpiry) {
   auto cert = registry_->Register(data_, meta_, {});
   ASSERT_TRUE(cert.ok()) << cert.status().ToString();
-  std::string id = (*cert)["registration"]["id"];
-  // Age the stored record (a registration made years ago).
-  auto store = store::Store::Open(node_.config.store_url);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  // A registration made years ago: on the ledger and in the index, as an import would leave it.
   json old = (*cert)["registration"];
+  old["id"] = "aged0000000000000000000000000001";
+  old["valid_from"] = "2017-01-01";
   old["valid_until"] = "2020-01-01";
+  auto index = node_.ledger->Append("registration.initial", old);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
   auto text = ::kexin::json::Canonicalize(old);
   ASSERT_TRUE(text.ok());
-  ASSERT_TRUE(
-      (*store)->Exec("UPDATE registrations SET record = $1 WHERE id = $2", {*text, id}).ok());
-  auto shown = registry_->Show(id);
+  auto store = store::Store::Open(node_.config.store_url);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)
+                  ->Exec("INSERT INTO registrations (id, version, type, ledger_index, record) "
+                         "VALUES ($1, 1, 'initial', $2, $3)",
+                         {old["id"].get<std::string>(), static_cast<int64_t>(*index), *text})
+                  .ok());
+  auto shown = registry_->Show(old["id"]);
   ASSERT_TRUE(shown.ok()) << shown.status().ToString();
   EXPECT_EQ((*shown)["status"], "expired");
-  // Renewing an expired registration counts from today.
-  auto renew = registry_->Renew(id, 3);
+  // Renewing a lapsed registration starts a new period today.
+  auto renew = registry_->Renew(old["id"], 3);
   ASSERT_TRUE(renew.ok()) << renew.status().ToString();
   EXPECT_EQ((*renew)["registration"]["valid_until"], TodayPlusYears(3));
+  EXPECT_EQ((*renew)["registration"]["valid_from"], TodayPlusYears(0));
+}
+
+TEST_F(RegistryTest, ADivergingIndexRowIsReportedNotBuiltUpon) {
+  auto cert = registry_->Register(data_, meta_, {});
+  ASSERT_TRUE(cert.ok()) << cert.status().ToString();
+  std::string id = (*cert)["registration"]["id"];
+  json changed = (*cert)["registration"];
+  changed["holder"] = "Someone Else";
+  auto text = ::kexin::json::Canonicalize(changed);
+  ASSERT_TRUE(text.ok());
+  auto store = store::Store::Open(node_.config.store_url);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(
+      (*store)->Exec("UPDATE registrations SET record = $1 WHERE id = $2", {*text, id}).ok());
+  for (auto r : {registry_->Show(id), registry_->Renew(id, 1), registry_->Certificate(id)}) {
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+    EXPECT_NE(r.status().message().find("differs from ledger entry"), std::string::npos);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -332,8 +332,8 @@ class FileTableReader final : public TableReader {
     Status s = parser->Parse(lines, /*lenient=*/false,
                              [](uint64_t, const std::vector<std::string_view>&) {});
     if (!s.ok()) {
-      return DataError(info_.path + ":" + std::to_string(parser->failed_record() + 1) + ": " +
-                       s.message().substr(s.message().find(": ") + 2));
+      return Status(s.code(), info_.path + ":" + std::to_string(parser->failed_record() + 1) +
+                                  ": " + s.message().substr(s.message().find(": ") + 2));
     }
     info_.columns = parser->columns();
     return Status::Ok();

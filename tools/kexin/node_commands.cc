@@ -53,14 +53,31 @@ Result<json> ReadJsonFile(const std::string& path) {
   return j;
 }
 
+// Readable "must not be negative" instead of CLI11's range with a 300-digit bound.
+const CLI::Validator kNonNegative(
+    [](std::string& v) {
+      return !v.empty() && v[0] == '-' ? std::string("must not be negative") : std::string();
+    },
+    "NONNEGATIVE");
+
 // A store URL fit to print: the password of postgresql://user:password@host is replaced.
 std::string RedactUrl(const std::string& url) {
-  size_t scheme = url.find("://");
-  size_t at = url.find('@');
-  if (scheme == std::string::npos || at == std::string::npos) return url;
-  size_t colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
+  std::string out = url;
+  size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    size_t host_end = out.find_first_of("/?", scheme + 3);
+    size_t at = out.rfind('@', host_end == std::string::npos ? std::string::npos : host_end);
+    if (at != std::string::npos && at > scheme) {
+      size_t colon = out.find(':', scheme + 3);
+      if (colon != std::string::npos && colon < at)
+        out = out.substr(0, colon + 1) + "***" + out.substr(at);
+    }
+  }
+  for (size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    size_t end = out.find('&', p);
+    out = out.substr(0, p + 9) + "***" + (end == std::string::npos ? "" : out.substr(end));
+  }
+  return out;
 }
 
 void AddHome(CLI::App* cmd, std::string* home) {
@@ -138,20 +155,17 @@ void RegisterNode(CLI::App& app, RunFn* run) {
     append->add_option("--body", a->body, "Entry body as JSON");
     append->add_option("--body-file", a->body_file, "Read the body from a JSON file");
     CLI::App* show = led->add_subcommand("show", "Show the ledger state, or one entry");
-    show->add_option("INDEX", a->index, "Entry index")->check(CLI::NonNegativeNumber);
+    show->add_option("INDEX", a->index, "Entry index")->check(kNonNegative);
     CLI::App* proof = led->add_subcommand("proof", "Inclusion proof of an entry (RFC 9162)");
-    proof->add_option("INDEX", a->index, "Entry index")->required()->check(CLI::NonNegativeNumber);
+    proof->add_option("INDEX", a->index, "Entry index")->required()->check(kNonNegative);
     proof
         ->add_option(
             "--size", a->size,
             "Tree size (default: the current size, at which a checkpoint is signed if none is)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(kNonNegative);
     CLI::App* cons = led->add_subcommand("consistency", "Consistency proof between two tree sizes");
-    cons->add_option("OLD", a->old_size, "Old tree size")
-        ->required()
-        ->check(CLI::NonNegativeNumber);
-    cons->add_option("NEW", a->new_size, "New tree size (default: current)")
-        ->check(CLI::NonNegativeNumber);
+    cons->add_option("OLD", a->old_size, "Old tree size")->required()->check(kNonNegative);
+    cons->add_option("NEW", a->new_size, "New tree size (default: current)")->check(kNonNegative);
     CLI::App* cp = led->add_subcommand(
         "checkpoint", "Sign a checkpoint at the current size (C2SP tlog-checkpoint)");
     CLI::App* verify = led->add_subcommand("verify", "Re-verify every entry and checkpoint");
@@ -178,46 +192,70 @@ void RegisterNode(CLI::App& app, RunFn* run) {
         auto store = store::Store::Open(n->config.store_url);
         if (!store.ok()) return Fail(store.status());
         std::string state_key = "witness:" + log_key->name;
+        // Read and update the witness state in one transaction: two cosigns never move it back.
+        Status tx = (*store)->Begin();
+        if (!tx.ok()) return Fail(tx);
+        auto fail_tx = [&](const Status& st) {
+          (*store)->Rollback().IgnoreError();
+          return Fail(st);
+        };
         auto rows = (*store)->Query("SELECT value FROM meta WHERE key = $1", {state_key});
-        if (!rows.ok()) return Fail(rows.status());
+        if (!rows.ok()) return fail_tx(rows.status());
         std::optional<ledger::WitnessedTree> last;
         if (!rows->empty()) {
           const std::string& v = store::AsText((*rows)[0][0]);
+          size_t sp = v.find(' ');
+          auto root = crypto::HexDecode(sp == std::string::npos ? "" : v.substr(sp + 1));
+          if (sp == 0 || sp == std::string::npos || v.find_first_not_of("0123456789") != sp ||
+              !root.ok() || root->size() != 32) {
+            return fail_tx(Corruption("stored witness state for " + log_key->name +
+                                      " is malformed: '" + v + "'"));
+          }
           ledger::WitnessedTree t;
-          t.size = std::stoull(v.substr(0, v.find(' ')));
-          auto root = crypto::HexDecode(v.substr(v.find(' ') + 1));
-          if (!root.ok() || root->size() != 32)
-            return Fail(Corruption("stored witness state for " + log_key->name + " is malformed"));
+          t.size = std::stoull(v.substr(0, sp));
           std::copy(root->begin(), root->end(), t.root.begin());
           last = t;
         }
         std::vector<ledger::Hash> proof;
         if (!(*w)[2].empty()) {
           auto pj = ReadJsonFile((*w)[2]);
-          if (!pj.ok()) return Fail(pj.status());
-          if (last && pj->value("old_size", uint64_t{0}) != last->size) {
-            return Fail(FailedPrecondition(
-                "the proof starts at size " + std::to_string(pj->value("old_size", uint64_t{0})) +
+          if (!pj.ok()) return fail_tx(pj.status());
+          const json& old_size = (*pj)["old_size"];
+          const json& elems = (*pj)["consistency_proof"];
+          if (!pj->is_object() || !old_size.is_number_unsigned() || !elems.is_array()) {
+            return fail_tx(DataError((*w)[2] + ": expected the JSON of `kexin ledger consistency` "
+                                               "(old_size, consistency_proof)"));
+          }
+          if (last && old_size.get<uint64_t>() != last->size) {
+            return fail_tx(FailedPrecondition(
+                "the proof starts at size " + std::to_string(old_size.get<uint64_t>()) +
                 " but this node last witnessed size " + std::to_string(last->size)));
           }
-          for (const auto& e : pj->value("consistency_proof", json::array())) {
-            auto raw = crypto::Base64Decode(e.get<std::string>());
-            if (!raw.ok() || raw->size() != 32)
-              return Fail(DataError((*w)[2] + ": a proof element is not 32 bytes of base64"));
+          for (const auto& e : elems) {
+            auto raw = e.is_string() ? crypto::Base64Decode(e.get<std::string>())
+                                     : Result<std::string>(DataError(""));
+            if (!raw.ok() || raw->size() != 32) {
+              return fail_tx(DataError((*w)[2] + ": a proof element is not 32 bytes of base64"));
+            }
             ledger::Hash h;
             std::copy(raw->begin(), raw->end(), h.begin());
             proof.push_back(h);
           }
         }
+        if (auto parsed_note = ledger::SignedNote::Parse(*note); !parsed_note.ok()) {
+          return fail_tx(
+              DataError((*w)[0] + ": not a signed checkpoint: " + parsed_note.status().message()));
+        }
         auto r = ledger::VerifyAndCosign(*note, *log_key, last, proof, n->ledger->origin(),
                                          n->ledger->key(), static_cast<uint64_t>(time(nullptr)));
-        if (!r.ok()) return Fail(r.status());
+        if (!r.ok()) return fail_tx(r.status());
         std::string value =
             std::to_string(r->accepted.size) + " " + crypto::HexEncode(r->accepted.root);
         Status st = (*store)->Exec(rows->empty() ? "INSERT INTO meta (key, value) VALUES ($1, $2)"
                                                  : "UPDATE meta SET value = $2 WHERE key = $1",
                                    {state_key, value});
-        if (!st.ok()) return Fail(st);
+        if (st.ok()) st = (*store)->Commit();
+        if (!st.ok()) return fail_tx(st);
         auto parsed = ledger::SignedNote::Parse(*note);
         parsed->signatures.push_back(r->cosignature);
         return WriteOutput("", parsed->Serialize());
