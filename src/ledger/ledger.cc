@@ -18,15 +18,6 @@ Result<Hash> HashFromHex(const std::string& hex) {
 
 }  // namespace
 
-std::string NowRfc3339() {
-  time_t t = time(nullptr);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 Result<std::string> CanonicalEntry(const std::string& type, const std::string& time,
                                    const nlohmann::json& body) {
   if (type.empty()) return InvalidArgument("ledger entry type is empty");

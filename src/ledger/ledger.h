@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "crypto/crypto.h"
 #include "kexin/status.h"
 #include "ledger/merkle.h"
@@ -99,7 +100,7 @@ class Ledger {
 // The canonical entry text for (type, time, body).
 Result<std::string> CanonicalEntry(const std::string& type, const std::string& time,
                                    const nlohmann::json& body);
-std::string NowRfc3339();
+using ::kexin::NowRfc3339;  // base/clock.h
 
 }  // namespace kexin::ledger
 

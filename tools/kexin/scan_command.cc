@@ -6,6 +6,7 @@
 #include <memory>
 #include <thread>
 
+#include "base/clock.h"
 #include "scan/detector_set.h"
 #include "scan/report.h"
 #include "scan/rules.h"
@@ -29,15 +30,6 @@ struct ScanArgs {
   std::string colour = "auto";
   bool quiet = false;
 };
-
-std::string NowRfc3339() {
-  time_t t = time(nullptr);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 int Fail(const Status& s) {
   std::fprintf(stderr, "kexin: %s\n", s.ToString().c_str());
