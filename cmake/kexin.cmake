@@ -10,7 +10,9 @@ function(kexin_target_options target)
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link)
   endif()
   if(KEXIN_SANITIZE)
-    target_compile_options(${target} PRIVATE -fsanitize=${KEXIN_SANITIZE} -fno-omit-frame-pointer)
+    # Every sanitizer report fails the test that triggers it.
+    target_compile_options(${target} PRIVATE -fsanitize=${KEXIN_SANITIZE} -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=all)
     target_link_options(${target} PRIVATE -fsanitize=${KEXIN_SANITIZE})
   endif()
 endfunction()

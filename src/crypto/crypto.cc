@@ -132,6 +132,7 @@ bool Verify(const PublicKey& key, std::string_view message, const Signature& sig
 }
 
 void RandomBytes(uint8_t* out, size_t n) {
+  if (n == 0) return;  // randombytes_buf must not get a null buffer
   Init();
   randombytes_buf(out, n);
 }
