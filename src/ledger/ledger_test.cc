@@ -19,16 +19,12 @@
 #include <vector>
 
 #include "json/canonical.h"
+#include "store/test_database.h"
 
 namespace kexin::ledger {
 namespace {
 
 using store::Store;
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
 
 // RFC 9162 2.1.1 MTH, computed naively from the entries: independent of MemoryTree.
 Hash NaiveRoot(const std::vector<std::string>& entries, size_t begin, size_t end) {
@@ -49,37 +45,12 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     key_ = crypto::SigningKey::Generate();
     options_.origin = "kexin.test/ledger-" + crypto::RandomToken(4);
-    if (GetParam() == "sqlite") {
-      path_ = ::testing::TempDir() + "/kx_ledger_" + crypto::RandomToken(8) + ".db";
-      url_ = "sqlite:" + path_;
-      return;
-    }
-    std::string base = Env("KEXIN_TEST_PG_URL");
-    if (base.empty()) {
-      if (Env("KEXIN_REQUIRE_PG") == "1") {
-        FAIL() << "KEXIN_TEST_PG_URL is not set but KEXIN_REQUIRE_PG=1; start a server with "
-                  "`export KEXIN_TEST_PG_URL=$(scripts/pg-test-server.sh)`";
-      }
-      GTEST_SKIP() << "KEXIN_TEST_PG_URL is not set; PostgreSQL backend not tested";
-    }
-    auto admin = Store::Open(base);
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    admin_ = std::move(admin).value();
-    schema_ = "kx_" + crypto::RandomToken(8);
-    ASSERT_TRUE(admin_->Exec("CREATE SCHEMA " + schema_).ok());
-    url_ = base + (base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
-           schema_;
+    db_.Create(GetParam(), "kx_ledger_");
+    if (IsSkipped() || HasFatalFailure()) return;
+    url_ = db_.url();
   }
 
-  void TearDown() override {
-    if (admin_ && !schema_.empty()) {
-      Status s = admin_->Exec("DROP SCHEMA " + schema_ + " CASCADE");
-      EXPECT_TRUE(s.ok()) << s.ToString();
-    }
-    if (!path_.empty()) {
-      for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
-    }
-  }
+  void TearDown() override { db_.Drop(); }
 
   std::unique_ptr<Store> OpenStore() {
     auto s = Store::Open(url_);
@@ -133,9 +104,7 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
   crypto::SigningKey key_;
   LedgerOptions options_;
   std::string url_;
-  std::string path_;
-  std::string schema_;
-  std::unique_ptr<Store> admin_;
+  store::TestDatabase db_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerTest, ::testing::Values("sqlite", "postgresql"),

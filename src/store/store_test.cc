@@ -14,57 +14,21 @@
 #include <string>
 #include <vector>
 
+#include "store/test_database.h"
+
 namespace kexin::store {
 namespace {
-
-std::string RandomSuffix() {
-  static std::mt19937_64 rng(std::random_device{}());
-  static const char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  std::string s;
-  for (int i = 0; i < 12; ++i) s += kDigits[rng() % 36];
-  return s;
-}
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
 
 // A fresh database for one test: a temp SQLite file or a new PostgreSQL schema.
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "sqlite") {
-      path_ = ::testing::TempDir() + "/kx_store_" + RandomSuffix() + ".db";
-      url_ = "sqlite:" + path_;
-      return;
-    }
-    std::string base = Env("KEXIN_TEST_PG_URL");
-    if (base.empty()) {
-      if (Env("KEXIN_REQUIRE_PG") == "1") {
-        FAIL() << "KEXIN_TEST_PG_URL is not set but KEXIN_REQUIRE_PG=1; start a server with "
-                  "`export KEXIN_TEST_PG_URL=$(scripts/pg-test-server.sh)`";
-      }
-      GTEST_SKIP() << "KEXIN_TEST_PG_URL is not set; PostgreSQL backend not tested";
-    }
-    auto admin = Store::Open(base);
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    admin_ = std::move(admin).value();
-    schema_ = "kx_" + RandomSuffix();
-    ASSERT_TRUE(admin_->Exec("CREATE SCHEMA " + schema_).ok());
-    url_ = base + (base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
-           schema_;
+    db_.Create(GetParam(), "kx_store_");
+    if (IsSkipped() || HasFatalFailure()) return;
+    url_ = db_.url();
   }
 
-  void TearDown() override {
-    if (admin_ && !schema_.empty()) {
-      Status s = admin_->Exec("DROP SCHEMA " + schema_ + " CASCADE");
-      EXPECT_TRUE(s.ok()) << s.ToString();
-    }
-    if (!path_.empty()) {
-      for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
-    }
-  }
+  void TearDown() override { db_.Drop(); }
 
   std::unique_ptr<Store> OpenStore() {
     auto s = Store::Open(url_);
@@ -85,9 +49,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::string url_;
-  std::string path_;
-  std::string schema_;
-  std::unique_ptr<Store> admin_;
+  TestDatabase db_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),
