@@ -95,6 +95,7 @@ std::string DeidReportJson(const DeidResult& r) {
           {"lattice_size", r.search.lattice_size},
           {"checks", r.search.checks},
           {"rollups", r.search.rollups},
+          {"witness_rejections", r.search.witness_rejections},
           {"seconds", r.search.seconds}}},
     };
     j["risk"] = {{"before", RiskJson(r.risk_before)}, {"after", RiskJson(r.risk_after)}};

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <deque>
+#include <limits>
+#include <memory>
 #include <fmt/format.h>
 #include <numeric>
 #include <unordered_map>
@@ -530,6 +533,79 @@ struct Lattice {
   int Level(uint64_t id, size_t i) const { return static_cast<int>((id / stride[i]) % heights[i]); }
 };
 
+
+// Per quasi-identifier and generalized value, the set of cells holding it, as bitsets built on
+// demand from the level-0 sets. The cells of one class at a node are the AND of one set per
+// quasi-identifier, so counting a witness's class costs a few thousand word operations.
+class CellBits {
+ public:
+  static constexpr size_t kMaxBytes = size_t{64} << 20;
+
+  static bool Fits(const Dataset& d) {
+    size_t words = (d.cells() + 63) / 64, total = 0;
+    for (size_t i = 0; i < d.num_qi(); ++i) total += d.qi(i).labels[0].size() * words * 8;
+    return total <= kMaxBytes / 2;  // level-0 sets, plus as much again for coarser levels
+  }
+
+  explicit CellBits(const Dataset& d) : d_(d), words_((d.cells() + 63) / 64) {
+    bits0_.resize(d.num_qi());
+    for (size_t i = 0; i < d.num_qi(); ++i) bits0_[i].assign(d.qi(i).labels[0].size() * words_, 0);
+    for (size_t c = 0; c < d.cells(); ++c) {
+      const uint32_t* codes = d.codes(c);
+      for (size_t i = 0; i < d.num_qi(); ++i) {
+        bits0_[i][codes[i] * words_ + c / 64] |= uint64_t{1} << (c % 64);
+      }
+    }
+  }
+
+  // Rows in the class of `cell` at `levels`, counted up to `limit`.
+  uint64_t ClassRows(uint32_t cell, const std::vector<int>& levels, uint64_t limit) {
+    const uint32_t* codes = d_.codes(cell);
+    sets_.clear();
+    for (size_t i = 0; i < d_.num_qi(); ++i) {
+      const EncodedAttribute& a = d_.qi(i);
+      if (a.labels[levels[i]].size() <= 1) continue;  // "*": every cell matches
+      sets_.push_back(Set(i, levels[i], a.gen[levels[i]][codes[i]]));
+    }
+    uint64_t rows = 0;
+    for (size_t w = 0; w < words_; ++w) {
+      uint64_t x = ~uint64_t{0};
+      for (const uint64_t* s : sets_) {
+        x &= s[w];
+        if (!x) break;
+      }
+      while (x) {
+        rows += d_.count(w * 64 + __builtin_ctzll(x));
+        if (rows >= limit) return rows;
+        x &= x - 1;
+      }
+    }
+    return rows;
+  }
+
+ private:
+  const uint64_t* Set(size_t i, int level, uint32_t code) {
+    if (level == 0) return &bits0_[i][code * words_];
+    uint64_t key = (uint64_t{i} << 48) | (uint64_t(level) << 32) | code;
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second.data();
+    std::vector<uint64_t> bits(words_, 0);
+    const EncodedAttribute& a = d_.qi(i);
+    for (size_t c0 = 0; c0 < a.labels[0].size(); ++c0) {
+      if (a.gen[level][c0] != code) continue;
+      const uint64_t* src = &bits0_[i][c0 * words_];
+      for (size_t w = 0; w < words_; ++w) bits[w] |= src[w];
+    }
+    return cache_.emplace(key, std::move(bits)).first->second.data();
+  }
+
+  const Dataset& d_;
+  size_t words_;
+  std::vector<std::vector<uint64_t>> bits0_;
+  std::unordered_map<uint64_t, std::vector<uint64_t>> cache_;
+  std::vector<const uint64_t*> sets_;
+};
+
 }  // namespace
 
 SearchResult Anonymizer::Search() {
@@ -564,6 +640,11 @@ SearchResult Anonymizer::Search() {
   std::deque<Classes> cache;
   constexpr size_t kCache = 8;
 
+  // The best utility of an accepted node checked so far. A node whose lower bound reaches it
+  // cannot be the optimum, nor can its generalizations (bounds grow with generalization), so
+  // whether they are accepted does not matter and they are never checked.
+  double best_utility = std::numeric_limits<double>::infinity();
+  auto relevant = [&](uint64_t id) { return lb[id] < best_utility - kEps; };
   std::vector<uint64_t> stack;
   auto tag_closure = [&](uint64_t id, uint8_t value) {
     stack.assign(1, id);
@@ -588,6 +669,54 @@ SearchResult Anonymizer::Search() {
       }
     }
   };
+  // With k-anonymity alone and no suppression one class smaller than k rejects a node. The
+  // representatives of such classes found so far ("witnesses") are tried first: counting the rows
+  // that generalize like the witness compares codes without hashing and stops at k.
+  const bool witnesses_apply = rollup && model_.max_suppression == 0;
+  std::vector<uint32_t> witnesses;
+  constexpr size_t kWitnesses = 32;
+  std::unique_ptr<CellBits> bits;
+  if (witnesses_apply && CellBits::Fits(*data_)) bits = std::make_unique<CellBits>(*data_);
+  auto witness_rejects = [&](const std::vector<int>& levels, const Classes* from) {
+    const Dataset& d = *data_;
+    if (bits) {
+      for (size_t w = 0; w < witnesses.size(); ++w) {
+        if (bits->ClassRows(witnesses[w], levels, model_.k) < model_.k) {
+          std::rotate(witnesses.begin(), witnesses.begin() + w, witnesses.begin() + w + 1);
+          return true;
+        }
+      }
+      return false;
+    }
+    std::vector<std::pair<size_t, const uint32_t*>> attrs;  // (distinct labels, gen table)
+    for (size_t i = 0; i < nq; ++i) {
+      size_t labels = d.qi(i).labels[levels[i]].size();
+      if (labels > 1) attrs.push_back({i, d.qi(i).gen[levels[i]].data()});
+    }
+    std::sort(attrs.begin(), attrs.end(), [&](const auto& a, const auto& b) {
+      return d.qi(a.first).labels[levels[a.first]].size() >
+             d.qi(b.first).labels[levels[b.first]].size();
+    });
+    const size_t items = from ? from->rep.size() : d.cells();
+    uint32_t target[64];
+    if (attrs.size() > 64) return false;
+    for (size_t w = 0; w < witnesses.size(); ++w) {
+      const uint32_t* wc = d.codes(witnesses[w]);
+      for (size_t a = 0; a < attrs.size(); ++a) target[a] = attrs[a].second[wc[attrs[a].first]];
+      uint64_t count = 0;
+      for (size_t item = 0; item < items && count < model_.k; ++item) {
+        const uint32_t* c = d.codes(from ? from->rep[item] : item);
+        size_t a = 0;
+        while (a < attrs.size() && attrs[a].second[c[attrs[a].first]] == target[a]) ++a;
+        if (a == attrs.size()) count += from ? from->size[item] : d.count(item);
+      }
+      if (count < model_.k) {
+        std::rotate(witnesses.begin(), witnesses.begin() + w, witnesses.begin() + w + 1);
+        return true;
+      }
+    }
+    return false;
+  };
   auto check = [&](uint64_t id) {
     auto levels = lat.Levels(id);
     const Classes* from = nullptr;
@@ -598,8 +727,23 @@ SearchResult Anonymizer::Search() {
         if (below && (!from || c.rep.size() < from->rep.size())) from = &c;
       }
     }
+    if (witnesses_apply && witness_rejects(levels, from)) {
+      ++result.checks;
+      ++result.witness_rejections;
+      tag_closure(id, kRejected);
+      return;
+    }
     Classes out;
     NodeResult r = Evaluate(levels, from, &out, nullptr);
+    if (witnesses_apply && !r.accepted) {
+      // The smallest class is the likeliest to stay small at other nodes.
+      size_t smallest = 0;
+      for (size_t c = 1; c < out.size.size(); ++c) {
+        if (out.size[c] < out.size[smallest]) smallest = c;
+      }
+      witnesses.insert(witnesses.begin(), out.rep[smallest]);
+      if (witnesses.size() > kWitnesses) witnesses.pop_back();
+    }
     ++result.checks;
     if (from) ++result.rollups;
     if (rollup) {
@@ -611,6 +755,7 @@ SearchResult Anonymizer::Search() {
     } else {
       tag[id] = r.accepted ? kAccepted : kRejected;
     }
+    if (r.accepted && r.utility < best_utility) best_utility = r.utility;
     checked.emplace(id, std::move(r));
   };
 
@@ -621,14 +766,14 @@ SearchResult Anonymizer::Search() {
     for (auto& nodes : by_level) {
       std::sort(nodes.begin(), nodes.end(), order);
       for (uint64_t id : nodes) {
-        if (tag[id] != kUnknown) continue;
+        if (tag[id] != kUnknown || !relevant(id)) continue;
         path.assign(1, id);
         for (uint64_t cur = id;;) {
           uint64_t best = lat.size;
           for (size_t i = 0; i < nq; ++i) {
             if (lat.Level(cur, i) + 1 >= heights[i]) continue;
             uint64_t y = cur + lat.stride[i];
-            if (tag[y] == kUnknown && (best == lat.size || order(y, best))) best = y;
+            if (tag[y] == kUnknown && relevant(y) && (best == lat.size || order(y, best))) best = y;
           }
           if (best == lat.size) break;
           path.push_back(best);
@@ -636,6 +781,9 @@ SearchResult Anonymizer::Search() {
         }
         int lo = 0, hi = static_cast<int>(path.size()) - 1;
         while (lo <= hi) {
+          // A better node may have been found meanwhile: nodes whose bound reaches it are moot.
+          while (hi >= lo && !relevant(path[hi])) --hi;
+          if (hi < lo) break;
           int mid = (lo + hi) / 2;
           if (tag[path[mid]] == kUnknown) check(path[mid]);
           if (tag[path[mid]] == kAccepted) hi = mid - 1; else lo = mid + 1;
@@ -665,7 +813,9 @@ SearchResult Anonymizer::Search() {
       r.utility = lb[id];
     } else {
       check(id);
-      r = checked.at(id);
+      auto c = checked.find(id);
+      if (c == checked.end()) continue;  // rejected by a witness
+      r = c->second;
     }
     if (!r.accepted) continue;  // tagged by inference but rejected on its own (non-monotone)
     if (!result.found || r.utility < result.best.utility - kEps) {

@@ -66,6 +66,7 @@ struct SearchResult {
   uint64_t lattice_size = 0;
   uint64_t checks = 0;        // nodes whose classes were computed
   uint64_t rollups = 0;       // of those, computed from a checked specialization's classes
+  uint64_t witness_rejections = 0;  // of those, rejected by counting one small class only
   double seconds = 0;         // wall time of the search
 };
 
