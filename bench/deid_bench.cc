@@ -5,6 +5,7 @@
 //  2. Synthetic rows (default 10,000,000) drawn from Adult's rows with ages jittered, the same 8
 //     quasi-identifiers, k=10: wall time and peak memory of `kexin deid`, which read the file
 //     twice and keep only the distinct combinations in memory.
+// Run from the repository root (bash bench/deid_bench.sh does).
 // Usage: deid_bench [--adult-dir DIR] [--kexin PATH] [--rows N] [--runs N] [--skip-synthetic]
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -80,7 +81,7 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string adult_dir = "/work/shared/data/adult";
+  std::string adult_dir = "examples/deid/adult";
   if (const char* e = std::getenv("KEXIN_ADULT_DIR")) adult_dir = e;
   std::string kexin = "build/ci/kexin";
   uint64_t rows = 10'000'000;

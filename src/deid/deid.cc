@@ -58,7 +58,7 @@ Status ForEachRecord(const std::string& path, const table::ReadOptions& ro, cons
       return Status(s.code(), fmt::format("{}:{}: {}", path, before + parser->failed_record() + 1,
                                           StripRecordPrefix(s.message())));
     }
-    if (!fn_status.ok()) return fn_status.WithContext(path);
+    if (!fn_status.ok()) return Status(fn_status.code(), path + ":" + fn_status.message());
     before += parser->records();
   }
   return Status::Ok();

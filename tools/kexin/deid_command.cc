@@ -67,7 +67,7 @@ int RunDeid(const DeidArgs& a) {
     if (r->searched) {
       const auto& b = r->search.best;
       std::printf(
-          "  model: %s; %s loss %.4f; %llu records suppressed; smallest class %llu\n"
+          "  model: %s; utility loss (%s) %.4f; %llu records suppressed; smallest class %llu\n"
           "  risk (prosecutor, highest): %.4f before, %.4f after\n"
           "  search: %llu of %llu nodes checked in %.1f ms; total %.0f ms\n",
           deid::DescribeModel(r->model).c_str(), std::string(deid::MetricName(r->metric)).c_str(),
