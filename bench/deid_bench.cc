@@ -29,9 +29,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const std::vector<std::string> kQis = {"sex",       "age",           "race",
-                                       "marital-status", "education", "native-country",
-                                       "workclass", "occupation"};
+const std::vector<std::string> kQis = {
+    "sex",       "age",       "race", "marital-status", "education", "native-country",
+    "workclass", "occupation"};
 
 std::string WriteConfig(const std::string& dir, const std::string& adult_dir, int k) {
   std::string path = dir + "/adult.toml";
@@ -89,18 +89,25 @@ int main(int argc, char** argv) {
   bool synthetic = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--adult-dir" && i + 1 < argc) adult_dir = argv[++i];
-    else if (a == "--kexin" && i + 1 < argc) kexin = argv[++i];
-    else if (a == "--rows" && i + 1 < argc) rows = std::strtoull(argv[++i], nullptr, 10);
-    else if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
-    else if (a == "--skip-synthetic") synthetic = false;
+    if (a == "--adult-dir" && i + 1 < argc)
+      adult_dir = argv[++i];
+    else if (a == "--kexin" && i + 1 < argc)
+      kexin = argv[++i];
+    else if (a == "--rows" && i + 1 < argc)
+      rows = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--runs" && i + 1 < argc)
+      runs = std::atoi(argv[++i]);
+    else if (a == "--skip-synthetic")
+      synthetic = false;
     else {
-      std::fprintf(stderr, "usage: deid_bench [--adult-dir DIR] [--kexin PATH] [--rows N] "
-                           "[--runs N] [--skip-synthetic]\n");
+      std::fprintf(stderr,
+                   "usage: deid_bench [--adult-dir DIR] [--kexin PATH] [--rows N] "
+                   "[--runs N] [--skip-synthetic]\n");
       return 2;
     }
   }
-  std::string dir = std::filesystem::temp_directory_path() / ("kexin-deid-bench-" + std::to_string(getpid()));
+  std::string dir =
+      std::filesystem::temp_directory_path() / ("kexin-deid-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string input = adult_dir + "/adult.csv";
 
@@ -119,30 +126,33 @@ int main(int argc, char** argv) {
     total.push_back(r->total_seconds * 1000);
     last = *r;
   }
-  std::printf("adult: %llu rows, %zu quasi-identifiers, %llu distinct combinations, k=5, 0%% "
-              "suppression, loss metric, 1 thread\n",
-              static_cast<unsigned long long>(last.rows_in), kQis.size(),
-              static_cast<unsigned long long>(last.distinct_combinations));
+  std::printf(
+      "adult: %llu rows, %zu quasi-identifiers, %llu distinct combinations, k=5, 0%% "
+      "suppression, loss metric, 1 thread\n",
+      static_cast<unsigned long long>(last.rows_in), kQis.size(),
+      static_cast<unsigned long long>(last.distinct_combinations));
   std::printf("  optimum: levels [");
   for (size_t i = 0; i < last.search.best.levels.size(); ++i) {
     std::printf("%s%d", i ? "," : "", last.search.best.levels[i]);
   }
-  std::printf("], loss %.4f; %llu of %llu nodes checked (%llu by one small class, %llu rolled up)\n",
-              last.search.best.utility, static_cast<unsigned long long>(last.search.checks),
-              static_cast<unsigned long long>(last.search.lattice_size),
-              static_cast<unsigned long long>(last.search.witness_rejections),
-              static_cast<unsigned long long>(last.search.rollups));
-  std::printf("  search:     min %.2f ms, median %.2f ms over %d runs (floor 15 ms; ARX 28.4 ms "
-              "published, 21.3 ms measured here)\n",
-              *std::min_element(search.begin(), search.end()), Median(search), runs);
+  std::printf(
+      "], loss %.4f; %llu of %llu nodes checked (%llu by one small class, %llu rolled up)\n",
+      last.search.best.utility, static_cast<unsigned long long>(last.search.checks),
+      static_cast<unsigned long long>(last.search.lattice_size),
+      static_cast<unsigned long long>(last.search.witness_rejections),
+      static_cast<unsigned long long>(last.search.rollups));
+  std::printf(
+      "  search:     min %.2f ms, median %.2f ms over %d runs (floor 15 ms; ARX 28.4 ms "
+      "published, 21.3 ms measured here)\n",
+      *std::min_element(search.begin(), search.end()), Median(search), runs);
   std::printf("  in process: min %.1f ms, median %.1f ms (read, search, write, report)\n",
               *std::min_element(total.begin(), total.end()), Median(total));
   if (access(kexin.c_str(), X_OK) == 0) {
     std::vector<double> cli;
     long rss = 0;
     for (int i = 0; i < std::max(3, runs / 4); ++i) {
-      Run r = Spawn({kexin, "deid", input, "-o", dir + "/adult-cli.csv", "--config",
-                     o.config_path, "-q"});
+      Run r = Spawn(
+          {kexin, "deid", input, "-o", dir + "/adult-cli.csv", "--config", o.config_path, "-q"});
       if (r.status != 0) {
         std::fprintf(stderr, "deid_bench: kexin deid exited %d\n", r.status);
         return 1;
@@ -150,8 +160,9 @@ int main(int argc, char** argv) {
       cli.push_back(r.seconds * 1000);
       rss = std::max(rss, r.max_rss_kib);
     }
-    std::printf("  command:    min %.1f ms, median %.1f ms end to end (floor 300 ms), peak %.1f MiB\n",
-                *std::min_element(cli.begin(), cli.end()), Median(cli), rss / 1024.0);
+    std::printf(
+        "  command:    min %.1f ms, median %.1f ms end to end (floor 300 ms), peak %.1f MiB\n",
+        *std::min_element(cli.begin(), cli.end()), Median(cli), rss / 1024.0);
   } else {
     std::printf("  command: skipped (%s not found; pass --kexin PATH)\n", kexin.c_str());
   }
@@ -207,11 +218,13 @@ int main(int argc, char** argv) {
     std::string combos = "?";
     if (report.ok()) {
       size_t p = report->find("\"distinct_combinations\": ");
-      if (p != std::string::npos) combos = report->substr(p + 25, report->find_first_of(",\n", p + 25) - p - 25);
+      if (p != std::string::npos)
+        combos = report->substr(p + 25, report->find_first_of(",\n", p + 25) - p - 25);
     }
-    std::printf("synthetic: %llu rows (%.0f MB, generated in %.1f s), 8 quasi-identifiers, %s "
-                "distinct combinations, k=10, 1 thread\n",
-                static_cast<unsigned long long>(rows), bytes / 1e6, gen_s, combos.c_str());
+    std::printf(
+        "synthetic: %llu rows (%.0f MB, generated in %.1f s), 8 quasi-identifiers, %s "
+        "distinct combinations, k=10, 1 thread\n",
+        static_cast<unsigned long long>(rows), bytes / 1e6, gen_s, combos.c_str());
     std::printf("  kexin deid: %.1f s end to end (floor 60 s), %.1f MB/s, peak memory %.1f MiB\n",
                 r.seconds, bytes / 1e6 / r.seconds, r.max_rss_kib / 1024.0);
   }

@@ -1,8 +1,9 @@
 #include "deid/config.h"
 
-#include <filesystem>
 #include <fmt/format.h>
 #include <toml++/toml.h>
+
+#include <filesystem>
 
 #include "base/file.h"
 
@@ -10,10 +11,14 @@ namespace kexin::deid {
 
 std::string_view RoleName(Role r) {
   switch (r) {
-    case Role::kDirect: return "direct";
-    case Role::kQuasi: return "quasi";
-    case Role::kSensitive: return "sensitive";
-    case Role::kInsensitive: return "insensitive";
+    case Role::kDirect:
+      return "direct";
+    case Role::kQuasi:
+      return "quasi";
+    case Role::kSensitive:
+      return "sensitive";
+    case Role::kInsensitive:
+      return "insensitive";
   }
   return "?";
 }
@@ -54,18 +59,26 @@ Status CheckKeys(const toml::table& t, std::initializer_list<std::string_view> a
 
 Status ParseColumn(const toml::table& t, const std::string& name, const std::string& path,
                    ColumnConfig* c) {
-  KEXIN_RETURN_IF_ERROR(CheckKeys(t,
-                                  {"role", "operator", "hierarchy", "widths", "origin",
-                                   "keep_prefix", "keep_suffix", "mask_char", "replacement", "top",
-                                   "bottom"},
-                                  name, path));
+  KEXIN_RETURN_IF_ERROR(
+      CheckKeys(t,
+                {"role", "operator", "hierarchy", "widths", "origin", "keep_prefix", "keep_suffix",
+                 "mask_char", "replacement", "top", "bottom"},
+                name, path));
   KEXIN_ASSIGN_OR_RETURN(auto role, String(t, "role", name, path));
-  if (!role) return KeyError(name, path + "role", "missing (direct, quasi, sensitive, insensitive)");
-  if (*role == "direct") c->role = Role::kDirect;
-  else if (*role == "quasi") c->role = Role::kQuasi;
-  else if (*role == "sensitive") c->role = Role::kSensitive;
-  else if (*role == "insensitive") c->role = Role::kInsensitive;
-  else return KeyError(name, path + "role", fmt::format("unknown role \"{}\" (direct, quasi, sensitive, insensitive)", *role));
+  if (!role)
+    return KeyError(name, path + "role", "missing (direct, quasi, sensitive, insensitive)");
+  if (*role == "direct")
+    c->role = Role::kDirect;
+  else if (*role == "quasi")
+    c->role = Role::kQuasi;
+  else if (*role == "sensitive")
+    c->role = Role::kSensitive;
+  else if (*role == "insensitive")
+    c->role = Role::kInsensitive;
+  else
+    return KeyError(
+        name, path + "role",
+        fmt::format("unknown role \"{}\" (direct, quasi, sensitive, insensitive)", *role));
   KEXIN_ASSIGN_OR_RETURN(auto op, String(t, "operator", name, path));
   if (op) {
     auto k = ParseOperator(*op);
@@ -146,10 +159,14 @@ Result<DeidConfig> ParseDeidConfig(std::string_view text, const std::string& nam
     }
     KEXIN_ASSIGN_OR_RETURN(auto div, String(*p, "diversity", name, path));
     if (div) {
-      if (*div == "distinct") cfg.model.diversity = Diversity::kDistinct;
-      else if (*div == "entropy") cfg.model.diversity = Diversity::kEntropy;
-      else if (*div == "recursive") cfg.model.diversity = Diversity::kRecursive;
-      else return KeyError(name, path + "diversity", "must be distinct, entropy or recursive");
+      if (*div == "distinct")
+        cfg.model.diversity = Diversity::kDistinct;
+      else if (*div == "entropy")
+        cfg.model.diversity = Diversity::kEntropy;
+      else if (*div == "recursive")
+        cfg.model.diversity = Diversity::kRecursive;
+      else
+        return KeyError(name, path + "diversity", "must be distinct, entropy or recursive");
       if (!l) return KeyError(name, path + "l", "missing: diversity needs l");
     }
     KEXIN_ASSIGN_OR_RETURN(auto c, Number(*p, "c", name, path));
@@ -162,28 +179,39 @@ Result<DeidConfig> ParseDeidConfig(std::string_view text, const std::string& nam
     }
     KEXIN_ASSIGN_OR_RETURN(auto cl, String(*p, "closeness", name, path));
     if (cl) {
-      if (*cl == "equal") cfg.model.closeness = Closeness::kEqual;
-      else if (*cl == "hierarchical") cfg.model.closeness = Closeness::kHierarchical;
-      else return KeyError(name, path + "closeness", "must be equal or hierarchical");
+      if (*cl == "equal")
+        cfg.model.closeness = Closeness::kEqual;
+      else if (*cl == "hierarchical")
+        cfg.model.closeness = Closeness::kHierarchical;
+      else
+        return KeyError(name, path + "closeness", "must be equal or hierarchical");
       if (!t) return KeyError(name, path + "t", "missing: closeness needs t");
     }
     KEXIN_ASSIGN_OR_RETURN(auto ms, Number(*p, "max_suppression", name, path));
     if (ms) {
-      if (*ms < 0 || *ms > 1) return KeyError(name, path + "max_suppression", "must be between 0 and 1");
+      if (*ms < 0 || *ms > 1)
+        return KeyError(name, path + "max_suppression", "must be between 0 and 1");
       cfg.model.max_suppression = *ms;
     }
     KEXIN_ASSIGN_OR_RETURN(auto metric, String(*p, "metric", name, path));
     if (metric) {
-      if (*metric == "loss") cfg.metric = Metric::kLoss;
-      else if (*metric == "discernibility") cfg.metric = Metric::kDiscernibility;
-      else if (*metric == "precision") cfg.metric = Metric::kPrecision;
-      else return KeyError(name, path + "metric", "must be loss, discernibility or precision");
+      if (*metric == "loss")
+        cfg.metric = Metric::kLoss;
+      else if (*metric == "discernibility")
+        cfg.metric = Metric::kDiscernibility;
+      else if (*metric == "precision")
+        cfg.metric = Metric::kPrecision;
+      else
+        return KeyError(name, path + "metric", "must be loss, discernibility or precision");
     }
     KEXIN_ASSIGN_OR_RETURN(auto sr, String(*p, "suppressed_rows", name, path));
     if (sr) {
-      if (*sr == "mask") cfg.suppressed_rows = SuppressedRows::kMask;
-      else if (*sr == "remove") cfg.suppressed_rows = SuppressedRows::kRemove;
-      else return KeyError(name, path + "suppressed_rows", "must be mask or remove");
+      if (*sr == "mask")
+        cfg.suppressed_rows = SuppressedRows::kMask;
+      else if (*sr == "remove")
+        cfg.suppressed_rows = SuppressedRows::kRemove;
+      else
+        return KeyError(name, path + "suppressed_rows", "must be mask or remove");
     }
   }
   if (const toml::table* r = root["risk"].as_table()) {
@@ -210,9 +238,12 @@ Result<DeidConfig> ParseDeidConfig(std::string_view text, const std::string& nam
     cfg.key_env = env;
     KEXIN_ASSIGN_OR_RETURN(auto hash, String(*k, "hash", name, "key."));
     if (hash) {
-      if (*hash == "hmac-sha256") cfg.hash = KeyedHash::kHmacSha256;
-      else if (*hash == "blake2b") cfg.hash = KeyedHash::kBlake2b;
-      else return KeyError(name, "key.hash", "must be hmac-sha256 or blake2b");
+      if (*hash == "hmac-sha256")
+        cfg.hash = KeyedHash::kHmacSha256;
+      else if (*hash == "blake2b")
+        cfg.hash = KeyedHash::kBlake2b;
+      else
+        return KeyError(name, "key.hash", "must be hmac-sha256 or blake2b");
     }
   }
   if (const toml::node* cols = root.get("columns")) {
@@ -241,15 +272,14 @@ std::optional<ColumnConfig> RoleForCategory(std::string_view category, bool have
   ColumnConfig c;
   c.source = fmt::format("scan ({})", category);
   static const std::vector<std::string_view> kDirect = {
-      "id_card_cn", "mobile_cn",        "landline_cn", "email",       "bank_card",
-      "passport_cn", "hk_macau_permit", "person_name", "license_plate_cn", "vin",
-      "ip_address", "mac_address"};
+      "id_card_cn",      "mobile_cn",   "landline_cn",      "email", "bank_card",  "passport_cn",
+      "hk_macau_permit", "person_name", "license_plate_cn", "vin",   "ip_address", "mac_address"};
   for (auto d : kDirect) {
     if (category == d) {
       c.role = Role::kDirect;
       // Names are masked ("张**"); pseudonyms of names add nothing a join needs.
-      c.op.kind = have_key && category != "person_name" ? OperatorKind::kPseudonymize
-                                                         : OperatorKind::kMask;
+      c.op.kind =
+          have_key && category != "person_name" ? OperatorKind::kPseudonymize : OperatorKind::kMask;
       return c;
     }
   }

@@ -1,7 +1,8 @@
 #include "deid/dataset.h"
 
-#include <cstring>
 #include <fmt/format.h>
+
+#include <cstring>
 
 namespace kexin::deid {
 namespace {
@@ -104,11 +105,12 @@ void Dataset::Grow() {
 Status Dataset::AddRow(const std::vector<std::string_view>& qi,
                        const std::vector<std::string_view>& sens, uint64_t row) {
   for (size_t i = 0; i < qi_.size(); ++i) {
-    KEXIN_RETURN_IF_ERROR(Encode(&qi_[i], &level_codes_qi_[i], qi_h_[i], qi[i], row, &scratch_key_[i]));
+    KEXIN_RETURN_IF_ERROR(
+        Encode(&qi_[i], &level_codes_qi_[i], qi_h_[i], qi[i], row, &scratch_key_[i]));
   }
   for (size_t j = 0; j < sens_.size(); ++j) {
-    KEXIN_RETURN_IF_ERROR(
-        Encode(&sens_[j], &level_codes_sens_[j], sens_h_[j], sens[j], row, &scratch_key_[qi_.size() + j]));
+    KEXIN_RETURN_IF_ERROR(Encode(&sens_[j], &level_codes_sens_[j], sens_h_[j], sens[j], row,
+                                 &scratch_key_[qi_.size() + j]));
   }
   ++rows_;
   size_t mask = table_.size() - 1;

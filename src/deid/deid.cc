@@ -1,12 +1,12 @@
 #include "deid/deid.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fmt/format.h>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -46,7 +46,8 @@ Status ForEachRecord(const std::string& path, const table::ReadOptions& ro, cons
     auto got = reader->Next(&chunk);
     if (!got.ok()) {
       uint64_t row = before + 1 + reader->lines_after_last_chunk();
-      return Status(got.status().code(), fmt::format("{}:{}: {}", path, row, got.status().message()));
+      return Status(got.status().code(),
+                    fmt::format("{}:{}: {}", path, row, got.status().message()));
     }
     if (!*got) break;
     Status s = parser->Parse(chunk.data, false,
@@ -144,8 +145,8 @@ void AppendCsvCell(std::string* out, std::string_view v, char delimiter) {
 }
 
 void AppendJsonString(std::string* out, std::string_view v) {
-  out->append(nlohmann::json(std::string(v)).dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace));
+  out->append(nlohmann::json(std::string(v))
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 std::string TreatmentName(const ColumnConfig& c) {
@@ -332,8 +333,8 @@ Result<DeidResult> RunDeid(const std::string& input, const std::string& output,
     }
     levels = result.search.best.levels;
     anonymizer.Check(levels, &suppressed);
-    result.risk_after = MeasureRisk(anonymizer.ClassSizes(levels), cfg.population,
-                                    cfg.risk_threshold);
+    result.risk_after =
+        MeasureRisk(anonymizer.ClassSizes(levels), cfg.population, cfg.risk_threshold);
     auto raw = Anonymizer::Create(data, PrivacyModel{}, cfg.metric);
     if (raw.ok()) {
       result.risk_before = MeasureRisk(raw->ClassSizes(std::vector<int>(qi_cols.size(), 0)),

@@ -2,11 +2,11 @@
 // records, the report, and that failures leave no output behind.
 #include "deid/deid.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -22,8 +22,9 @@ namespace fs = std::filesystem;
 class DeidTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kexin-deid-test-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("kexin-deid-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -112,7 +113,8 @@ TEST_F(DeidTest, WithoutAKeyIdentifiersAreMasked) {
 TEST_F(DeidTest, JsonlStaysJsonl) {
   std::string t;
   for (int i = 0; i < 40; ++i) {
-    t += fmt::format("{{\"age\": {}, \"city\": \"c{}\", \"note\": \"x{}\"}}\n", 20 + i % 30, i % 4, i);
+    t += fmt::format("{{\"age\": {}, \"city\": \"c{}\", \"note\": \"x{}\"}}\n", 20 + i % 30, i % 4,
+                     i);
   }
   std::string in = Write("t.jsonl", t);
   std::string cfg = Write("c.toml",
@@ -137,7 +139,8 @@ TEST_F(DeidTest, JsonlStaysJsonl) {
 
 TEST_F(DeidTest, SuppressedRecordsCanBeRemoved) {
   std::string t = "age,zip\n";
-  for (int i = 0; i < 100; ++i) t += fmt::format("{},{}\n", i < 97 ? 30 + i % 3 : 90 + i, i < 97 ? 1000 : 2000 + i);
+  for (int i = 0; i < 100; ++i)
+    t += fmt::format("{},{}\n", i < 97 ? 30 + i % 3 : 90 + i, i < 97 ? 1000 : 2000 + i);
   std::string in = Write("t.csv", t);
   std::string cfg = Write("c.toml",
                           "[privacy]\nk = 5\nmax_suppression = 0.05\nsuppressed_rows = \"remove\"\n"

@@ -1,8 +1,9 @@
 #include "deid/hierarchy.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
-#include <fmt/format.h>
 
 #include "base/file.h"
 
@@ -52,8 +53,8 @@ class DateHierarchyImpl : public Hierarchy {
     if (!ParseDate(value, &y, &m, &d)) {
       return DataError(fmt::format("value \"{}\" is not a date (YYYY-MM-DD)", value));
     }
-    levels->assign({std::string(value), fmt::format("{:04}-{:02}", y, m), fmt::format("{:04}", y),
-                    "*"});
+    levels->assign(
+        {std::string(value), fmt::format("{:04}-{:02}", y, m), fmt::format("{:04}", y), "*"});
     return Status::Ok();
   }
   std::string Describe() const override { return "builtin date (day, month, year, *)"; }
@@ -153,32 +154,34 @@ class AddressHierarchyImpl : public Hierarchy {
     }
     if (!municipality) province = EndOf(value, 0, {"省", "自治区", "特别行政区"});
     size_t after_province = province == std::string_view::npos ? 0 : province;
-    size_t city = municipality ? province : EndOf(value, after_province, {"市", "自治州", "州", "盟", "地区"});
+    size_t city = municipality ? province
+                               : EndOf(value, after_province, {"市", "自治州", "州", "盟", "地区"});
     size_t after_city = city == std::string_view::npos ? after_province : city;
     size_t district = EndOf(value, after_city, {"区", "县", "旗", "市"});
     if (province == std::string_view::npos && city == std::string_view::npos &&
         district == std::string_view::npos) {
-      return DataError(fmt::format("value \"{}\" is not a Chinese address (no 省, 市, 区 or 县)",
-                                   value));
+      return DataError(
+          fmt::format("value \"{}\" is not a Chinese address (no 省, 市, 区 or 县)", value));
     }
-    std::string p = province == std::string_view::npos ? "*" : std::string(value.substr(0, province));
+    std::string p =
+        province == std::string_view::npos ? "*" : std::string(value.substr(0, province));
     std::string c = city == std::string_view::npos ? p : std::string(value.substr(0, city));
     std::string d = district == std::string_view::npos ? c : std::string(value.substr(0, district));
     levels->assign({std::string(value), d, c, p, "*"});
     return Status::Ok();
   }
-  std::string Describe() const override {
-    return "builtin address (district, city, province, *)";
-  }
+  std::string Describe() const override { return "builtin address (district, city, province, *)"; }
 
  private:
   // End (byte offset) of the first unit suffix found after `from`, or npos.
-  static size_t EndOf(std::string_view v, size_t from, std::initializer_list<std::string_view> units) {
+  static size_t EndOf(std::string_view v, size_t from,
+                      std::initializer_list<std::string_view> units) {
     size_t best = std::string_view::npos;
     for (auto u : units) {
       size_t pos = v.find(u, from);
       // A unit must follow at least one character of name.
-      if (pos != std::string_view::npos && pos > from && (best == std::string_view::npos || pos + u.size() < best)) {
+      if (pos != std::string_view::npos && pos > from &&
+          (best == std::string_view::npos || pos + u.size() < best)) {
         best = pos + u.size();
       }
     }
@@ -253,18 +256,20 @@ Result<std::unique_ptr<Hierarchy>> IntervalHierarchy(std::vector<double> widths,
   if (widths.empty()) return InvalidArgument("interval hierarchy: no widths");
   for (size_t i = 0; i < widths.size(); ++i) {
     if (!(widths[i] > 0) || !std::isfinite(widths[i])) {
-      return InvalidArgument(fmt::format("interval hierarchy: width {} must be positive", widths[i]));
+      return InvalidArgument(
+          fmt::format("interval hierarchy: width {} must be positive", widths[i]));
     }
     if (i > 0) {
       double ratio = widths[i] / widths[i - 1];
       if (widths[i] <= widths[i - 1] || std::fabs(ratio - std::round(ratio)) > 1e-9) {
-        return InvalidArgument(fmt::format(
-            "interval hierarchy: width {} must be a multiple of the width {} below it", widths[i],
-            widths[i - 1]));
+        return InvalidArgument(
+            fmt::format("interval hierarchy: width {} must be a multiple of the width {} below it",
+                        widths[i], widths[i - 1]));
       }
     }
   }
-  return std::unique_ptr<Hierarchy>(std::make_unique<IntervalHierarchyImpl>(std::move(widths), origin));
+  return std::unique_ptr<Hierarchy>(
+      std::make_unique<IntervalHierarchyImpl>(std::move(widths), origin));
 }
 
 std::unique_ptr<Hierarchy> RegionCodeHierarchy() {

@@ -50,8 +50,7 @@ std::unique_ptr<Hierarchy> DateHierarchy();
 // Numbers (integers or decimals) in intervals: level i has width widths[i-1], aligned at
 // multiples of the width from `origin` ("[20, 25)"); widths must grow and each must divide the
 // next so the hierarchy is functional. A last level "*" is added.
-Result<std::unique_ptr<Hierarchy>> IntervalHierarchy(std::vector<double> widths,
-                                                     double origin = 0);
+Result<std::unique_ptr<Hierarchy>> IntervalHierarchy(std::vector<double> widths, double origin = 0);
 // Six-digit region codes or 18-digit ID numbers: county "110105", city "1101", province "11", "*".
 std::unique_ptr<Hierarchy> RegionCodeHierarchy();
 // Chinese addresses: district/county prefix, city prefix, province prefix, "*". A value with no

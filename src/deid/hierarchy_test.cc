@@ -3,14 +3,14 @@
 // on, checked on random values: two values equal at level a are equal at every level above a.
 #include "deid/hierarchy.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
-#include <fmt/format.h>
 #include <map>
 #include <random>
 #include <set>
-#include <unistd.h>
 
 #include "base/file.h"
 
@@ -67,8 +67,7 @@ int FunctionalViolations(const Hierarchy& h, const std::vector<std::string>& val
       if (!inserted && it->second.second != above) {
         if (++bad <= 5 && report) {
           ADD_FAILURE() << "not functional at level " << a << ": \"" << it->second.first
-                        << "\" and \"" << v << "\" both give \"" << l[a]
-                        << "\" but differ above";
+                        << "\" and \"" << v << "\" both give \"" << l[a] << "\" but differ above";
         }
       }
     }
@@ -99,7 +98,9 @@ TEST(HierarchyCsvTest, SingleLevelAndOtherDelimiter) {
 }
 
 TEST(HierarchyCsvTest, CrlfBomBlankLinesAndNoFinalNewline) {
-  auto h = Parse("\xEF\xBB\xBF" "a;x;*\r\n\r\n\nb;x;*\r\nc;y;*");
+  auto h = Parse(
+      "\xEF\xBB\xBF"
+      "a;x;*\r\n\r\n\nb;x;*\r\nc;y;*");
   ASSERT_TRUE(h);
   EXPECT_EQ(h->height(), 3);
   // The BOM is not part of the first value, the CR not part of the last level.
@@ -107,7 +108,10 @@ TEST(HierarchyCsvTest, CrlfBomBlankLinesAndNoFinalNewline) {
   EXPECT_EQ(Gen(*h, "b"), (Levels{"b", "x", "*"}));
   EXPECT_EQ(Gen(*h, "c"), (Levels{"c", "y", "*"}));
   Levels out;
-  EXPECT_FALSE(h->Generalize("\xEF\xBB\xBF" "a", &out).ok());
+  EXPECT_FALSE(h->Generalize("\xEF\xBB\xBF"
+                             "a",
+                             &out)
+                   .ok());
 }
 
 TEST(HierarchyCsvTest, RaggedRowNamesFileAndLine) {
@@ -151,8 +155,8 @@ TEST(HierarchyCsvTest, NonFunctionalNamesValueAndBothParents) {
 }
 
 TEST(HierarchyCsvTest, EmptyFileRejected) {
-  for (std::string_view text : {std::string_view(""), std::string_view("\n\n\r\n"),
-                                std::string_view("\xEF\xBB\xBF")}) {
+  for (std::string_view text :
+       {std::string_view(""), std::string_view("\n\n\r\n"), std::string_view("\xEF\xBB\xBF")}) {
     Status s = ParseError(text);
     EXPECT_EQ(s.code(), StatusCode::kDataError) << s.ToString();
     EXPECT_TRUE(Contains(s.message(), "h.csv")) << s.message();
@@ -270,10 +274,10 @@ TEST(DateHierarchyTest, AcceptedFormats) {
 
 TEST(DateHierarchyTest, InvalidDatesRejected) {
   auto h = DateHierarchy();
-  for (const char* v : {"2023-02-29", "1900-02-29", "20230229", "2023/02/29", "2023年2月29日",
+  for (const char* v : {"2023-02-29", "1900-02-29", "20230229",   "2023/02/29", "2023年2月29日",
                         "2023-13-01", "2023-00-10", "2023-04-31", "2023-01-00", "2023-01-32",
-                        "2023-02", "2023", "87-03-05", "abcd-ef-gh", "1987-03-05x", "",
-                        "1987.03.05", "1987-03/05", "not a date", "2023年2月"}) {
+                        "2023-02",    "2023",       "87-03-05",   "abcd-ef-gh", "1987-03-05x",
+                        "",           "1987.03.05", "1987-03/05", "not a date", "2023年2月"}) {
     ExpectRejected(*h, v);
   }
 }
@@ -320,17 +324,23 @@ TEST(IntervalHierarchyTest, DecimalWidthsGiveExactBounds) {
 TEST(IntervalHierarchyTest, NonNumbersRejected) {
   auto h = IntervalHierarchy({5, 10, 20});
   ASSERT_TRUE(h.ok());
-  for (const char* v : {"abc", "", "39 ", " 39", "39岁", "1,000", "nan", "inf", "-inf", "1e999",
-                        "0x10", "--3"}) {
+  for (const char* v :
+       {"abc", "", "39 ", " 39", "39岁", "1,000", "nan", "inf", "-inf", "1e999", "0x10", "--3"}) {
     ExpectRejected(**h, v);
   }
 }
 
 TEST(IntervalHierarchyTest, WidthsThatDoNotNestRejected) {
-  const std::vector<std::vector<double>> bad = {
-      {},         {0},        {-5},      {5, 12},   {10, 5},  {5, 5},
-      {5, 10, 25}, {2.5, 6}, {5, std::numeric_limits<double>::infinity()},
-      {std::numeric_limits<double>::quiet_NaN()}};
+  const std::vector<std::vector<double>> bad = {{},
+                                                {0},
+                                                {-5},
+                                                {5, 12},
+                                                {10, 5},
+                                                {5, 5},
+                                                {5, 10, 25},
+                                                {2.5, 6},
+                                                {5, std::numeric_limits<double>::infinity()},
+                                                {std::numeric_limits<double>::quiet_NaN()}};
   for (const auto& w : bad) {
     auto h = IntervalHierarchy(w);
     EXPECT_FALSE(h.ok()) << "widths accepted: " << fmt::format("{}", fmt::join(w, ","));
@@ -354,7 +364,8 @@ TEST(RegionCodeHierarchyTest, IdNumberAndRegionCode) {
 
 TEST(RegionCodeHierarchyTest, ShortOrNonDigitRejected) {
   auto h = RegionCodeHierarchy();
-  for (const char* v : {"", "11010", "1101a5", "X10105", "一一0105", " 110105", "abcdefghijklmnopqr"}) {
+  for (const char* v :
+       {"", "11010", "1101a5", "X10105", "一一0105", " 110105", "abcdefghijklmnopqr"}) {
     ExpectRejected(*h, v);
   }
 }
@@ -382,16 +393,15 @@ TEST(AddressHierarchyTest, MunicipalityProvinceAndAutonomousRegion) {
 TEST(AddressHierarchyTest, CityNamesContainingZhou) {
   // 州 is also a prefecture unit (自治州), but in 杭州市 / 广州市 it is part of the city's name.
   auto h = AddressHierarchy();
-  EXPECT_EQ(Gen(*h, "浙江省杭州市西湖区文三路"),
-            (Levels{"浙江省杭州市西湖区文三路", "浙江省杭州市西湖区", "浙江省杭州市", "浙江省",
-                    "*"}));
-  EXPECT_EQ(Gen(*h, "广东省广州市天河区体育西路"),
-            (Levels{"广东省广州市天河区体育西路", "广东省广州市天河区", "广东省广州市", "广东省",
-                    "*"}));
+  EXPECT_EQ(
+      Gen(*h, "浙江省杭州市西湖区文三路"),
+      (Levels{"浙江省杭州市西湖区文三路", "浙江省杭州市西湖区", "浙江省杭州市", "浙江省", "*"}));
+  EXPECT_EQ(
+      Gen(*h, "广东省广州市天河区体育西路"),
+      (Levels{"广东省广州市天河区体育西路", "广东省广州市天河区", "广东省广州市", "广东省", "*"}));
   EXPECT_EQ(Gen(*h, "湖北省恩施土家族苗族自治州恩施市舞阳大道"),
-            (Levels{"湖北省恩施土家族苗族自治州恩施市舞阳大道",
-                    "湖北省恩施土家族苗族自治州恩施市", "湖北省恩施土家族苗族自治州", "湖北省",
-                    "*"}));
+            (Levels{"湖北省恩施土家族苗族自治州恩施市舞阳大道", "湖北省恩施土家族苗族自治州恩施市",
+                    "湖北省恩施土家族苗族自治州", "湖北省", "*"}));
 }
 
 TEST(AddressHierarchyTest, NoUnitRejected) {
@@ -418,10 +428,18 @@ TEST(HierarchyFunctionalTest, RandomValuesOfEveryBuiltin) {
   for (int i = 0; i < 3000; ++i) {
     int y = 1900 + rng() % 130, m = 1 + rng() % 12, d = 1 + rng() % 31;
     switch (rng() % 4) {
-      case 0: dates.push_back(fmt::format("{:04}-{:02}-{:02}", y, m, d)); break;
-      case 1: dates.push_back(fmt::format("{:04}/{:02}/{:02}", y, m, d)); break;
-      case 2: dates.push_back(fmt::format("{:04}{:02}{:02}", y, m, d)); break;
-      default: dates.push_back(fmt::format("{}年{}月{}日", y, m, d)); break;
+      case 0:
+        dates.push_back(fmt::format("{:04}-{:02}-{:02}", y, m, d));
+        break;
+      case 1:
+        dates.push_back(fmt::format("{:04}/{:02}/{:02}", y, m, d));
+        break;
+      case 2:
+        dates.push_back(fmt::format("{:04}{:02}{:02}", y, m, d));
+        break;
+      default:
+        dates.push_back(fmt::format("{}年{}月{}日", y, m, d));
+        break;
     }
   }
   EXPECT_EQ(FunctionalViolations(*DateHierarchy(), dates), 0);
@@ -432,15 +450,16 @@ TEST(HierarchyFunctionalTest, RandomValuesOfEveryBuiltin) {
     numbers.push_back(rng() % 2 ? fmt::format("{}", cents / 100)
                                 : fmt::format("{}.{:02}", cents / 100, std::abs(cents % 100)));
   }
-  for (const auto& widths : std::vector<std::vector<double>>{
-           {5, 10, 20}, {1, 5, 10, 50}, {0.5, 1, 3}, {2.5, 5, 25}}) {
+  for (const auto& widths :
+       std::vector<std::vector<double>>{{5, 10, 20}, {1, 5, 10, 50}, {0.5, 1, 3}, {2.5, 5, 25}}) {
     auto h = IntervalHierarchy(widths, widths[0] == 2.5 ? 1 : 0);
     ASSERT_TRUE(h.ok());
     EXPECT_EQ(FunctionalViolations(**h, numbers), 0) << fmt::format("{}", fmt::join(widths, ","));
   }
   {
     std::vector<std::string> small;
-    for (int i = 0; i < 3000; ++i) small.push_back(fmt::format("{:.2f}", (rng() % 2000) / 100.0 - 10));
+    for (int i = 0; i < 3000; ++i)
+      small.push_back(fmt::format("{:.2f}", (rng() % 2000) / 100.0 - 10));
     auto h = IntervalHierarchy({0.1, 0.2, 1});
     ASSERT_TRUE(h.ok());
     EXPECT_EQ(FunctionalViolations(**h, small), 0) << "widths 0.1, 0.2, 1";
@@ -456,13 +475,15 @@ TEST(HierarchyFunctionalTest, RandomValuesOfEveryBuiltin) {
 
   // Addresses from tricky parts: municipalities with and without 市, 自治区, 自治州, cities whose
   // names hold 州, counties that are cities, missing levels.
-  const std::vector<std::string> provinces = {"", "北京市", "北京", "上海市", "浙江省", "广东省",
-                                              "新疆维吾尔自治区", "内蒙古自治区", "贵州省"};
-  const std::vector<std::string> cities = {"", "杭州市", "广州市", "乌鲁木齐市", "锡林郭勒盟",
-                                           "恩施土家族苗族自治州", "喀什地区", "东莞市", "贵阳市"};
-  const std::vector<std::string> districts = {"", "西湖区", "天河区", "昆山市", "和静县",
-                                              "达尔罕茂明安联合旗", "朝阳区"};
-  const std::vector<std::string> streets = {"", "文三路1号", "建国路", "人民南路4段12号",
+  const std::vector<std::string> provinces = {
+      "",       "北京市",           "北京",         "上海市", "浙江省",
+      "广东省", "新疆维吾尔自治区", "内蒙古自治区", "贵州省"};
+  const std::vector<std::string> cities = {"",           "杭州市",     "广州市",
+                                           "乌鲁木齐市", "锡林郭勒盟", "恩施土家族苗族自治州",
+                                           "喀什地区",   "东莞市",     "贵阳市"};
+  const std::vector<std::string> districts = {
+      "", "西湖区", "天河区", "昆山市", "和静县", "达尔罕茂明安联合旗", "朝阳区"};
+  const std::vector<std::string> streets = {"",       "文三路1号", "建国路", "人民南路4段12号",
                                             "市场街", "州桥路2号"};
   std::vector<std::string> addresses;
   for (int i = 0; i < 4000; ++i) {

@@ -1,11 +1,12 @@
 #include "deid/operators.h"
 
-#include <charconv>
-#include <cstdlib>
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sodium.h>
+
+#include <charconv>
+#include <cstdlib>
 
 #include "base/file.h"
 #include "crypto/crypto.h"
@@ -33,21 +34,28 @@ bool AllDigits(std::string_view v) {
 
 std::string_view OperatorName(OperatorKind k) {
   switch (k) {
-    case OperatorKind::kKeep: return "keep";
-    case OperatorKind::kMask: return "mask";
-    case OperatorKind::kRedact: return "redact";
-    case OperatorKind::kReplace: return "replace";
-    case OperatorKind::kPseudonymize: return "pseudonymize";
-    case OperatorKind::kFormatPreserving: return "format_preserving";
-    case OperatorKind::kTopBottom: return "top_bottom";
+    case OperatorKind::kKeep:
+      return "keep";
+    case OperatorKind::kMask:
+      return "mask";
+    case OperatorKind::kRedact:
+      return "redact";
+    case OperatorKind::kReplace:
+      return "replace";
+    case OperatorKind::kPseudonymize:
+      return "pseudonymize";
+    case OperatorKind::kFormatPreserving:
+      return "format_preserving";
+    case OperatorKind::kTopBottom:
+      return "top_bottom";
   }
   return "?";
 }
 
 Result<OperatorKind> ParseOperator(std::string_view name) {
-  for (auto k : {OperatorKind::kKeep, OperatorKind::kMask, OperatorKind::kRedact,
-                 OperatorKind::kReplace, OperatorKind::kPseudonymize,
-                 OperatorKind::kFormatPreserving, OperatorKind::kTopBottom}) {
+  for (auto k :
+       {OperatorKind::kKeep, OperatorKind::kMask, OperatorKind::kRedact, OperatorKind::kReplace,
+        OperatorKind::kPseudonymize, OperatorKind::kFormatPreserving, OperatorKind::kTopBottom}) {
     if (OperatorName(k) == name) return k;
   }
   return InvalidArgument(fmt::format(
@@ -70,7 +78,8 @@ Result<PseudonymKey> PseudonymKey::FromBytes(std::string bytes, const std::strin
 Result<PseudonymKey> PseudonymKey::FromFile(const std::string& path) {
   auto text = ReadFile(path);
   if (!text.ok()) {
-    return Status(text.status().code(), "cannot read pseudonym key file: " + text.status().message());
+    return Status(text.status().code(),
+                  "cannot read pseudonym key file: " + text.status().message());
   }
   return FromBytes(std::move(text).value(), "file " + path);
 }
@@ -139,7 +148,10 @@ std::string ValueOperator::Mask(std::string_view value) const {
     if (spec_.mask_char != "*") {
       std::string out;
       for (char c : m) {
-        if (c == '*') out += spec_.mask_char; else out.push_back(c);
+        if (c == '*')
+          out += spec_.mask_char;
+        else
+          out.push_back(c);
       }
       return out;
     }

@@ -3,14 +3,14 @@
 // of ID and mobile numbers, top/bottom coding, and the pseudonym key's sources and errors.
 #include "deid/operators.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <random>
 #include <set>
-#include <unistd.h>
 
 #include "scan/validators.h"
 
@@ -79,9 +79,9 @@ class TempDir {
 // ---- Names ----
 
 TEST(OperatorNameTest, RoundTripsAndRejectsUnknown) {
-  for (auto k : {OperatorKind::kKeep, OperatorKind::kMask, OperatorKind::kRedact,
-                 OperatorKind::kReplace, OperatorKind::kPseudonymize,
-                 OperatorKind::kFormatPreserving, OperatorKind::kTopBottom}) {
+  for (auto k :
+       {OperatorKind::kKeep, OperatorKind::kMask, OperatorKind::kRedact, OperatorKind::kReplace,
+        OperatorKind::kPseudonymize, OperatorKind::kFormatPreserving, OperatorKind::kTopBottom}) {
     auto parsed = ParseOperator(OperatorName(k));
     ASSERT_TRUE(parsed.ok()) << OperatorName(k);
     EXPECT_EQ(*parsed, k);
@@ -254,8 +254,8 @@ TEST(PseudonymTest, NeedsAKey) {
     EXPECT_TRUE(Contains(op.status().message(), "key")) << op.status().message();
   }
   // Operators without keys do not need one.
-  for (auto kind : {OperatorKind::kKeep, OperatorKind::kMask, OperatorKind::kRedact,
-                    OperatorKind::kReplace}) {
+  for (auto kind :
+       {OperatorKind::kKeep, OperatorKind::kMask, OperatorKind::kRedact, OperatorKind::kReplace}) {
     EXPECT_TRUE(ValueOperator::Create(Spec(kind), nullptr).ok()) << OperatorName(kind);
   }
 }
@@ -373,7 +373,10 @@ TEST(PseudonymKeyTest, FromFileStripsTrailingNewline) {
   ASSERT_TRUE(crlf.ok());
   EXPECT_EQ(crlf->bytes(), kKey);
   // Raw bytes, including NUL and high bytes, are kept.
-  std::string raw("\x00\x01\xff\xfe" "0123456789abcdef", 20);
+  std::string raw(
+      "\x00\x01\xff\xfe"
+      "0123456789abcdef",
+      20);
   auto bin = PseudonymKey::FromFile(d.Write("bin.key", raw));
   ASSERT_TRUE(bin.ok());
   EXPECT_EQ(bin->bytes(), raw);

@@ -1,4 +1,5 @@
-// JSON and HTML reports of a de-identification run (docs/deid.md, docs/schemas/deid-report.schema.json).
+// JSON and HTML reports of a de-identification run (docs/deid.md,
+// docs/schemas/deid-report.schema.json).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -29,11 +30,20 @@ std::string Html(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -44,10 +54,13 @@ std::string Html(std::string_view s) {
 std::string DeidReportJson(const DeidResult& r) {
   nlohmann::json j;
   j["report"] = "kexin-deid-report-v1";
-  j["input"] = {{"path", r.input}, {"format", r.format}, {"encoding", r.encoding},
-                {"rows", r.rows_in}};
-  j["output"] = {{"path", r.output}, {"rows", r.rows_out}, {"encoding", "utf-8"},
-                 {"suppressed_rows", r.suppressed_rows == SuppressedRows::kMask ? "mask" : "remove"}};
+  j["input"] = {
+      {"path", r.input}, {"format", r.format}, {"encoding", r.encoding}, {"rows", r.rows_in}};
+  j["output"] = {
+      {"path", r.output},
+      {"rows", r.rows_out},
+      {"encoding", "utf-8"},
+      {"suppressed_rows", r.suppressed_rows == SuppressedRows::kMask ? "mask" : "remove"}};
   nlohmann::json cols = nlohmann::json::array();
   for (const auto& c : r.columns) {
     nlohmann::json cj = {{"name", c.name},
@@ -99,11 +112,10 @@ std::string DeidReportJson(const DeidResult& r) {
           {"seconds", r.search.seconds}}},
     };
     j["risk"] = {{"before", RiskJson(r.risk_before)}, {"after", RiskJson(r.risk_after)}};
-    j["utility"] = {{"metric", std::string(MetricName(r.metric))},
-                    {"before", r.metric == Metric::kDiscernibility
-                                   ? static_cast<double>(r.rows_in)
-                                   : 0.0},
-                    {"after", b.utility}};
+    j["utility"] = {
+        {"metric", std::string(MetricName(r.metric))},
+        {"before", r.metric == Metric::kDiscernibility ? static_cast<double>(r.rows_in) : 0.0},
+        {"after", b.utility}};
   } else {
     j["generalization"] = nullptr;
     j["risk"] = nullptr;
@@ -119,12 +131,14 @@ std::string DeidReportJson(const DeidResult& r) {
 std::string DeidReportHtml(const DeidResult& r) {
   std::string h;
   h += "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>kexin deid: " +
-       Html(r.input) + "</title><style>body{font-family:sans-serif;margin:2em;max-width:70em}"
+       Html(r.input) +
+       "</title><style>body{font-family:sans-serif;margin:2em;max-width:70em}"
        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
-       "text-align:left}th{background:#f4f4f4}.bar{background:#4a7;height:12px}</style></head><body>";
-  h += fmt::format("<h1>De-identification report</h1><p>{} ({}, {}) &rarr; {}: {} rows in, {} rows out.</p>",
-                   Html(r.input), Html(r.format), Html(r.encoding), Html(r.output), r.rows_in,
-                   r.rows_out);
+       "text-align:left}th{background:#f4f4f4}.bar{background:#4a7;height:12px}</style></"
+       "head><body>";
+  h += fmt::format(
+      "<h1>De-identification report</h1><p>{} ({}, {}) &rarr; {}: {} rows in, {} rows out.</p>",
+      Html(r.input), Html(r.format), Html(r.encoding), Html(r.output), r.rows_in, r.rows_out);
   h += "<h2>Privacy model</h2><p>" + Html(DescribeModel(r.model)) +
        fmt::format(", at most {:.2f}% of records suppressed", r.model.max_suppression * 100) +
        (r.model_default ? " (default: none was given)" : "") + "</p>";
@@ -133,11 +147,10 @@ std::string DeidReportHtml(const DeidResult& r) {
   for (const auto& c : r.columns) {
     std::string ex;
     for (const auto& e : c.examples) ex += (ex.empty() ? "" : ", ") + Html(e);
-    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                     Html(c.name), RoleName(c.role), Html(c.source), Html(c.treatment),
-                     Html(c.hierarchy),
-                     c.role == Role::kQuasi ? fmt::format("{} of {}", c.level, c.height - 1) : "",
-                     ex);
+    h += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        Html(c.name), RoleName(c.role), Html(c.source), Html(c.treatment), Html(c.hierarchy),
+        c.role == Role::kQuasi ? fmt::format("{} of {}", c.level, c.height - 1) : "", ex);
   }
   h += "</table>";
   if (r.searched) {
@@ -148,7 +161,8 @@ std::string DeidReportHtml(const DeidResult& r) {
         "{} lattice nodes checked in {:.1f} ms.</p>",
         MetricName(r.metric), b.utility, b.suppressed_rows, b.classes, b.smallest_class,
         r.search.checks, r.search.lattice_size, r.search.seconds * 1000);
-    h += "<h2>Re-identification risk</h2><table><tr><th>measure</th><th>before</th><th>after</th></tr>";
+    h += "<h2>Re-identification "
+         "risk</h2><table><tr><th>measure</th><th>before</th><th>after</th></tr>";
     auto row = [&](const char* name, double before, double after) {
       h += fmt::format(
           "<tr><td>{}</td><td>{:.4f}</td><td>{:.4f}</td></tr>"

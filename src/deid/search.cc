@@ -1,5 +1,7 @@
 #include "deid/search.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -7,7 +9,6 @@
 #include <deque>
 #include <limits>
 #include <memory>
-#include <fmt/format.h>
 #include <numeric>
 #include <unordered_map>
 
@@ -107,7 +108,8 @@ std::string DescribeModel(const PrivacyModel& m) {
       parts.push_back(fmt::format("recursive ({},{})-diversity", m.c, m.l));
       break;
   }
-  if (m.closeness == Closeness::kEqual) parts.push_back(fmt::format("{}-closeness (equal distance)", m.t));
+  if (m.closeness == Closeness::kEqual)
+    parts.push_back(fmt::format("{}-closeness (equal distance)", m.t));
   if (m.closeness == Closeness::kHierarchical) {
     parts.push_back(fmt::format("{}-closeness (hierarchical distance)", m.t));
   }
@@ -164,19 +166,19 @@ Result<Anonymizer> Anonymizer::Create(const Dataset& data, const PrivacyModel& m
   if (model.closeness == Closeness::kHierarchical) {
     for (size_t j = 0; j < data.num_sensitive(); ++j) {
       if (data.sensitive(j).height < 2) {
-        return InvalidArgument(fmt::format(
-            "hierarchical t-closeness needs a hierarchy for sensitive column \"{}\"",
-            data.sensitive(j).name));
+        return InvalidArgument(
+            fmt::format("hierarchical t-closeness needs a hierarchy for sensitive column \"{}\"",
+                        data.sensitive(j).name));
       }
     }
   }
   double lattice = 1;
   for (size_t i = 0; i < data.num_qi(); ++i) lattice *= data.qi(i).height;
   if (lattice > 5e7) {
-    return ResourceExhausted(fmt::format(
-        "the generalization lattice has {:.0f} nodes (limit 50,000,000): use fewer "
-        "quasi-identifiers or shorter hierarchies",
-        lattice));
+    return ResourceExhausted(
+        fmt::format("the generalization lattice has {:.0f} nodes (limit 50,000,000): use fewer "
+                    "quasi-identifiers or shorter hierarchies",
+                    lattice));
   }
   return Anonymizer(data, model, metric);
 }
@@ -278,7 +280,7 @@ class SensitiveCheck {
     }
     if (model_.closeness != Closeness::kNone) {
       double d = model_.closeness == Closeness::kEqual ? EqualDistance(j, e, m, total)
-                                                      : HierarchicalDistance(j, e, m, total);
+                                                       : HierarchicalDistance(j, e, m, total);
       if (d > model_.t + kEps) return false;
     }
     return true;
@@ -323,7 +325,10 @@ class SensitiveCheck {
         seen[child] = 1;
         uint32_t parent = l < a.height ? a.gen[l][c0] : 0;
         double x = level_extra[child];
-        if (x > 0) pos_[parent] += x; else neg_[parent] -= x;
+        if (x > 0)
+          pos_[parent] += x;
+        else
+          neg_[parent] -= x;
         next[parent] += x;
       }
       for (size_t p = 0; p < nodes; ++p) {
@@ -380,9 +385,7 @@ NodeResult Anonymizer::Evaluate(const std::vector<int>& levels, const Classes* f
     out->size[cls] += n;
     g.class_of_item[item] = cls;
   };
-  auto rep_codes = [&](size_t item) {
-    return d.codes(from ? from->rep[item] : item);
-  };
+  auto rep_codes = [&](size_t item) { return d.codes(from ? from->rep[item] : item); };
   if (bits <= 64) {
     g.t64.Reset(items);
     for (size_t item = 0; item < items; ++item) {
@@ -527,12 +530,12 @@ struct Lattice {
   }
   std::vector<int> Levels(uint64_t id) const {
     std::vector<int> l(heights.size());
-    for (size_t i = 0; i < heights.size(); ++i) l[i] = static_cast<int>((id / stride[i]) % heights[i]);
+    for (size_t i = 0; i < heights.size(); ++i)
+      l[i] = static_cast<int>((id / stride[i]) % heights[i]);
     return l;
   }
   int Level(uint64_t id, size_t i) const { return static_cast<int>((id / stride[i]) % heights[i]); }
 };
-
 
 // Per quasi-identifier and generalized value, the set of cells holding it, as bitsets built on
 // demand from the level-0 sets. The cells of one class at a node are the AND of one set per
@@ -786,7 +789,10 @@ SearchResult Anonymizer::Search() {
           if (hi < lo) break;
           int mid = (lo + hi) / 2;
           if (tag[path[mid]] == kUnknown) check(path[mid]);
-          if (tag[path[mid]] == kAccepted) hi = mid - 1; else lo = mid + 1;
+          if (tag[path[mid]] == kAccepted)
+            hi = mid - 1;
+          else
+            lo = mid + 1;
         }
       }
     }
@@ -826,8 +832,7 @@ SearchResult Anonymizer::Search() {
   if (result.found && result.best.classes == 0 && result.best.smallest_class == 0) {
     result.best = Check(result.best.levels);  // fill in the class figures
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 
@@ -847,8 +852,7 @@ SearchResult Anonymizer::Exhaustive() {
       result.best = r;
     }
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 

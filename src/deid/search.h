@@ -48,26 +48,26 @@ struct PrivacyModel {
   double max_suppression = 0;  // share of rows that may be suppressed, 0..1
 };
 
-std::string_view MetricName(Metric m);  // "loss", "discernibility", "precision"
+std::string_view MetricName(Metric m);             // "loss", "discernibility", "precision"
 std::string DescribeModel(const PrivacyModel& m);  // "5-anonymity, distinct 2-diversity"
 
 struct NodeResult {
   std::vector<int> levels;
   bool accepted = false;
   uint64_t suppressed_rows = 0;
-  uint64_t classes = 0;        // equivalence classes that were kept
+  uint64_t classes = 0;         // equivalence classes that were kept
   uint64_t smallest_class = 0;  // among kept classes (0 when none)
-  double utility = 0;          // the metric's value (lower is better)
+  double utility = 0;           // the metric's value (lower is better)
 };
 
 struct SearchResult {
   bool found = false;  // false: no node satisfies the models within the suppression limit
   NodeResult best;
   uint64_t lattice_size = 0;
-  uint64_t checks = 0;        // nodes whose classes were computed
-  uint64_t rollups = 0;       // of those, computed from a checked specialization's classes
+  uint64_t checks = 0;              // nodes whose classes were computed
+  uint64_t rollups = 0;             // of those, computed from a checked specialization's classes
   uint64_t witness_rejections = 0;  // of those, rejected by counting one small class only
-  double seconds = 0;         // wall time of the search
+  double seconds = 0;               // wall time of the search
 };
 
 class Anonymizer {

@@ -4,6 +4,7 @@
 // so "optimal" is checked, not assumed.
 #include "deid/search.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,7 +14,6 @@
 #include <set>
 
 #include "base/file.h"
-#include <fmt/format.h>
 
 namespace kexin::deid {
 namespace {
@@ -53,7 +53,9 @@ Table RandomTable(std::mt19937& rng, int rows, int qis, bool sensitive) {
     std::vector<std::string> row;
     for (int i = 0; i < qis; ++i) {
       // Skewed values so that some classes are small and others large.
-      int v = std::min<int>(values[i] - 1, static_cast<int>(std::abs(std::normal_distribution<>(0, values[i] / 2.0)(rng))));
+      int v = std::min<int>(
+          values[i] - 1,
+          static_cast<int>(std::abs(std::normal_distribution<>(0, values[i] / 2.0)(rng))));
       row.push_back(fmt::format("{}{}", i % 2 ? "a" : "b", v));
     }
     t.qi.push_back(std::move(row));
@@ -115,7 +117,8 @@ Ref Reference(const Table& t, const std::vector<int>& levels, const PrivacyModel
       if (m.diversity == Diversity::kDistinct) ok = counts.size() >= m.l;
       if (m.diversity == Diversity::kEntropy) {
         double h = 0;
-        for (auto& [v, c] : counts) h -= double(c) / rows.size() * std::log(double(c) / rows.size());
+        for (auto& [v, c] : counts)
+          h -= double(c) / rows.size() * std::log(double(c) / rows.size());
         ok = h >= std::log(m.l) - 1e-12;
       }
       if (m.diversity == Diversity::kRecursive) {
@@ -157,7 +160,10 @@ Ref Reference(const Table& t, const std::vector<int>& levels, const PrivacyModel
             const std::string& parent = lv[v][l];
             if (!visited.insert(child).second) continue;
             double x = extra[child];
-            if (x > 0) pos[parent] += x; else neg[parent] -= x;
+            if (x > 0)
+              pos[parent] += x;
+            else
+              neg[parent] -= x;
             next[parent] += x;
           }
           for (auto& [node, x] : next) {
@@ -318,9 +324,9 @@ TEST(SearchTest, AdultMatchesExhaustiveSearch) {
   std::string base = std::string(src) + "/examples/deid/adult/";
   auto text = ReadFile(base + "adult.csv");
   ASSERT_TRUE(text.ok()) << text.status().ToString();
-  const std::vector<std::string> qis = {"sex",       "age",           "race",
-                                        "marital-status", "education", "native-country",
-                                        "workclass", "occupation"};
+  const std::vector<std::string> qis = {
+      "sex",       "age",       "race", "marital-status", "education", "native-country",
+      "workclass", "occupation"};
   std::vector<std::unique_ptr<Hierarchy>> hs;
   std::vector<const Hierarchy*> hp;
   for (const auto& q : qis) {

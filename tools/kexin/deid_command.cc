@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "deid/deid.h"
+#include "scan/report.h"
 #include "tools/kexin/commands.h"
 
 namespace kexin::cli {
@@ -25,7 +26,8 @@ int Fail(const Status& s) {
 }
 
 bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 int RunDeid(const DeidArgs& a) {
@@ -41,9 +43,12 @@ int RunDeid(const DeidArgs& a) {
   if (!a.key_file.empty()) o.key_file = a.key_file;
   if (!a.key_env.empty()) o.key_env = a.key_env;
   if (!a.delimiter.empty()) {
-    if (a.delimiter == "\\t") o.read.delimiter = '\t';
-    else if (a.delimiter.size() == 1) o.read.delimiter = a.delimiter[0];
-    else return Fail(InvalidArgument("--delimiter must be one character (or \\t)"));
+    if (a.delimiter == "\\t")
+      o.read.delimiter = '\t';
+    else if (a.delimiter.size() == 1)
+      o.read.delimiter = a.delimiter[0];
+    else
+      return Fail(InvalidArgument("--delimiter must be one character (or \\t)"));
   }
   if (a.header != "auto") o.read.header = a.header == "yes";
   auto r = deid::RunDeid(a.input, a.output, o);
@@ -59,8 +64,10 @@ int RunDeid(const DeidArgs& a) {
                 static_cast<unsigned long long>(r->rows_out));
     for (const auto& c : r->columns) {
       if (c.role == deid::Role::kInsensitive && c.treatment == "keep") continue;
-      std::printf("  %-20s %-11s %s", c.name.c_str(), std::string(deid::RoleName(c.role)).c_str(),
-                  c.treatment.c_str());
+      size_t width = scan::DisplayWidth(c.name);
+      std::printf("  %s%s %-11s %s", c.name.c_str(),
+                  std::string(width < 20 ? 20 - width : 0, ' ').c_str(),
+                  std::string(deid::RoleName(c.role)).c_str(), c.treatment.c_str());
       if (c.role == deid::Role::kQuasi) std::printf(" to level %d of %d", c.level, c.height - 1);
       std::printf("  [%s]\n", c.source.c_str());
     }
@@ -88,23 +95,27 @@ int RunDeid(const DeidArgs& a) {
 void RegisterDeid(CLI::App& app, RunFn* run) {
   auto a = std::make_shared<DeidArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "deid", "De-identify a table: mask and pseudonymize identifiers, generalize "
-              "quasi-identifiers to k-anonymity, l-diversity, t-closeness (docs/deid.md)");
+      "deid",
+      "De-identify a table: mask and pseudonymize identifiers, generalize "
+      "quasi-identifiers to k-anonymity, l-diversity, t-closeness (docs/deid.md)");
   cmd->add_option("INPUT", a->input, "CSV or JSONL table")->required();
   cmd->add_option("-o,--output", a->output, "The de-identified table (written atomically)")
       ->required();
   cmd->add_option("--config", a->config, "TOML file with column roles, hierarchies and models");
   cmd->add_option("--k", a->k, "k-anonymity")->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
-  cmd->add_option("--l", a->l, "l-diversity of each sensitive column (distinct unless the config "
-                               "says entropy or recursive)")
+  cmd->add_option("--l", a->l,
+                  "l-diversity of each sensitive column (distinct unless the config "
+                  "says entropy or recursive)")
       ->check(CLI::Range(1.0, 1e9));
-  cmd->add_option("--t", a->t, "t-closeness of each sensitive column (equal distance unless the "
-                               "config says hierarchical)")
+  cmd->add_option("--t", a->t,
+                  "t-closeness of each sensitive column (equal distance unless the "
+                  "config says hierarchical)")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--max-suppression", a->max_suppression,
                   "Share of records that may be suppressed, 0..1 (default 0)")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--metric", a->metric, "Utility metric: loss (default), discernibility, precision")
+  cmd->add_option("--metric", a->metric,
+                  "Utility metric: loss (default), discernibility, precision")
       ->check(CLI::IsMember({"loss", "discernibility", "precision"}));
   cmd->add_option("--report", a->report, "Write the report: JSON, or HTML when R ends in .html");
   cmd->add_option("--key-file", a->key_file, "Pseudonym key file (at least 16 bytes)");
