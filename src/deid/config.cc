@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "base/file.h"
@@ -111,6 +112,11 @@ Status ParseColumn(const toml::table& t, const std::string& name, const std::str
   if (origin) c->origin = *origin;
   KEXIN_ASSIGN_OR_RETURN(auto kp, Number(t, "keep_prefix", name, path));
   KEXIN_ASSIGN_OR_RETURN(auto ks, Number(t, "keep_suffix", name, path));
+  for (auto [v, key] : {std::pair{kp, "keep_prefix"}, std::pair{ks, "keep_suffix"}}) {
+    if (v && (*v < 0 || *v > 1000 || *v != std::floor(*v))) {
+      return KeyError(name, path + key, "must be a whole number from 0 to 1000");
+    }
+  }
   if (kp) c->op.keep_prefix = static_cast<int>(*kp);
   if (ks) c->op.keep_suffix = static_cast<int>(*ks);
   KEXIN_ASSIGN_OR_RETURN(auto mc, String(t, "mask_char", name, path));
@@ -153,6 +159,7 @@ Result<DeidConfig> ParseDeidConfig(std::string_view text, const std::string& nam
     }
     KEXIN_ASSIGN_OR_RETURN(auto l, Number(*p, "l", name, path));
     if (l) {
+      if (*l < 1) return KeyError(name, path + "l", "must be at least 1");
       cfg.model.l = *l;
       cfg.model.diversity = Diversity::kDistinct;
       cfg.model_given = true;

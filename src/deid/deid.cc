@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -71,17 +72,29 @@ class AtomicWriter {
   ~AtomicWriter() {
     if (fd_ >= 0) {
       ::close(fd_);
-      ::unlink(tmp_.c_str());
+      if (!in_place_) ::unlink(tmp_.c_str());
     }
   }
   Status Open(const std::string& path) {
     path_ = path;
+    struct stat st {};
+    bool exists = ::stat(path.c_str(), &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
+      // A FIFO, a device or /dev/stdout: written in place, never replaced by a file.
+      fd_ = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+      if (fd_ < 0) return ErrnoError(path, errno);
+      in_place_ = true;
+      return Status::Ok();
+    }
     std::filesystem::path p(path);
     std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
     tmp_ = dir + "/." + p.filename().string() + ".tmp.XXXXXX";
     fd_ = ::mkstemp(tmp_.data());
-    if (fd_ < 0) return ErrnoError("cannot create a temporary file in " + dir, errno);
-    ::fchmod(fd_, 0644 & ~CurrentUmask());
+    if (fd_ < 0) {
+      return IoError("cannot create a temporary file in " + dir + ": " + std::strerror(errno));
+    }
+    // A replaced file keeps its permissions; a new one gets 0644 less the umask.
+    ::fchmod(fd_, exists ? (st.st_mode & 07777) : (0644 & ~CurrentUmask()));
     return Status::Ok();
   }
   Status Append(std::string_view s) {
@@ -92,6 +105,11 @@ class AtomicWriter {
   Status MaybeFlush() { return buf_.size() >= (1u << 20) ? Flush() : Status::Ok(); }
   Status Commit() {
     KEXIN_RETURN_IF_ERROR(Flush());
+    if (in_place_) {
+      int fd = fd_;
+      fd_ = -1;
+      return ::close(fd) == 0 ? Status::Ok() : ErrnoError(path_, errno);
+    }
     if (::fsync(fd_) != 0) return ErrnoError(path_, errno);
     if (::close(fd_) != 0) {
       fd_ = -1;
@@ -128,6 +146,7 @@ class AtomicWriter {
   }
   std::string path_, tmp_, buf_;
   int fd_ = -1;
+  bool in_place_ = false;
 };
 
 void AppendCsvCell(std::string* out, std::string_view v, char delimiter) {

@@ -102,8 +102,10 @@ class IntervalHierarchyImpl : public Hierarchy {
     levels->clear();
     levels->emplace_back(value);
     for (double w : widths_) {
-      double lo = origin_ + std::floor((x - origin_) / w) * w;
-      levels->push_back(fmt::format("[{}, {})", lo, lo + w));
+      // A tolerance so that 0.3 with width 0.1 lands in [0.3, 0.4), not [0.2, 0.3).
+      double q = (x - origin_) / w;
+      double lo = origin_ + std::floor(q + 1e-9 * std::max(1.0, std::fabs(q))) * w;
+      levels->push_back(fmt::format("[{:.15g}, {:.15g})", lo, lo + w));
     }
     levels->push_back("*");
     return Status::Ok();
@@ -154,8 +156,8 @@ class AddressHierarchyImpl : public Hierarchy {
     }
     if (!municipality) province = EndOf(value, 0, {"省", "自治区", "特别行政区"});
     size_t after_province = province == std::string_view::npos ? 0 : province;
-    size_t city = municipality ? province
-                               : EndOf(value, after_province, {"市", "自治州", "州", "盟", "地区"});
+    size_t city =
+        municipality ? province : EndOf(value, after_province, {"市", "自治州", "盟", "地区"});
     size_t after_city = city == std::string_view::npos ? after_province : city;
     size_t district = EndOf(value, after_city, {"区", "县", "旗", "市"});
     if (province == std::string_view::npos && city == std::string_view::npos &&

@@ -51,7 +51,8 @@ std::unique_ptr<Hierarchy> DateHierarchy();
 // multiples of the width from `origin` ("[20, 25)"); widths must grow and each must divide the
 // next so the hierarchy is functional. A last level "*" is added.
 Result<std::unique_ptr<Hierarchy>> IntervalHierarchy(std::vector<double> widths, double origin = 0);
-// Six-digit region codes or 18-digit ID numbers: county "110105", city "1101", province "11", "*".
+// Six-digit region codes or 18-digit ID numbers: county "110105", city "110100", province
+// "110000", "*".
 std::unique_ptr<Hierarchy> RegionCodeHierarchy();
 // Chinese addresses: district/county prefix, city prefix, province prefix, "*". A value with no
 // recognisable unit at a level keeps the coarser prefix ("北京市朝阳区建国路1号" -> "北京市朝阳区",

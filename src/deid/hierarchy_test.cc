@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -199,11 +200,13 @@ TEST(HierarchyCsvTest, LoadFileErrorsNameThePath) {
 
 // ---- The real ARX hierarchies of the Adult data set ----
 
+// examples/deid/adult in the source tree (KEXIN_SOURCE_DIR is set by ctest; this file's path
+// otherwise), or KEXIN_ADULT_DIR.
 std::string AdultDir() {
-  const char* env = std::getenv("KEXIN_ADULT_DIR");
-  std::string d = env ? env : "/work/shared/data/adult";
-  if (!d.empty() && d.back() != '/') d += '/';
-  return d;
+  if (const char* env = std::getenv("KEXIN_ADULT_DIR")) return std::string(env) + "/";
+  std::filesystem::path root = std::filesystem::path(__FILE__).parent_path() / "../..";
+  if (const char* src = std::getenv("KEXIN_SOURCE_DIR")) root = src;
+  return (root / "examples/deid/adult/").string();
 }
 
 TEST(HierarchyCsvTest, AdultHierarchiesCoverEveryValue) {

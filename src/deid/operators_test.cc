@@ -288,7 +288,6 @@ TEST(FormatPreservingTest, ManyRandomIdsAreValid) {
   auto f = Op(Spec(OperatorKind::kFormatPreserving), &key);
   std::mt19937 rng(11);
   std::set<std::string> outs;
-  int n = 0;
   for (int i = 0; i < 3000; ++i) {
     std::string first17 = fmt::format("110105{:04}{:02}{:02}{:03}", 1950 + rng() % 60,
                                       1 + rng() % 12, 1 + rng() % 28, rng() % 1000);
@@ -297,7 +296,6 @@ TEST(FormatPreservingTest, ManyRandomIdsAreValid) {
     ASSERT_NE(scan::IdCardCn(out), scan::Strength::kNone) << id << " -> " << out;
     ASSERT_EQ(out.substr(0, 6), "110105");
     outs.insert(out);
-    ++n;
   }
   // Birth dates and sequence numbers come from the hash: few collisions among 3000.
   EXPECT_GT(outs.size(), 2990u);

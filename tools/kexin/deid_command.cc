@@ -1,5 +1,6 @@
 // `kexin deid INPUT -o OUTPUT`: de-identify and anonymize a table (docs/deid.md).
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "deid/deid.h"
@@ -51,6 +52,16 @@ int RunDeid(const DeidArgs& a) {
       return Fail(InvalidArgument("--delimiter must be one character (or \\t)"));
   }
   if (a.header != "auto") o.read.header = a.header == "yes";
+  if (!a.report.empty()) {
+    std::error_code ec;
+    for (const std::string* other : {&a.input, &a.output}) {
+      if (a.report == *other ||
+          (std::filesystem::exists(a.report, ec) && std::filesystem::exists(*other, ec) &&
+           std::filesystem::equivalent(a.report, *other, ec))) {
+        return Fail(InvalidArgument("--report " + a.report + " would overwrite " + *other));
+      }
+    }
+  }
   auto r = deid::RunDeid(a.input, a.output, o);
   if (!r.ok()) return Fail(r.status());
   if (!a.report.empty()) {
