@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   kexin::cli::RegisterRules(app, &run);
   kexin::cli::RegisterNode(app, &run);
   kexin::cli::RegisterRegistry(app, &run);
+  kexin::cli::RegisterOutbound(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
