@@ -1,7 +1,7 @@
 // The handler file: who sends, and the people it has already sent abroad this year.
 #include <map>
 #include <set>
-#include <toml++/toml.hpp>
+#include <toml++/toml.h>
 
 #include "base/file.h"
 #include "outbound/outbound.h"

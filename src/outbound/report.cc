@@ -14,7 +14,7 @@ ordered_json Strings(const std::vector<std::string>& v) {
   return a;
 }
 
-ordered_json NullIfEmpty(const std::string& s) { return s.empty() ? ordered_json() : s; }
+ordered_json NullIfEmpty(const std::string& s) { return s.empty() ? ordered_json() : ordered_json(s); }
 
 ordered_json Opt(const std::optional<uint64_t>& v) { return v ? ordered_json(*v) : ordered_json(); }
 

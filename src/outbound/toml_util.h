@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <toml++/toml.hpp>
+#include <toml++/toml.h>
 #include <vector>
 
 #include "kexin/status.h"
@@ -52,7 +52,8 @@ inline Status CheckKeys(const toml::table& root, std::string_view source,
       return DataError(Where(source, v) + ": '" + std::string(k.str()) + "' must be a section [" +
                        std::string(k.str()) + "]");
     }
-    KEXIN_RETURN_IF_ERROR(CheckTableKeys(*t, source, "[" + std::string(k.str()) + "]", it->second));
+    std::string what = std::string("[").append(k.str()).append("]");
+    KEXIN_RETURN_IF_ERROR(CheckTableKeys(*t, source, what, it->second));
   }
   return Status::Ok();
 }
