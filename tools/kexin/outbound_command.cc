@@ -122,11 +122,14 @@ Result<ob::Assessment> Assess(AssessArgs a) {
   KEXIN_ASSIGN_OR_RETURN(as.handler, ob::LoadHandlerFile(a.handler));
   KEXIN_ASSIGN_OR_RETURN(as.facts.basis, ob::ParseBasis(a.basis));
 
-  std::vector<ob::NegativeList> lists;
   if (!a.lists.empty()) {
-    KEXIN_ASSIGN_OR_RETURN(lists, ob::LoadNegativeLists(a.lists));
-    for (const auto& l : lists) as.list_files.push_back(l.file);
+    KEXIN_ASSIGN_OR_RETURN(auto loaded, ob::LoadNegativeLists(a.lists));
+    as.lists = std::make_shared<const std::vector<ob::NegativeList>>(std::move(loaded));
+  } else {
+    as.lists = std::make_shared<const std::vector<ob::NegativeList>>();
   }
+  const std::vector<ob::NegativeList>& lists = *as.lists;
+  for (const auto& l : lists) as.list_files.push_back(l.file);
   if (!as.handler.free_trade_zone.empty()) {
     KEXIN_ASSIGN_OR_RETURN(auto ref, ob::FindScenario(lists, as.handler, a.scenario));
     as.scenario = ref;

@@ -1,0 +1,82 @@
+// The node's per-year counters on both store backends (SQLite; PostgreSQL with KEXIN_TEST_PG_URL).
+#include "outbound/counters.h"
+
+#include <gtest/gtest.h>
+
+#include "store/test_database.h"
+
+namespace kexin::outbound {
+namespace {
+
+class CountersTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    db_.Create(GetParam(), "outbound");
+    if (IsSkipped() || HasFatalFailure()) return;
+    auto s = store::Store::Open(db_.url());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+    ASSERT_TRUE(store_->Migrate(store::KexinMigrations()).ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    db_.Drop();
+  }
+  store::TestDatabase db_;
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST_P(CountersTest, AddsPerHandlerYearAndBasis) {
+  ASSERT_TRUE(RecordTransfer(store_.get(), "acme", 2026, "counted", 60000, 0).ok());
+  ASSERT_TRUE(RecordTransfer(store_.get(), "acme", 2026, "counted", 39999, 40).ok());
+  ASSERT_TRUE(RecordTransfer(store_.get(), "acme", 2026, "art5_1", 500000, 9000).ok());
+  ASSERT_TRUE(RecordTransfer(store_.get(), "acme", 2025, "counted", 900000, 0).ok());
+  ASSERT_TRUE(RecordTransfer(store_.get(), "other", 2026, "counted", 7, 7).ok());
+
+  auto c = ReadCounters(store_.get(), "acme", 2026);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->rows.size(), 2u);
+  EXPECT_EQ(c->rows[0].basis, "art5_1");
+  EXPECT_EQ(c->rows[1].basis, "counted");
+  EXPECT_EQ(c->rows[1].transfers, 2u);
+  EXPECT_EQ(c->rows[1].people, 99999u);
+  EXPECT_EQ(c->rows[1].sensitive_people, 40u);
+
+  // The setting decides whether exempt transfers count.
+  HandlerSettings s;
+  PriorCounts p = PriorFromCounters(*c, s);
+  EXPECT_EQ(p.people, 99999u);
+  EXPECT_EQ(p.sensitive_people, 40u);
+  s.count_exempt_transfers = true;
+  p = PriorFromCounters(*c, s);
+  EXPECT_EQ(p.people, 599999u);
+  EXPECT_EQ(p.sensitive_people, 9040u);
+
+  // A new year starts from nothing.
+  auto next = ReadCounters(store_.get(), "acme", 2027);
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(next->rows.empty());
+  EXPECT_EQ(PriorFromCounters(*next, s).people, 0u);
+}
+
+TEST_P(CountersTest, RejectsBadInput) {
+  EXPECT_EQ(RecordTransfer(store_.get(), "acme", 2026, "art5_4", 1, 0).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(RecordTransfer(store_.get(), "acme", 1999, "counted", 1, 0).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(RecordTransfer(store_.get(), "acme", 2026, "counted", UINT64_MAX, 0).code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(CounterBasisTest, ExemptionsKeepTheirBasis) {
+  EXPECT_EQ(CounterBasis("art4"), "art4");
+  EXPECT_EQ(CounterBasis("art6"), "art6");
+  EXPECT_EQ(CounterBasis("art5_4"), "counted");
+  EXPECT_EQ(CounterBasis(""), "counted");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CountersTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace kexin::outbound
