@@ -119,7 +119,7 @@ TEST(NegativeListTest, Parses) {
   const Scenario& s1 = l->scenarios[0];
   ASSERT_EQ(s1.items.size(), 2u);
   EXPECT_EQ(s1.items[0].route, Route::kSecurityAssessment);
-  EXPECT_EQ(s1.items[0].line, 14);
+  EXPECT_EQ(s1.items[0].line, 13);  // the [[scenario.item]] header
   // An item with its own threshold keeps it; one without inherits the scenario's.
   EXPECT_FALSE(s1.items[0].min_people.has_value());
   EXPECT_EQ(*s1.items[0].min_sensitive_people, 10u);
@@ -133,16 +133,16 @@ TEST(NegativeListTest, MalformedFilesNameFileAndLine) {
     std::string from, to, message;
   } cases[] = {
       {"route = \"standard_contract\"\n  fields = [\"手机号码\"", "route = \"contract\"\n  fields = [\"手机号码\"",
-       "l.toml:22: unknown route 'contract'"},
+       "l.toml:21: unknown route 'contract'"},
       {"min_people = 100", "min_people = -100", "l.toml:11: scenario.min_people must not be negative"},
       {"min_sensitive_people = 10", "min_sensitive_people = \"ten\"",
-       "l.toml:18: item.min_sensitive_people must be a non-negative integer"},
+       "l.toml:17: item.min_sensitive_people must be a non-negative integer"},
       {"id = \"s2\"", "id = \"s1\"", "duplicate scenario id 's1'"},
       {"category = \"maps\"", "category = \"maps\"\n  colour = 1", "unknown key 'colour'"},
       {"fields = [\"轨迹\"]", "", "item 'maps' needs fields or scan_categories"},
       {"[sector]\nid = \"retail\"", "", "missing [sector] table"},
       {"zone = \"zone-a\"", "zone = 7", "l.toml:2: zone.zone must be a string"},
-      {"fields = [\"手机号码\", \"email\"]", "fields = [\"手机号码\", 3]", "l.toml:24: fields must hold strings"},
+      {"fields = [\"手机号码\", \"email\"]", "fields = [\"手机号码\", 3]", "l.toml:22: fields must hold strings"},
   };
   for (const auto& c : cases) {
     std::string text = base;
