@@ -1,7 +1,8 @@
 // The handler file: who sends, and the people it has already sent abroad this year.
+#include <toml++/toml.h>
+
 #include <map>
 #include <set>
-#include <toml++/toml.h>
 
 #include "base/file.h"
 #include "outbound/outbound.h"

@@ -24,13 +24,13 @@ Result<InventoryFile> FileFromJson(const json& f, const std::string& source) {
   out.path = f.at("path").get<std::string>();
   if (f.at("status").get<std::string>() != "ok") {
     std::string msg = f.contains("error") ? Str(f.at("error"), "message") : "";
-    return FailedPrecondition(source + ": file " + out.path +
-                              " was not scanned (" + msg +
+    return FailedPrecondition(source + ": file " + out.path + " was not scanned (" + msg +
                               "); a transfer cannot be assessed from part of its data");
   }
   out.mode = f.at("mode").get<std::string>();
   out.rows = f.at("rows_scanned").get<uint64_t>();
-  if (f.at("rows_estimated").is_number()) out.rows_estimated = f.at("rows_estimated").get<uint64_t>();
+  if (f.at("rows_estimated").is_number())
+    out.rows_estimated = f.at("rows_estimated").get<uint64_t>();
   out.level = f.at("level").get<std::string>();
   for (const auto& r : f.at("level_reasons")) out.level_reasons.push_back(r.get<std::string>());
   out.contains_pi = f.at("contains_pi").get<bool>();
@@ -221,27 +221,28 @@ Status CountNameBirthPairs(InventoryFile* file, const table::ReadOptions& option
     // JSONL parsers learn keys as they go: look the columns up per chunk.
     int ni = -1, bi = -1;
     std::string key;
-    Status s = parser->Parse(chunk.data, false, [&](uint64_t, const std::vector<std::string_view>& cells) {
-      if (ni < 0 || bi < 0) {
-        const auto& cols = parser->columns();
-        for (size_t i = 0; i < cols.size(); ++i) {
-          if (cols[i] == name_col) ni = static_cast<int>(i);
-          if (cols[i] == birth_col) bi = static_cast<int>(i);
-        }
-        if (ni < 0 || bi < 0) return;
-      }
-      if (static_cast<size_t>(std::max(ni, bi)) >= cells.size()) return;
-      std::string name = Trim(cells[static_cast<size_t>(ni)]);
-      std::string digits;
-      for (char ch : cells[static_cast<size_t>(bi)]) {
-        if (ch >= '0' && ch <= '9') digits.push_back(ch);
-      }
-      if (name.empty() || digits.empty()) return;
-      key = name;
-      key.push_back('\x1f');
-      key += digits;
-      counter.Add(hasher(key));
-    });
+    Status s =
+        parser->Parse(chunk.data, false, [&](uint64_t, const std::vector<std::string_view>& cells) {
+          if (ni < 0 || bi < 0) {
+            const auto& cols = parser->columns();
+            for (size_t i = 0; i < cols.size(); ++i) {
+              if (cols[i] == name_col) ni = static_cast<int>(i);
+              if (cols[i] == birth_col) bi = static_cast<int>(i);
+            }
+            if (ni < 0 || bi < 0) return;
+          }
+          if (static_cast<size_t>(std::max(ni, bi)) >= cells.size()) return;
+          std::string name = Trim(cells[static_cast<size_t>(ni)]);
+          std::string digits;
+          for (char ch : cells[static_cast<size_t>(bi)]) {
+            if (ch >= '0' && ch <= '9') digits.push_back(ch);
+          }
+          if (name.empty() || digits.empty()) return;
+          key = name;
+          key.push_back('\x1f');
+          key += digits;
+          counter.Add(hasher(key));
+        });
     if (!s.ok()) {
       // Rows are numbered with the header as row 1 (table_reader.h).
       uint64_t row = rows_before + parser->failed_record() + (reader->info().has_header ? 2 : 1);

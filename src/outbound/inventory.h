@@ -45,7 +45,7 @@ struct PeopleCount {
 
 struct InventoryFile {
   std::string path;
-  std::string mode;  // "full" or "sample"
+  std::string mode;   // "full" or "sample"
   uint64_t rows = 0;  // rows scanned
   std::optional<uint64_t> rows_estimated;
   std::string level;
@@ -59,7 +59,7 @@ struct InventoryFile {
 };
 
 struct Inventory {
-  std::string source;     // "scan of the --data files" or the scan report's path
+  std::string source;      // "scan of the --data files" or the scan report's path
   std::string scanned_at;  // the scan report's generated_at
   std::string rules;       // the scan's rules
   std::vector<InventoryFile> files;
@@ -68,7 +68,7 @@ struct Inventory {
   bool exact = true;
   std::vector<std::string> sensitive_categories;  // distinct, in order of first appearance
   std::vector<std::string> pi_categories;
-  std::vector<std::string> important_reasons;     // files the scan graded important
+  std::vector<std::string> important_reasons;  // files the scan graded important
   std::string method;
   std::vector<std::string> notes;
 

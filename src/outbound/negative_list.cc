@@ -185,9 +185,8 @@ Result<ScenarioRef> FindScenario(const std::vector<NegativeList>& lists, const H
         sectors += (sectors.empty() ? "" : ", ") + l->sector_id;
     }
     if (!known) {
-      return InvalidArgument(handler.file + ": unknown sector '" + handler.sector +
-                             "' for zone '" + handler.free_trade_zone + "' (known: " + sectors +
-                             ")");
+      return InvalidArgument(handler.file + ": unknown sector '" + handler.sector + "' for zone '" +
+                             handler.free_trade_zone + "' (known: " + sectors + ")");
     }
   }
   std::string known;

@@ -40,9 +40,9 @@ struct Scenario {
 
 struct NegativeList {
   std::string file;
-  std::string list;     // e.g. "beijing-ftz-2024-example"
-  std::string zone;     // matched to Handler::free_trade_zone
-  std::string edition;  // e.g. "2024"
+  std::string list;      // e.g. "beijing-ftz-2024-example"
+  std::string zone;      // matched to Handler::free_trade_zone
+  std::string edition;   // e.g. "2024"
   bool example = false;  // true: an example modelled on the published structure, not official
   std::string note;
   std::string sector_id, sector_name, sector_name_zh;

@@ -132,9 +132,10 @@ TEST(NegativeListTest, MalformedFilesNameFileAndLine) {
   struct Case {
     std::string from, to, message;
   } cases[] = {
-      {"route = \"standard_contract\"\n  fields = [\"手机号码\"", "route = \"contract\"\n  fields = [\"手机号码\"",
-       "l.toml:21: unknown route 'contract'"},
-      {"min_people = 100", "min_people = -100", "l.toml:11: scenario.min_people must not be negative"},
+      {"route = \"standard_contract\"\n  fields = [\"手机号码\"",
+       "route = \"contract\"\n  fields = [\"手机号码\"", "l.toml:21: unknown route 'contract'"},
+      {"min_people = 100", "min_people = -100",
+       "l.toml:11: scenario.min_people must not be negative"},
       {"min_sensitive_people = 10", "min_sensitive_people = \"ten\"",
        "l.toml:17: item.min_sensitive_people must be a non-negative integer"},
       {"id = \"s2\"", "id = \"s1\"", "duplicate scenario id 's1'"},
@@ -142,7 +143,8 @@ TEST(NegativeListTest, MalformedFilesNameFileAndLine) {
       {"fields = [\"轨迹\"]", "", "item 'maps' needs fields or scan_categories"},
       {"[sector]\nid = \"retail\"", "", "missing [sector] table"},
       {"zone = \"zone-a\"", "zone = 7", "l.toml:2: zone.zone must be a string"},
-      {"fields = [\"手机号码\", \"email\"]", "fields = [\"手机号码\", 3]", "l.toml:22: fields must hold strings"},
+      {"fields = [\"手机号码\", \"email\"]", "fields = [\"手机号码\", 3]",
+       "l.toml:22: fields must hold strings"},
   };
   for (const auto& c : cases) {
     std::string text = base;

@@ -81,7 +81,7 @@ struct TransferFacts {
   bool contains_sensitive_pi = false;
   bool important_data = false;
   std::vector<std::string> important_reasons;  // why it is important data
-  uint64_t people = 0;            // distinct people whose personal information is sent
+  uint64_t people = 0;                         // distinct people whose personal information is sent
   uint64_t sensitive_people = 0;  // distinct people whose sensitive personal information is sent
   Basis basis = Basis::kNone;
 };
@@ -102,14 +102,14 @@ struct ListVerdict {
 };
 
 struct Trigger {
-  int rule = 0;          // 1..6 of the rule order
-  std::string what;      // "sensitive personal information", "negative list item", ...
-  std::string detail;    // fields, counts, thresholds
+  int rule = 0;        // 1..6 of the rule order
+  std::string what;    // "sensitive personal information", "negative list item", ...
+  std::string detail;  // fields, counts, thresholds
 };
 
 struct Decision {
   Route route = Route::kExempt;
-  std::string article;  // "Art. 3", "Art. 5(4)", "Art. 7", "Art. 8", ...
+  std::string article;    // "Art. 3", "Art. 5(4)", "Art. 7", "Art. 8", ...
   std::string exemption;  // "art3", "art4", "art5_1".."art5_4", "art6"; empty unless exempt
   int rule = 0;           // the rule that decided
   uint64_t cumulative_people = 0;     // prior + this transfer (when it carries PI)
@@ -119,9 +119,9 @@ struct Decision {
 };
 
 // The thresholds of Order No. 16 (people since 1 January, including this transfer).
-inline constexpr uint64_t kContractPeople = 100000;        // Art. 5(4) / 8: 100,000
-inline constexpr uint64_t kAssessmentPeople = 1000000;     // Art. 7: 1,000,000
-inline constexpr uint64_t kAssessmentSensitive = 10000;    // Art. 7: 10,000 sensitive
+inline constexpr uint64_t kContractPeople = 100000;      // Art. 5(4) / 8: 100,000
+inline constexpr uint64_t kAssessmentPeople = 1000000;   // Art. 7: 1,000,000
+inline constexpr uint64_t kAssessmentSensitive = 10000;  // Art. 7: 10,000 sensitive
 
 // Applies the six rules in order. Pure: no I/O, no clock.
 Decision Decide(const Handler& handler, const TransferFacts& facts, const PriorCounts& prior,

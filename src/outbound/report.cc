@@ -14,7 +14,9 @@ ordered_json Strings(const std::vector<std::string>& v) {
   return a;
 }
 
-ordered_json NullIfEmpty(const std::string& s) { return s.empty() ? ordered_json() : ordered_json(s); }
+ordered_json NullIfEmpty(const std::string& s) {
+  return s.empty() ? ordered_json() : ordered_json(s);
+}
 
 ordered_json Opt(const std::optional<uint64_t>& v) { return v ? ordered_json(*v) : ordered_json(); }
 
@@ -38,18 +40,18 @@ ordered_json Build(const Assessment& a) {
   j["triggers"] = trig;
 
   const Handler& h = a.handler;
-  j["handler"] = {{"file", h.file},
-                  {"id", h.id},
-                  {"name", h.name},
-                  {"uscc", NullIfEmpty(h.uscc)},
-                  {"ciio", h.ciio},
-                  {"free_trade_zone", NullIfEmpty(h.free_trade_zone)},
-                  {"sector", NullIfEmpty(h.sector)},
-                  {"settings",
-                   {{"count_exempt_transfers", h.settings.count_exempt_transfers},
-                    {"scan_important_is_important_data",
-                     h.settings.scan_important_is_important_data},
-                    {"ftz_listed_also_national", h.settings.ftz_listed_also_national}}}};
+  j["handler"] = {
+      {"file", h.file},
+      {"id", h.id},
+      {"name", h.name},
+      {"uscc", NullIfEmpty(h.uscc)},
+      {"ciio", h.ciio},
+      {"free_trade_zone", NullIfEmpty(h.free_trade_zone)},
+      {"sector", NullIfEmpty(h.sector)},
+      {"settings",
+       {{"count_exempt_transfers", h.settings.count_exempt_transfers},
+        {"scan_important_is_important_data", h.settings.scan_important_is_important_data},
+        {"ftz_listed_also_national", h.settings.ftz_listed_also_national}}}};
   const TransferInfo& t = a.transfer;
   j["transfer"] = {{"date", t.date},
                    {"scenario", t.scenario},
@@ -66,11 +68,12 @@ ordered_json Build(const Assessment& a) {
       {"exact", inv.exact},
       {"method", inv.method},
       {"year", a.year},
-      {"before", {{"people", a.prior.people},
-                  {"sensitive_people", a.prior.sensitive_people},
-                  {"source", a.prior.source}}},
-      {"cumulative", {{"people", d.cumulative_people},
-                      {"sensitive_people", d.cumulative_sensitive}}}};
+      {"before",
+       {{"people", a.prior.people},
+        {"sensitive_people", a.prior.sensitive_people},
+        {"source", a.prior.source}}},
+      {"cumulative",
+       {{"people", d.cumulative_people}, {"sensitive_people", d.cumulative_sensitive}}}};
   j["data"] = {{"contains_pi", a.facts.contains_pi},
                {"contains_sensitive_pi", a.facts.contains_sensitive_pi},
                {"important_data", a.facts.important_data},
@@ -102,9 +105,8 @@ ordered_json Build(const Assessment& a) {
           {"sector", l.sector_id},
           {"scenario", {{"id", sc.id}, {"name", sc.name}, {"name_zh", sc.name_zh}}},
           {"on_list", a.list_match.verdict.on_list},
-          {"route", a.list_match.verdict.on_list
-                        ? ordered_json(RouteId(a.list_match.verdict.route))
-                        : ordered_json()},
+          {"route", a.list_match.verdict.on_list ? ordered_json(RouteId(a.list_match.verdict.route))
+                                                 : ordered_json()},
           {"matched_items", items}};
   }
   j["negative_list"] = nl;
@@ -157,11 +159,20 @@ std::string Esc(std::string_view s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o.push_back(c);
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o.push_back(c);
     }
   }
   return o;
@@ -198,9 +209,9 @@ std::string RenderAssessmentTable(const Assessment& a) {
   o += "people: " + std::to_string(j["people"]["this_transfer"].get<uint64_t>()) +
        " in this transfer, " +
        std::to_string(j["people"]["sensitive_this_transfer"].get<uint64_t>()) +
-       " with sensitive PI; since 1 January " + std::to_string(a.year) + " including it: " +
-       std::to_string(d.cumulative_people) + " / " + std::to_string(d.cumulative_sensitive) +
-       " sensitive (before: " + a.prior.source + ")\n";
+       " with sensitive PI; since 1 January " + std::to_string(a.year) +
+       " including it: " + std::to_string(d.cumulative_people) + " / " +
+       std::to_string(d.cumulative_sensitive) + " sensitive (before: " + a.prior.source + ")\n";
   if (!a.inventory.sensitive_categories.empty())
     o += "sensitive categories: " + Cell(j["data"]["sensitive_categories"]) + "\n";
   o += "reasons:\n";
@@ -252,8 +263,8 @@ std::string RenderAssessmentHtml(const Assessment& a) {
   o += "<tr><th>before (" + Esc(a.prior.source) + ")</th><td>" + std::to_string(a.prior.people) +
        "</td><td>" + std::to_string(a.prior.sensitive_people) + "</td></tr>";
   o += "<tr><th>since 1 January " + std::to_string(a.year) + "</th><td>" +
-       std::to_string(d.cumulative_people) + "</td><td>" +
-       std::to_string(d.cumulative_sensitive) + "</td></tr></table>\n";
+       std::to_string(d.cumulative_people) + "</td><td>" + std::to_string(d.cumulative_sensitive) +
+       "</td></tr></table>\n";
   o += "<p>Method: " + Esc(a.inventory.method) + "</p>\n";
   kv("Data 数据", j["data"]);
   o += "<h2>Reasons 判定理由</h2><ol>";
@@ -263,7 +274,8 @@ std::string RenderAssessmentHtml(const Assessment& a) {
     o += "<h2>Negative list 负面清单</h2><p>" + Esc(a.scenario->list->list) + " (" +
          Esc(a.scenario->list->file) + ")" +
          (a.scenario->list->example ? " <b>EXAMPLE list, not the official text</b>" : "") +
-         ", scenario " + Esc(a.scenario->scenario->id) + "</p><table><tr><th>item</th>"
+         ", scenario " + Esc(a.scenario->scenario->id) +
+         "</p><table><tr><th>item</th>"
          "<th>route</th><th>columns</th><th>threshold</th></tr>";
     for (const auto& m : a.list_match.matches) {
       o += "<tr><td>" + Esc(m.item->category) + "</td><td>" + Esc(RouteName(m.item->route)) +
@@ -275,8 +287,9 @@ std::string RenderAssessmentHtml(const Assessment& a) {
   o += "<h2>Data inventory 数据清单</h2>";
   for (const auto& f : a.inventory.files) {
     o += "<h3>" + Esc(f.path) + "</h3><p>" + std::to_string(f.rows) + " rows (" + Esc(f.mode) +
-         "), level " + Esc(f.level) + "; " + std::to_string(f.people) + " people: " +
-         Esc(f.people_method) + "</p><table><tr><th>column</th><th>category</th>"
+         "), level " + Esc(f.level) + "; " + std::to_string(f.people) +
+         " people: " + Esc(f.people_method) +
+         "</p><table><tr><th>column</th><th>category</th>"
          "<th>PI category</th><th>sensitive</th><th>level</th><th>distinct</th></tr>";
     for (const auto& c : f.columns) {
       o += "<tr><td>" + Esc(c.name) + "</td><td>" + Esc(c.category.empty() ? "-" : c.category) +

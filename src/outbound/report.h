@@ -34,7 +34,8 @@ struct Assessment {
   PriorCounts prior;
   int year = 0;
   std::vector<std::string> list_files;  // every list file loaded
-  // The loaded lists: `scenario` and `list_match` point into them, so they are shared, never copied.
+  // The loaded lists: `scenario` and `list_match` point into them, so they are shared, never
+  // copied.
   std::shared_ptr<const std::vector<NegativeList>> lists;
   std::optional<ScenarioRef> scenario;  // the handler's zone list scenario, when one applies
   ListMatch list_match;

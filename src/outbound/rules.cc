@@ -120,8 +120,8 @@ Decision Decide(const Handler& handler, const TransferFacts& facts, const PriorC
   // A threshold applies only when this transfer carries that kind of data.
   bool carries_pi = facts.contains_pi && facts.people > 0;
   bool carries_sensitive = facts.contains_sensitive_pi;
-  uint64_t sensitive_now = carries_sensitive && facts.sensitive_people == 0 ? 1
-                                                                            : facts.sensitive_people;
+  uint64_t sensitive_now =
+      carries_sensitive && facts.sensitive_people == 0 ? 1 : facts.sensitive_people;
   d.cumulative_people = carries_pi ? SatAdd(prior.people, facts.people) : prior.people;
   d.cumulative_sensitive =
       carries_sensitive ? SatAdd(prior.sensitive_people, sensitive_now) : prior.sensitive_people;
@@ -141,8 +141,7 @@ Decision Decide(const Handler& handler, const TransferFacts& facts, const PriorC
   if (facts.important_data) {
     std::string why;
     for (const auto& r : facts.important_reasons) why += (why.empty() ? "" : "; ") + r;
-    d.reasons.push_back("(2) the transfer holds important data (" + why +
-                        "): security assessment");
+    d.reasons.push_back("(2) the transfer holds important data (" + why + "): security assessment");
     d.triggers.push_back({2, "important data", why});
     Finish(&d, Route::kSecurityAssessment, handler.ciio ? "Art. 7(1)" : "Art. 7(2)", "", 2);
     return d;
@@ -187,10 +186,10 @@ Decision Decide(const Handler& handler, const TransferFacts& facts, const PriorC
     d.triggers.push_back({5, "free-trade-zone negative list",
                           "listed data requires " + std::string(RouteName(list.route))});
     if (!handler.settings.ftz_listed_also_national) {
-      d.reasons.push_back("(5) the data is on the zone's negative list: " +
-                          std::string(RouteName(list.route)) +
-                          " (setting ftz_listed_also_national = false: national thresholds "
-                          "not applied)");
+      d.reasons.push_back(
+          "(5) the data is on the zone's negative list: " + std::string(RouteName(list.route)) +
+          " (setting ftz_listed_also_national = false: national thresholds "
+          "not applied)");
       Finish(&d, list.route, "Art. 6 (negative list)", "", 5);
       return d;
     }
@@ -210,8 +209,8 @@ Decision Decide(const Handler& handler, const TransferFacts& facts, const PriorC
     article = "Art. 7(2)";
     d.reasons.push_back("(6) sensitive personal information of " + Num(d.cumulative_sensitive) +
                         " people " + counts + " >= 10,000: security assessment");
-    d.triggers.push_back({6, "sensitive personal information",
-                          Num(d.cumulative_sensitive) + " people >= 10,000"});
+    d.triggers.push_back(
+        {6, "sensitive personal information", Num(d.cumulative_sensitive) + " people >= 10,000"});
   }
   if (carries_pi && d.cumulative_people >= kAssessmentPeople) {
     national = Route::kSecurityAssessment;
@@ -225,8 +224,8 @@ Decision Decide(const Handler& handler, const TransferFacts& facts, const PriorC
     if (carries_sensitive) {
       national = Route::kStandardContract;
       article = "Art. 8";
-      d.reasons.push_back("(6) sensitive personal information of " +
-                          Num(d.cumulative_sensitive) + " people " + counts +
+      d.reasons.push_back("(6) sensitive personal information of " + Num(d.cumulative_sensitive) +
+                          " people " + counts +
                           " (1 to 9,999): standard contract or certification");
       d.triggers.push_back({6, "sensitive personal information",
                             Num(d.cumulative_sensitive) + " people, fewer than 10,000"});

@@ -41,14 +41,10 @@ TEST(OutboundRulesTest, PeopleBoundaries) {
     Route route;
     std::string exemption;
   } cases[] = {
-      {0, 99999, Route::kExempt, "art5_4"},
-      {0, 100000, Route::kStandardContract, ""},
-      {0, 999999, Route::kStandardContract, ""},
-      {0, 1000000, Route::kSecurityAssessment, ""},
-      {99998, 1, Route::kExempt, "art5_4"},
-      {99999, 1, Route::kStandardContract, ""},
-      {999998, 1, Route::kStandardContract, ""},
-      {999999, 1, Route::kSecurityAssessment, ""},
+      {0, 99999, Route::kExempt, "art5_4"},      {0, 100000, Route::kStandardContract, ""},
+      {0, 999999, Route::kStandardContract, ""}, {0, 1000000, Route::kSecurityAssessment, ""},
+      {99998, 1, Route::kExempt, "art5_4"},      {99999, 1, Route::kStandardContract, ""},
+      {999998, 1, Route::kStandardContract, ""}, {999999, 1, Route::kSecurityAssessment, ""},
   };
   for (const auto& c : cases) {
     Decision d = D(NonCiio(), Pi(c.now), Prior(c.prior));

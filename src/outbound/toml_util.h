@@ -3,11 +3,12 @@
 #ifndef KEXIN_OUTBOUND_TOML_UTIL_H_
 #define KEXIN_OUTBOUND_TOML_UTIL_H_
 
+#include <toml++/toml.h>
+
 #include <map>
 #include <set>
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "kexin/status.h"
@@ -101,7 +102,7 @@ inline Status GetCount(const toml::table& t, std::string_view source, std::strin
   if (n == nullptr) return Status::Ok();
   std::string name = std::string(section) + "." + std::string(key);
   if (!n->is_integer()) {
-    std::string got = n->is_string()          ? "the string \"" + *n->value<std::string>() + "\""
+    std::string got = n->is_string()           ? "the string \"" + *n->value<std::string>() + "\""
                       : n->is_floating_point() ? "a decimal number"
                       : n->is_boolean()        ? "a boolean"
                                                : "a table or array";

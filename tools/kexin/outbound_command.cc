@@ -115,8 +115,9 @@ Result<ob::Assessment> Assess(AssessArgs a) {
                            "': expected an ISO 3166-1 alpha-2 country or region code (SG, DE)");
   }
   if (cc == "CN") {
-    return InvalidArgument("--destination CN: a transfer within mainland China is not a "
-                           "cross-border transfer");
+    return InvalidArgument(
+        "--destination CN: a transfer within mainland China is not a "
+        "cross-border transfer");
   }
   as.transfer = {a.date, a.scenario, cc, a.recipient, a.purpose, a.important};
   KEXIN_ASSIGN_OR_RETURN(as.handler, ob::LoadHandlerFile(a.handler));
@@ -141,8 +142,9 @@ Result<ob::Assessment> Assess(AssessArgs a) {
     if (!known) {
       return InvalidArgument("unknown scenario '" + a.scenario + "' in the loaded lists");
     }
-    as.notes.push_back("the handler is in no free-trade zone: the loaded negative lists do not "
-                       "apply (Art. 6)");
+    as.notes.push_back(
+        "the handler is in no free-trade zone: the loaded negative lists do not "
+        "apply (Art. 6)");
   }
 
   if (!a.scan_report.empty()) {
@@ -165,9 +167,10 @@ Result<ob::Assessment> Assess(AssessArgs a) {
       for (const auto& r : inv.important_reasons) as.facts.important_reasons.push_back(r);
     } else {
       for (const auto& r : inv.important_reasons) {
-        as.notes.push_back(r + ": not treated as important data (setting "
-                               "scan_important_is_important_data = false; Order No. 16 Art. 2: "
-                               "data is important once notified or published as such)");
+        as.notes.push_back(r +
+                           ": not treated as important data (setting "
+                           "scan_important_is_important_data = false; Order No. 16 Art. 2: "
+                           "data is important once notified or published as such)");
       }
     }
   }
@@ -178,28 +181,28 @@ Result<ob::Assessment> Assess(AssessArgs a) {
     KEXIN_ASSIGN_OR_RETURN(auto counters, ob::ReadCounters(st.get(), as.handler.id, as.year));
     as.prior = ob::PriorFromCounters(counters, as.handler.settings);
     if (as.handler.sent_year != 0) {
-      as.notes.push_back("the handler file's [sent] counts are ignored: --home uses the node's "
-                         "counters");
+      as.notes.push_back(
+          "the handler file's [sent] counts are ignored: --home uses the node's "
+          "counters");
     }
   } else if (as.handler.sent_year == as.year) {
     as.prior = {as.handler.sent_people, as.handler.sent_sensitive,
                 "handler file [sent] for " + std::to_string(as.year)};
   } else if (as.handler.sent_year > as.year) {
     return InvalidArgument(as.handler.file + ": [sent] counts are for " +
-                           std::to_string(as.handler.sent_year) +
-                           ", after the transfer date " + a.date);
+                           std::to_string(as.handler.sent_year) + ", after the transfer date " +
+                           a.date);
   } else {
     as.prior.source = as.handler.sent_year == 0
                           ? "none: the handler file gives no [sent] counts"
                           : "none: the handler file's counts are for " +
-                                std::to_string(as.handler.sent_year) +
-                                " and reset on 1 January";
+                                std::to_string(as.handler.sent_year) + " and reset on 1 January";
   }
 
   ob::ListVerdict verdict;
   if (as.scenario) {
-    uint64_t people = as.facts.contains_pi ? ob::SatAdd(as.prior.people, as.facts.people)
-                                           : as.prior.people;
+    uint64_t people =
+        as.facts.contains_pi ? ob::SatAdd(as.prior.people, as.facts.people) : as.prior.people;
     uint64_t sens = as.facts.contains_sensitive_pi
                         ? ob::SatAdd(as.prior.sensitive_people, as.facts.sensitive_people)
                         : as.prior.sensitive_people;
@@ -344,8 +347,9 @@ void RegisterOutbound(CLI::App& app, RunFn* run) {
     auto* as = c->add_option("--assessment", a->assessment,
                              "An `outbound assess --format json` report: people, date, basis");
     auto* p = c->add_option("--people", a->people, "People whose PI was sent")->check(kCount);
-    auto* s = c->add_option("--sensitive-people", a->sensitive, "People whose sensitive PI was sent")
-                  ->check(kCount);
+    auto* s =
+        c->add_option("--sensitive-people", a->sensitive, "People whose sensitive PI was sent")
+            ->check(kCount);
     auto* b = c->add_option("--basis", a->basis,
                             "counted (default), art3, art4, art5_1, art5_2, art5_3 or art6");
     c->add_option("--date", a->date, "Transfer date YYYY-MM-DD (default today, UTC)");
