@@ -203,6 +203,9 @@ expect_json "$T/n.json" 'j["route"], j["people"]["before"]["people"]' "('standar
 run "$KEXIN" outbound record --home "$HOME_DIR" --handler "$T/n.toml" --assessment "$T/n.json"
 [ "$rc" -eq 0 ] || fail "record --assessment -> $rc: $(cat "$T/err")"
 expect_json "$T/out" 'j["counted"]["people"], j["rows"][0]["transfers"]' "(100000, 2)"
+# The same assessment is one transfer: recording it again is refused and counts nothing.
+expect_exit 9 "already recorded" -- "$KEXIN" outbound record --home "$HOME_DIR" --handler "$T/n.toml" \
+  --assessment "$T/n.json"
 # An exempt (contract) transfer counts only with count_exempt_transfers = true.
 run "$KEXIN" outbound assess --data "$T/people.csv" --scenario crm --destination SG --handler "$T/n.toml" \
   --home "$HOME_DIR" --basis contract --date 2026-06-02 --format json -o "$T/e.json"

@@ -26,12 +26,27 @@ class CountersTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<store::Store> store_;
 };
 
+TransferRecord Rec(const std::string& id, const std::string& handler, int year,
+                   const std::string& basis, uint64_t people, uint64_t sensitive) {
+  TransferRecord r;
+  r.id = id;
+  r.handler = handler;
+  r.year = year;
+  r.date = std::to_string(year) + "-03-01";
+  r.basis = basis;
+  r.route = "exempt";
+  r.destination = "SG";
+  r.people = people;
+  r.sensitive_people = sensitive;
+  return r;
+}
+
 TEST_P(CountersTest, AddsPerHandlerYearAndBasis) {
-  ASSERT_TRUE(RecordTransfer(store_.get(), "acme", 2026, "counted", 60000, 0).ok());
-  ASSERT_TRUE(RecordTransfer(store_.get(), "acme", 2026, "counted", 39999, 40).ok());
-  ASSERT_TRUE(RecordTransfer(store_.get(), "acme", 2026, "art5_1", 500000, 9000).ok());
-  ASSERT_TRUE(RecordTransfer(store_.get(), "acme", 2025, "counted", 900000, 0).ok());
-  ASSERT_TRUE(RecordTransfer(store_.get(), "other", 2026, "counted", 7, 7).ok());
+  ASSERT_TRUE(RecordTransfer(store_.get(), Rec("t1", "acme", 2026, "counted", 60000, 0)).ok());
+  ASSERT_TRUE(RecordTransfer(store_.get(), Rec("t2", "acme", 2026, "counted", 39999, 40)).ok());
+  ASSERT_TRUE(RecordTransfer(store_.get(), Rec("t3", "acme", 2026, "art5_1", 500000, 9000)).ok());
+  ASSERT_TRUE(RecordTransfer(store_.get(), Rec("t4", "acme", 2025, "counted", 900000, 0)).ok());
+  ASSERT_TRUE(RecordTransfer(store_.get(), Rec("t5", "other", 2026, "counted", 7, 7)).ok());
 
   auto c = ReadCounters(store_.get(), "acme", 2026);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -59,13 +74,25 @@ TEST_P(CountersTest, AddsPerHandlerYearAndBasis) {
   EXPECT_EQ(PriorFromCounters(*next, s).people, 0u);
 }
 
-TEST_P(CountersTest, RejectsBadInput) {
-  EXPECT_EQ(RecordTransfer(store_.get(), "acme", 2026, "art5_4", 1, 0).code(),
+TEST_P(CountersTest, RejectsBadInputAndDuplicates) {
+  EXPECT_EQ(RecordTransfer(store_.get(), Rec("a", "acme", 2026, "art5_4", 1, 0)).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(RecordTransfer(store_.get(), "acme", 1999, "counted", 1, 0).code(),
+  EXPECT_EQ(RecordTransfer(store_.get(), Rec("b", "acme", 1999, "counted", 1, 0)).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(RecordTransfer(store_.get(), "acme", 2026, "counted", UINT64_MAX, 0).code(),
+  EXPECT_EQ(RecordTransfer(store_.get(), Rec("c", "acme", 2026, "counted", UINT64_MAX, 0)).code(),
             StatusCode::kInvalidArgument);
+  EXPECT_EQ(RecordTransfer(store_.get(), Rec("", "acme", 2026, "counted", 1, 0)).code(),
+            StatusCode::kInvalidArgument);
+  // The same transfer is counted once.
+  ASSERT_TRUE(RecordTransfer(store_.get(), Rec("d", "acme", 2026, "counted", 5, 1)).ok());
+  Status again = RecordTransfer(store_.get(), Rec("d", "acme", 2026, "counted", 5, 1));
+  EXPECT_EQ(again.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(again.message().find("already recorded"), std::string::npos) << again.message();
+  auto c = ReadCounters(store_.get(), "acme", 2026);
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->rows.size(), 1u);
+  EXPECT_EQ(c->rows[0].people, 5u);
+  EXPECT_EQ(c->rows[0].transfers, 1u);
 }
 
 TEST(CounterBasisTest, ExemptionsKeepTheirBasis) {

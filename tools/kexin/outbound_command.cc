@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/file.h"
+#include "crypto/crypto.h"
 #include "identity/node_home.h"
 #include "outbound/counters.h"
 #include "outbound/inventory.h"
@@ -244,13 +245,16 @@ json CountersJson(const ob::YearCounters& c, const ob::HandlerSettings& settings
 }
 
 struct RecordArgs {
-  std::string home = identity::DefaultHome(), handler, assessment, basis = "counted", date;
+  std::string home = identity::DefaultHome(), handler, assessment, basis = "counted", date,
+              destination;
   uint64_t people = 0, sensitive = 0;
 };
 
 int RunRecord(RecordArgs a) {
   auto h = ob::LoadHandlerFile(a.handler);
   if (!h.ok()) return Fail(h.status());
+  ob::TransferRecord rec;
+  rec.handler = h->id;
   if (!a.assessment.empty()) {
     auto text = ReadFile(a.assessment);
     if (!text.ok()) return Fail(text.status());
@@ -264,23 +268,41 @@ int RunRecord(RecordArgs a) {
                                     "', not '" + h->id + "' of " + a.handler));
       }
       a.date = j.at("transfer").at("date").get<std::string>();
-      a.people = j.at("people").at("this_transfer").get<uint64_t>();
-      a.sensitive = j.at("people").at("sensitive_this_transfer").get<uint64_t>();
-      a.basis = ob::CounterBasis(
+      rec.destination = j.at("transfer").at("destination").get<std::string>();
+      rec.route = j.at("route").get<std::string>();
+      rec.people = j.at("people").at("this_transfer").get<uint64_t>();
+      rec.sensitive_people = j.at("people").at("sensitive_this_transfer").get<uint64_t>();
+      rec.basis = ob::CounterBasis(
           j.at("exemption").is_string() ? j.at("exemption").get<std::string>() : "");
     } catch (const json::exception& e) {
       return Fail(DataError(a.assessment + ": malformed assessment: " + e.what()));
     }
+    // The same assessment file is one transfer: it is never counted twice.
+    rec.id = crypto::HexEncode(crypto::Sha256(*text));
+  } else {
+    rec.id = "manual-" + crypto::RandomToken(16);
+    rec.basis = a.basis;
+    rec.people = a.people;
+    rec.sensitive_people = a.sensitive;
+    rec.destination = a.destination;
   }
   auto year = CheckDate(&a.date);
   if (!year.ok()) return Fail(year.status());
+  rec.date = a.date;
+  rec.year = *year;
   auto st = OpenNodeStore(a.home);
   if (!st.ok()) return Fail(st.status());
-  Status s = ob::RecordTransfer(st->get(), h->id, *year, a.basis, a.people, a.sensitive);
+  Status s = ob::RecordTransfer(st->get(), rec);
   if (!s.ok()) return Fail(s);
   auto c = ob::ReadCounters(st->get(), h->id, *year);
   if (!c.ok()) return Fail(c.status());
-  return WriteOutput("", CountersJson(*c, h->settings).dump(2) + "\n");
+  json out = CountersJson(*c, h->settings);
+  out["recorded"] = {{"id", rec.id},
+                     {"date", rec.date},
+                     {"basis", rec.basis},
+                     {"people", rec.people},
+                     {"sensitive_people", rec.sensitive_people}};
+  return WriteOutput("", out.dump(2) + "\n");
 }
 
 // Readable "must not be negative" instead of CLI11's conversion error.
@@ -352,8 +374,9 @@ void RegisterOutbound(CLI::App& app, RunFn* run) {
             ->check(kCount);
     auto* b = c->add_option("--basis", a->basis,
                             "counted (default), art3, art4, art5_1, art5_2, art5_3 or art6");
+    auto* d = c->add_option("--destination", a->destination, "Recipient's country or region");
     c->add_option("--date", a->date, "Transfer date YYYY-MM-DD (default today, UTC)");
-    as->excludes(p)->excludes(s)->excludes(b);
+    as->excludes(p)->excludes(s)->excludes(b)->excludes(d);
     c->callback([run, a, c] {
       *run = [a, c] {
         if (a->assessment.empty() && c->count("--people") == 0 &&
