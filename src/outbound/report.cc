@@ -218,11 +218,13 @@ std::string RenderAssessmentTable(const Assessment& a) {
   for (const auto& r : d.reasons) o += "  " + r + "\n";
   for (const auto& f : a.inventory.files) {
     o += "file " + f.path + ": " + std::to_string(f.rows) + " rows, level " + f.level + ", " +
-         std::to_string(f.people) + " people (" + f.people_method + ")\n";
+         std::to_string(f.people) + " people (" + f.people_method + "), " +
+         std::to_string(f.sensitive_people) + " with sensitive PI\n";
   }
   for (const auto& m : a.list_match.matches) {
-    o += "list item " + m.item->category + " -> " + std::string(RouteName(m.item->route)) + ": " +
-         Cell(Strings(m.columns)) + "\n";
+    o += "list item " + m.item->category + " -> " + std::string(RouteName(m.item->route)) +
+         (m.reached ? " (applies: " : " (does not apply: ") + m.threshold +
+         "): " + Cell(Strings(m.columns)) + "\n";
   }
   for (const auto& n : j["notes"]) o += "note: " + n.get<std::string>() + "\n";
   return o;
