@@ -215,6 +215,7 @@ Status CountNameBirthPairs(InventoryFile* file, const table::ReadOptions& option
   std::hash<std::string> hasher;
   table::Chunk chunk;
   uint64_t rows_before = 0;
+  bool found = false;  // the scan's column names were found in the table (they always should be)
   while (true) {
     KEXIN_ASSIGN_OR_RETURN(bool more, reader->Next(&chunk));
     if (!more) break;
@@ -230,6 +231,7 @@ Status CountNameBirthPairs(InventoryFile* file, const table::ReadOptions& option
               if (cols[i] == birth_col) bi = static_cast<int>(i);
             }
             if (ni < 0 || bi < 0) return;
+            found = true;
           }
           if (static_cast<size_t>(std::max(ni, bi)) >= cells.size()) return;
           std::string name = Trim(cells[static_cast<size_t>(ni)]);
@@ -250,6 +252,7 @@ Status CountNameBirthPairs(InventoryFile* file, const table::ReadOptions& option
     }
     rows_before += parser->records();
   }
+  if (!found) return Status::Ok();
   PeopleCount pc;
   pc.method = "person_name + birth_date pairs in columns '" + name_col + "', '" + birth_col + "'";
   pc.distinct = counter.Count();
