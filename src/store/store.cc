@@ -54,6 +54,14 @@ const std::vector<Migration>& KexinMigrations() {
        "NOT NULL);"
        "CREATE TABLE registrations (id TEXT NOT NULL, version BIGINT NOT NULL, type TEXT NOT NULL,"
        " ledger_index BIGINT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (id, version))"},
+      // Cross-border transfers and their per-year counters (src/outbound/counters.h,
+      // docs/outbound.md#counters).
+      {2,
+       "CREATE TABLE outbound_transfers (id TEXT PRIMARY KEY, handler TEXT NOT NULL,"
+       " year BIGINT NOT NULL, date TEXT NOT NULL, basis TEXT NOT NULL, route TEXT NOT NULL,"
+       " destination TEXT NOT NULL, people BIGINT NOT NULL, sensitive_people BIGINT NOT NULL,"
+       " recorded_at TEXT NOT NULL);"
+       "CREATE INDEX outbound_transfers_by_year ON outbound_transfers (handler, year)"},
   };
   return m;
 }

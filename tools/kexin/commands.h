@@ -17,6 +17,7 @@ void RegisterRules(CLI::App& app, RunFn* run);
 void RegisterNode(CLI::App& app, RunFn* run);
 void RegisterRegistry(CLI::App& app, RunFn* run);
 void RegisterDeid(CLI::App& app, RunFn* run);
+void RegisterOutbound(CLI::App& app, RunFn* run);
 
 // Writes `data` to `path` atomically (temp file in the same directory, fsync, rename), or to
 // stdout when path is empty or "-". Returns an exit code and prints the error on failure.

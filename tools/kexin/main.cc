@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   kexin::cli::RegisterNode(app, &run);
   kexin::cli::RegisterRegistry(app, &run);
   kexin::cli::RegisterDeid(app, &run);
+  kexin::cli::RegisterOutbound(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
