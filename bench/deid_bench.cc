@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  adult_dir = std::filesystem::absolute(adult_dir).string();
   std::string dir =
       std::filesystem::temp_directory_path() / ("kexin-deid-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);

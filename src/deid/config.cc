@@ -88,6 +88,11 @@ Status ParseColumn(const toml::table& t, const std::string& name, const std::str
   } else if (c->role == Role::kDirect) {
     c->op.kind = OperatorKind::kMask;
   }
+  if (c->role == Role::kSensitive && c->op.kind != OperatorKind::kKeep) {
+    return KeyError(name, path + "operator",
+                    "sensitive attributes are kept for l-diversity and t-closeness; give the "
+                    "column role \"direct\" or \"insensitive\" to transform it");
+  }
   if (c->role == Role::kQuasi && c->op.kind != OperatorKind::kKeep) {
     return KeyError(name, path + "operator",
                     "quasi-identifiers are generalized by their hierarchy, not by an operator");

@@ -17,6 +17,10 @@ uint64_t HashCodes(const uint32_t* key, size_t n) {
   return h;
 }
 
+uint32_t FirstMember(const EncodedAttribute& a, int level, uint32_t code) {
+  return a.first_member[level][code];
+}
+
 EncodedAttribute MakeAttribute(std::string name, const Hierarchy* h) {
   EncodedAttribute a;
   a.name = std::move(name);
@@ -25,6 +29,7 @@ EncodedAttribute MakeAttribute(std::string name, const Hierarchy* h) {
   a.labels.resize(a.height);
   a.gen.resize(a.height);
   a.leaves.resize(a.height);
+  a.first_member.resize(a.height);
   return a;
 }
 
@@ -62,6 +67,28 @@ Status Dataset::Encode(EncodedAttribute* a, std::vector<StringCodes>* level_code
   } else {
     scratch_levels_.assign(1, std::string(value));
   }
+  if (static_cast<int>(scratch_levels_.size()) != a->height) {
+    return Internal(fmt::format("{}: column {}: hierarchy returned {} levels, expected {}", row,
+                                a->name, scratch_levels_.size(), a->height));
+  }
+  // The search needs functional hierarchies (equal at one level, equal above); tables are checked
+  // when loaded, this checks every hierarchy on the values actually present.
+  std::vector<uint32_t> codes(a->height);
+  for (int l = 1; l < a->height; ++l) {
+    auto it = level_codes[l].find(scratch_levels_[l]);
+    codes[l] = it == level_codes[l].end() ? UINT32_MAX : it->second;
+  }
+  for (int l = 1; l + 1 < a->height; ++l) {
+    if (codes[l] == UINT32_MAX) continue;
+    uint32_t parent = a->gen[l + 1][FirstMember(*a, l, codes[l])];
+    if (a->labels[l + 1][parent] != scratch_levels_[l + 1]) {
+      return DataError(fmt::format(
+          "{}: column {}: hierarchy {} is not functional: \"{}\" at level {} generalizes to "
+          "\"{}\" for value \"{}\" but to \"{}\" for earlier values",
+          row, a->name, a->hierarchy, scratch_levels_[l], l, scratch_levels_[l + 1], value,
+          a->labels[l + 1][parent]));
+    }
+  }
   uint32_t c0 = static_cast<uint32_t>(a->labels[0].size());
   for (int l = 0; l < a->height; ++l) {
     const std::string& label = scratch_levels_[l];
@@ -76,6 +103,7 @@ Status Dataset::Encode(EncodedAttribute* a, std::vector<StringCodes>* level_code
       cl = lit->second;
     }
     a->gen[l].push_back(cl);
+    if (l > 0 && cl >= a->first_member[l].size()) a->first_member[l].push_back(c0);
   }
   a->codes0.emplace(std::string(value), c0);
   a->freq0.push_back(1);

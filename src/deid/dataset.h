@@ -38,8 +38,9 @@ struct EncodedAttribute {
   std::vector<std::vector<std::string>> labels;
   std::vector<std::vector<uint32_t>> gen;
   std::vector<std::vector<uint32_t>> leaves;
-  std::vector<uint64_t> freq0;  // rows per level-0 code
-  StringCodes codes0;           // level-0 text -> code
+  std::vector<std::vector<uint32_t>> first_member;  // [l][c]: a level-0 code under code c
+  std::vector<uint64_t> freq0;                      // rows per level-0 code
+  StringCodes codes0;                               // level-0 text -> code
 };
 
 class Dataset {

@@ -74,6 +74,7 @@ class AtomicWriter {
       ::close(fd_);
       if (!in_place_) ::unlink(tmp_.c_str());
     }
+    if (prepared_) ::unlink(tmp_.c_str());
   }
   Status Open(const std::string& path) {
     path_ = path;
@@ -103,20 +104,25 @@ class AtomicWriter {
   }
   std::string& buffer() { return buf_; }
   Status MaybeFlush() { return buf_.size() >= (1u << 20) ? Flush() : Status::Ok(); }
-  Status Commit() {
+  // Flushes and syncs the temporary file (or closes an in-place output).
+  Status Prepare() {
     KEXIN_RETURN_IF_ERROR(Flush());
-    if (in_place_) {
-      int fd = fd_;
-      fd_ = -1;
-      return ::close(fd) == 0 ? Status::Ok() : ErrnoError(path_, errno);
-    }
-    if (::fsync(fd_) != 0) return ErrnoError(path_, errno);
-    if (::close(fd_) != 0) {
-      fd_ = -1;
-      ::unlink(tmp_.c_str());
-      return ErrnoError(path_, errno);
-    }
+    int fd = fd_;
     fd_ = -1;
+    if (in_place_) return ::close(fd) == 0 ? Status::Ok() : ErrnoError(path_, errno);
+    prepared_ = true;  // the destructor removes the temporary file unless published
+    if (::fsync(fd) != 0) {
+      int e = errno;
+      ::close(fd);
+      return ErrnoError(path_, e);
+    }
+    if (::close(fd) != 0) return ErrnoError(path_, errno);
+    return Status::Ok();
+  }
+  // Renames the prepared file into place.
+  Status Publish() {
+    if (!prepared_) return Status::Ok();
+    prepared_ = false;
     if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
       int e = errno;
       ::unlink(tmp_.c_str());
@@ -147,6 +153,7 @@ class AtomicWriter {
   std::string path_, tmp_, buf_;
   int fd_ = -1;
   bool in_place_ = false;
+  bool prepared_ = false;
 };
 
 void AppendCsvCell(std::string* out, std::string_view v, char delimiter) {
@@ -163,9 +170,40 @@ void AppendCsvCell(std::string* out, std::string_view v, char delimiter) {
   out->push_back('"');
 }
 
+// JSON string per RFC 8259; the text is valid UTF-8 (the reader guarantees it).
 void AppendJsonString(std::string* out, std::string_view v) {
-  out->append(nlohmann::json(std::string(v))
-                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t start = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(v[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(v.substr(start, i - start));
+    start = i + 1;
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 15]);
+    }
+  }
+  out->append(v.substr(start));
+  out->push_back('"');
 }
 
 std::string TreatmentName(const ColumnConfig& c) {
@@ -200,6 +238,17 @@ Result<DeidResult> RunDeid(const std::string& input, const std::string& output,
     }
   }
 
+  if (!options.report_path.empty()) {
+    std::error_code ec;
+    for (const std::string* other : {&input, &output}) {
+      if (options.report_path == *other ||
+          (std::filesystem::exists(options.report_path, ec) &&
+           std::filesystem::exists(*other, ec) &&
+           std::filesystem::equivalent(options.report_path, *other, ec))) {
+        return InvalidArgument("the report " + options.report_path + " would overwrite " + *other);
+      }
+    }
+  }
   DeidConfig cfg;
   if (!options.config_path.empty()) {
     KEXIN_ASSIGN_OR_RETURN(cfg, LoadDeidConfig(options.config_path));
@@ -341,6 +390,12 @@ Result<DeidResult> RunDeid(const std::string& input, const std::string& output,
   std::vector<bool> suppressed;
   if (!qi_cols.empty()) {
     if (rows == 0) return DataError(input + ": the table has no rows to anonymize");
+    if (result.model_default && cfg.model.k > rows) {
+      return InvalidArgument(fmt::format(
+          "{} has {} rows, fewer than the default k = 5 applied because no privacy model was "
+          "given: pass --k",
+          input, rows));
+    }
     KEXIN_ASSIGN_OR_RETURN(auto anonymizer, Anonymizer::Create(data, cfg.model, cfg.metric));
     result.search = anonymizer.Search();
     result.searched = true;
@@ -353,11 +408,15 @@ Result<DeidResult> RunDeid(const std::string& input, const std::string& output,
     levels = result.search.best.levels;
     anonymizer.Check(levels, &suppressed);
     result.risk_after =
-        MeasureRisk(anonymizer.ClassSizes(levels), cfg.population, cfg.risk_threshold);
+        MeasureRisk(anonymizer.ClassSizes(levels, cfg.suppressed_rows == SuppressedRows::kMask),
+                    cfg.population, cfg.risk_threshold);
     auto raw = Anonymizer::Create(data, PrivacyModel{}, cfg.metric);
     if (raw.ok()) {
-      result.risk_before = MeasureRisk(raw->ClassSizes(std::vector<int>(qi_cols.size(), 0)),
-                                       cfg.population, cfg.risk_threshold);
+      auto sizes = raw->ClassSizes(std::vector<int>(qi_cols.size(), 0));
+      result.risk_before = MeasureRisk(sizes, cfg.population, cfg.risk_threshold);
+      if (cfg.metric == Metric::kDiscernibility) {
+        for (uint64_t n : sizes) result.utility_before += static_cast<double>(n) * n;
+      }
     }
   }
 
@@ -397,6 +456,8 @@ Result<DeidResult> RunDeid(const std::string& input, const std::string& output,
   }
   std::vector<int> qi_pos(roles.size(), -1);
   for (size_t q = 0; q < qi_cols.size(); ++q) qi_pos[qi_cols[q]] = static_cast<int>(q);
+  std::vector<bool> is_sensitive(roles.size(), false);
+  for (size_t j : sens_cols) is_sensitive[j] = true;
   std::vector<std::string> cell_out(roles.size());
   uint64_t written = 0, rows_in = 0;
   KEXIN_RETURN_IF_ERROR(ForEachRecord(
@@ -430,7 +491,11 @@ Result<DeidResult> RunDeid(const std::string& input, const std::string& output,
           std::string_view v = i < cells.size() ? cells[i] : std::string_view();
           std::string_view result_value;
           std::string& tmp = cell_out[i];
-          if (qi_pos[i] >= 0) {
+          if (supp && is_sensitive[i]) {
+            // The suppressed records form one group that no model checked: their sensitive
+            // values go too, or a lone suppressed record would still show its diagnosis.
+            result_value = "";
+          } else if (qi_pos[i] >= 0) {
             if (supp) {
               result_value = "*";
             } else {
@@ -463,14 +528,27 @@ Result<DeidResult> RunDeid(const std::string& input, const std::string& output,
         return out.MaybeFlush();
       },
       nullptr));
-  KEXIN_RETURN_IF_ERROR(out.Commit());
   result.rows_in = rows_in;
   result.rows_out = written;
-  result.write_seconds = Since(t_write);
   if (info.encoding != table::Encoding::kUtf8) {
     result.warnings.push_back("the input was " + result.encoding + "; the output is UTF-8");
   }
+  // The report is complete on disk before the output replaces anything, so a report that cannot
+  // be written leaves the old output in place.
+  AtomicWriter report;
+  if (!options.report_path.empty()) KEXIN_RETURN_IF_ERROR(report.Open(options.report_path));
+  KEXIN_RETURN_IF_ERROR(out.Prepare());
+  result.write_seconds = Since(t_write);
   result.total_seconds = Since(start);
+  if (!options.report_path.empty()) {
+    const std::string& rp = options.report_path;
+    bool html = (rp.size() >= 5 && rp.compare(rp.size() - 5, 5, ".html") == 0) ||
+                (rp.size() >= 4 && rp.compare(rp.size() - 4, 4, ".htm") == 0);
+    KEXIN_RETURN_IF_ERROR(report.Append(html ? DeidReportHtml(result) : DeidReportJson(result)));
+    KEXIN_RETURN_IF_ERROR(report.Prepare());
+    KEXIN_RETURN_IF_ERROR(report.Publish());
+  }
+  KEXIN_RETURN_IF_ERROR(out.Publish());
   return result;
 }
 

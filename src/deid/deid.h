@@ -38,6 +38,8 @@ struct DeidOptions {
   std::optional<Metric> metric;
   std::optional<std::string> key_file, key_env;
   table::ReadOptions read;
+  // Written atomically before the output is published: JSON, or HTML when it ends in .html.
+  std::string report_path;
 };
 
 struct ColumnOutcome {
@@ -63,6 +65,7 @@ struct DeidResult {
   SearchResult search;
   uint64_t distinct_combinations = 0;  // cells of the frequency table
   RiskSummary risk_before, risk_after;
+  double utility_before = 0;  // the metric on the original data (0 for loss and precision)
   double read_seconds = 0, write_seconds = 0, total_seconds = 0;
   std::vector<std::string> warnings;
 };

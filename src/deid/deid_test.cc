@@ -225,5 +225,91 @@ TEST_F(DeidTest, ConfigErrorsNameTheKey) {
       << r.status().message();
 }
 
+// Review findings, each a regression test.
+TEST_F(DeidTest, SuppressedRecordsLoseTheirSensitiveValues) {
+  std::string in = Write("t.csv", "g,diag\nM,HIV\nM,flu\nF,HIV\nF,flu\nX,HIV\n");
+  std::string cfg = Write("c.toml",
+                          "[privacy]\nk = 2\nl = 2\nmax_suppression = 0.2\n[columns.g]\nrole = "
+                          "\"quasi\"\nhierarchy = \"builtin:flat\"\n[columns.diag]\nrole = "
+                          "\"sensitive\"\n");
+  DeidOptions o;
+  o.config_path = cfg;
+  auto r = RunDeid(in, (dir_ / "o.csv").string(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto lines = Lines((dir_ / "o.csv").string());
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[5], "*,");  // not "*,HIV"
+}
+
+TEST_F(DeidTest, TiesGoToTheLeastGeneralization) {
+  std::string in = Write("t.csv", "a,b\nx,y\nx,y\nx,y\n");
+  std::string cfg = Write("c.toml",
+                          "[privacy]\nk = 2\n[columns.a]\nrole = \"quasi\"\nhierarchy = "
+                          "\"builtin:flat\"\n[columns.b]\nrole = \"quasi\"\nhierarchy = "
+                          "\"builtin:flat\"\n");
+  DeidOptions o;
+  o.config_path = cfg;
+  auto r = RunDeid(in, (dir_ / "o.csv").string(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->search.best.levels, (std::vector<int>{0, 0}));
+  EXPECT_EQ(Lines((dir_ / "o.csv").string())[1], "x,y");
+}
+
+TEST_F(DeidTest, RemovedRecordsAreNotCountedInRiskAfter) {
+  std::string in = Write("t.csv", "a\nx\nx\nx\ny\n");
+  std::string cfg = Write("c.toml",
+                          "[privacy]\nk = 3\nmax_suppression = 0.5\nsuppressed_rows = \"remove\"\n"
+                          "metric = \"discernibility\"\n[columns.a]\nrole = \"quasi\"\n"
+                          "hierarchy = \"builtin:flat\"\n");
+  DeidOptions o;
+  o.config_path = cfg;
+  auto r = RunDeid(in, (dir_ / "o.csv").string(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->risk_after.records, 3u);
+  EXPECT_DOUBLE_EQ(r->risk_after.prosecutor_highest, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(r->utility_before, 3 * 3 + 1 * 1);  // Σ |class|² of the original data
+}
+
+TEST_F(DeidTest, AReportThatCannotBeWrittenLeavesTheOutputAlone) {
+  std::string in = Write("t.csv", "a\nx\nx\n");
+  std::string out = (dir_ / "o.csv").string();
+  std::ofstream(out) << "old\n";
+  DeidOptions o;
+  o.k = 2;
+  o.report_path = (dir_ / "missing-dir" / "r.json").string();
+  auto cfg = Write("c.toml", "[columns.a]\nrole = \"quasi\"\nhierarchy = \"builtin:flat\"\n");
+  o.config_path = cfg;
+  auto r = RunDeid(in, out, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(Lines(out), std::vector<std::string>{"old"});
+  EXPECT_TRUE(NoTempFiles());
+  o.report_path = in;
+  r = RunDeid(in, out, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("would overwrite"), std::string::npos);
+}
+
+TEST_F(DeidTest, IntervalBucketsNestEvenNearBoundaries) {
+  std::string in = Write("t.csv", "x\n1.85\n1.7999999982\n1.95\n1.96\n1.97\n2.05\n");
+  std::string cfg = Write("c.toml",
+                          "[privacy]\nk = 2\n[columns.x]\nrole = \"quasi\"\nhierarchy = "
+                          "\"builtin:interval\"\nwidths = [0.1, 0.3]\n");
+  DeidOptions o;
+  o.config_path = cfg;
+  auto r = RunDeid(in, (dir_ / "o.csv").string(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::map<std::string, int> classes;
+  auto lines = Lines((dir_ / "o.csv").string());
+  for (size_t i = 1; i < lines.size(); ++i) classes[lines[i]]++;
+  for (const auto& [v, n] : classes) EXPECT_GE(n, 2) << v;
+}
+
+TEST_F(DeidTest, SensitiveColumnsTakeNoOperator) {
+  auto r =
+      ParseDeidConfig("[columns.d]\nrole = \"sensitive\"\noperator = \"redact\"\n", "c.toml", ".");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("columns.d.operator"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kexin::deid

@@ -10,6 +10,14 @@
 namespace kexin::deid {
 namespace {
 
+// Built-in hierarchies keep an empty (missing) value empty at level 0 and suppress it above.
+bool EmptyLevels(std::string_view value, int height, std::vector<std::string>* levels) {
+  if (!value.empty()) return false;
+  levels->assign(height, "*");
+  (*levels)[0].clear();
+  return true;
+}
+
 std::vector<std::string_view> SplitLine(std::string_view line, char delimiter) {
   std::vector<std::string_view> out;
   size_t start = 0;
@@ -49,6 +57,7 @@ class DateHierarchyImpl : public Hierarchy {
  public:
   int height() const override { return 4; }
   Status Generalize(std::string_view value, std::vector<std::string>* levels) const override {
+    if (EmptyLevels(value, height(), levels)) return Status::Ok();
     int y = 0, m = 0, d = 0;
     if (!ParseDate(value, &y, &m, &d)) {
       return DataError(fmt::format("value \"{}\" is not a date (YYYY-MM-DD)", value));
@@ -94,6 +103,7 @@ class IntervalHierarchyImpl : public Hierarchy {
       : widths_(std::move(widths)), origin_(origin) {}
   int height() const override { return static_cast<int>(widths_.size()) + 2; }
   Status Generalize(std::string_view value, std::vector<std::string>* levels) const override {
+    if (EmptyLevels(value, height(), levels)) return Status::Ok();
     double x = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), x);
     if (ec != std::errc() || p != value.data() + value.size() || !std::isfinite(x)) {
@@ -101,10 +111,18 @@ class IntervalHierarchyImpl : public Hierarchy {
     }
     levels->clear();
     levels->emplace_back(value);
+    // The bucket of the finest width decides every coarser one by integer division, so the
+    // hierarchy is functional whatever the rounding. The tolerance puts 0.3 with width 0.1 in
+    // [0.3, 0.4) rather than [0.2, 0.3): a value within a billionth of a bucket's width below a
+    // boundary goes to the bucket above it.
+    double q = (x - origin_) / widths_[0];
+    double b = std::floor(q + 1e-9 * std::max(1.0, std::fabs(q)));
+    if (std::fabs(b) > 9e15) return DataError(fmt::format("value \"{}\" is out of range", value));
+    int64_t bucket = static_cast<int64_t>(b);
     for (double w : widths_) {
-      // A tolerance so that 0.3 with width 0.1 lands in [0.3, 0.4), not [0.2, 0.3).
-      double q = (x - origin_) / w;
-      double lo = origin_ + std::floor(q + 1e-9 * std::max(1.0, std::fabs(q))) * w;
+      int64_t ratio = static_cast<int64_t>(std::llround(w / widths_[0]));
+      int64_t k = bucket >= 0 ? bucket / ratio : -((-bucket + ratio - 1) / ratio);  // floor
+      double lo = origin_ + static_cast<double>(k) * w;
       levels->push_back(fmt::format("[{:.15g}, {:.15g})", lo, lo + w));
     }
     levels->push_back("*");
@@ -125,6 +143,7 @@ class RegionCodeHierarchyImpl : public Hierarchy {
  public:
   int height() const override { return 5; }
   Status Generalize(std::string_view value, std::vector<std::string>* levels) const override {
+    if (EmptyLevels(value, height(), levels)) return Status::Ok();
     if (value.size() < 6 ||
         value.substr(0, 6).find_first_not_of("0123456789") != std::string_view::npos) {
       return DataError(
@@ -144,6 +163,7 @@ class AddressHierarchyImpl : public Hierarchy {
  public:
   int height() const override { return 5; }
   Status Generalize(std::string_view value, std::vector<std::string>* levels) const override {
+    if (EmptyLevels(value, height(), levels)) return Status::Ok();
     // Province: ends at 省 or 自治区, or a municipality's 市 (北京/上海/天津/重庆).
     static const std::vector<std::string_view> kMunicipalities = {"北京", "上海", "天津", "重庆"};
     size_t province = std::string_view::npos;

@@ -277,10 +277,10 @@ TEST(DateHierarchyTest, AcceptedFormats) {
 
 TEST(DateHierarchyTest, InvalidDatesRejected) {
   auto h = DateHierarchy();
-  for (const char* v : {"2023-02-29", "1900-02-29", "20230229",   "2023/02/29", "2023年2月29日",
-                        "2023-13-01", "2023-00-10", "2023-04-31", "2023-01-00", "2023-01-32",
-                        "2023-02",    "2023",       "87-03-05",   "abcd-ef-gh", "1987-03-05x",
-                        "",           "1987.03.05", "1987-03/05", "not a date", "2023年2月"}) {
+  for (const char* v :
+       {"2023-02-29", "1900-02-29", "20230229", "2023/02/29", "2023年2月29日", "2023-13-01",
+        "2023-00-10", "2023-04-31", "2023-01-00", "2023-01-32", "2023-02", "2023", "87-03-05",
+        "abcd-ef-gh", "1987-03-05x", "1987.03.05", "1987-03/05", "not a date", "2023年2月"}) {
     ExpectRejected(*h, v);
   }
 }
@@ -328,7 +328,7 @@ TEST(IntervalHierarchyTest, NonNumbersRejected) {
   auto h = IntervalHierarchy({5, 10, 20});
   ASSERT_TRUE(h.ok());
   for (const char* v :
-       {"abc", "", "39 ", " 39", "39岁", "1,000", "nan", "inf", "-inf", "1e999", "0x10", "--3"}) {
+       {"abc", "39 ", " 39", "39岁", "1,000", "nan", "inf", "-inf", "1e999", "0x10", "--3"}) {
     ExpectRejected(**h, v);
   }
 }
@@ -367,8 +367,7 @@ TEST(RegionCodeHierarchyTest, IdNumberAndRegionCode) {
 
 TEST(RegionCodeHierarchyTest, ShortOrNonDigitRejected) {
   auto h = RegionCodeHierarchy();
-  for (const char* v :
-       {"", "11010", "1101a5", "X10105", "一一0105", " 110105", "abcdefghijklmnopqr"}) {
+  for (const char* v : {"11010", "1101a5", "X10105", "一一0105", " 110105", "abcdefghijklmnopqr"}) {
     ExpectRejected(*h, v);
   }
 }
@@ -409,7 +408,7 @@ TEST(AddressHierarchyTest, CityNamesContainingZhou) {
 
 TEST(AddressHierarchyTest, NoUnitRejected) {
   auto h = AddressHierarchy();
-  for (const char* v : {"建国路1号", "", "Main Street 1", "中关村大街27号"}) ExpectRejected(*h, v);
+  for (const char* v : {"建国路1号", "Main Street 1", "中关村大街27号"}) ExpectRejected(*h, v);
 }
 
 // ---- Built-in: flat ----
@@ -419,6 +418,16 @@ TEST(FlatHierarchyTest, ValueThenStar) {
   EXPECT_EQ(h->height(), 2);
   EXPECT_EQ(Gen(*h, "男"), (Levels{"男", "*"}));
   EXPECT_EQ(Gen(*h, ""), (Levels{"", "*"}));
+}
+
+// A missing value stays empty and is suppressed above level 0, in every built-in hierarchy.
+TEST(BuiltinHierarchyTest, EmptyValueIsSuppressedAbove) {
+  EXPECT_EQ(Gen(*DateHierarchy(), ""), (Levels{"", "*", "*", "*"}));
+  EXPECT_EQ(Gen(*RegionCodeHierarchy(), ""), (Levels{"", "*", "*", "*", "*"}));
+  EXPECT_EQ(Gen(*AddressHierarchy(), ""), (Levels{"", "*", "*", "*", "*"}));
+  auto iv = IntervalHierarchy({5, 10});
+  ASSERT_TRUE(iv.ok());
+  EXPECT_EQ(Gen(**iv, ""), (Levels{"", "*", "*", "*"}));
 }
 
 // ---- The functional property on random values ----

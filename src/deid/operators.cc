@@ -65,7 +65,12 @@ Result<OperatorKind> ParseOperator(std::string_view name) {
 }
 
 Result<PseudonymKey> PseudonymKey::FromBytes(std::string bytes, const std::string& source) {
-  while (!bytes.empty() && (bytes.back() == '\n' || bytes.back() == '\r')) bytes.pop_back();
+  // Exactly one line ending goes: a binary key may end in 0x0A or 0x0D itself.
+  if (bytes.size() >= 2 && bytes.compare(bytes.size() - 2, 2, "\r\n") == 0) {
+    bytes.resize(bytes.size() - 2);
+  } else if (!bytes.empty() && bytes.back() == '\n') {
+    bytes.pop_back();
+  }
   if (bytes.size() < 16) {
     return InvalidArgument(fmt::format("pseudonym key from {} is shorter than 16 bytes", source));
   }

@@ -112,10 +112,9 @@ std::string DeidReportJson(const DeidResult& r) {
           {"seconds", r.search.seconds}}},
     };
     j["risk"] = {{"before", RiskJson(r.risk_before)}, {"after", RiskJson(r.risk_after)}};
-    j["utility"] = {
-        {"metric", std::string(MetricName(r.metric))},
-        {"before", r.metric == Metric::kDiscernibility ? static_cast<double>(r.rows_in) : 0.0},
-        {"after", b.utility}};
+    j["utility"] = {{"metric", std::string(MetricName(r.metric))},
+                    {"before", r.utility_before},
+                    {"after", b.utility}};
   } else {
     j["generalization"] = nullptr;
     j["risk"] = nullptr;

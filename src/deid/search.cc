@@ -499,7 +499,8 @@ NodeResult Anonymizer::Check(const std::vector<int>& levels, std::vector<bool>* 
   return Evaluate(levels, nullptr, &cls, suppressed);
 }
 
-std::vector<uint64_t> Anonymizer::ClassSizes(const std::vector<int>& levels) {
+std::vector<uint64_t> Anonymizer::ClassSizes(const std::vector<int>& levels,
+                                             bool include_suppressed) {
   Classes cls;
   std::vector<bool> supp_cells;
   NodeResult r = Evaluate(levels, nullptr, &cls, &supp_cells);
@@ -510,11 +511,22 @@ std::vector<uint64_t> Anonymizer::ClassSizes(const std::vector<int>& levels) {
   for (size_t c = 0; c < cls.rep.size(); ++c) {
     if (kept[c]) sizes.push_back(cls.size[c]);
   }
-  if (r.suppressed_rows > 0) sizes.push_back(r.suppressed_rows);
+  if (include_suppressed && r.suppressed_rows > 0) sizes.push_back(r.suppressed_rows);
   return sizes;
 }
 
 namespace {
+
+// The order of results: lower utility, then the lower sum of levels, then the levels compared
+// left to right (the node's position in the lattice).
+bool Better(const NodeResult& a, const NodeResult& b) {
+  if (a.utility < b.utility - kEps) return true;
+  if (a.utility > b.utility + kEps) return false;
+  int sa = std::accumulate(a.levels.begin(), a.levels.end(), 0);
+  int sb = std::accumulate(b.levels.begin(), b.levels.end(), 0);
+  if (sa != sb) return sa < sb;
+  return a.levels < b.levels;
+}
 
 struct Lattice {
   std::vector<int> heights;
@@ -647,7 +659,7 @@ SearchResult Anonymizer::Search() {
   // cannot be the optimum, nor can its generalizations (bounds grow with generalization), so
   // whether they are accepted does not matter and they are never checked.
   double best_utility = std::numeric_limits<double>::infinity();
-  auto relevant = [&](uint64_t id) { return lb[id] < best_utility - kEps; };
+  auto relevant = [&](uint64_t id) { return lb[id] <= best_utility + kEps; };
   std::vector<uint64_t> stack;
   auto tag_closure = [&](uint64_t id, uint8_t value) {
     stack.assign(1, id);
@@ -808,7 +820,7 @@ SearchResult Anonymizer::Search() {
   std::sort(candidates.begin(), candidates.end(), order);
   const bool exact_bound = model_.max_suppression == 0 && metric_ != Metric::kDiscernibility;
   for (uint64_t id : candidates) {
-    if (result.found && lb[id] >= result.best.utility - kEps) break;
+    if (result.found && lb[id] > result.best.utility + kEps) break;
     NodeResult r;
     auto it = checked.find(id);
     if (it != checked.end()) {
@@ -824,7 +836,7 @@ SearchResult Anonymizer::Search() {
       r = c->second;
     }
     if (!r.accepted) continue;  // tagged by inference but rejected on its own (non-monotone)
-    if (!result.found || r.utility < result.best.utility - kEps) {
+    if (!result.found || Better(r, result.best)) {
       result.found = true;
       result.best = r;
     }
@@ -847,7 +859,7 @@ SearchResult Anonymizer::Exhaustive() {
     NodeResult r = Check(lat.Levels(id));
     ++result.checks;
     if (!r.accepted) continue;
-    if (!result.found || r.utility < result.best.utility - kEps) {
+    if (!result.found || Better(r, result.best)) {
       result.found = true;
       result.best = r;
     }

@@ -81,9 +81,9 @@ class Anonymizer {
   // Checks one node from the raw cells and, when `suppressed` is given, marks per cell whether
   // its rows are suppressed at this node.
   NodeResult Check(const std::vector<int>& levels, std::vector<bool>* suppressed = nullptr);
-  // Sizes of the equivalence classes at `levels` after suppression; suppressed rows, which all
-  // become "*", form one more class. For risk measures.
-  std::vector<uint64_t> ClassSizes(const std::vector<int>& levels);
+  // Sizes of the equivalence classes kept at `levels`; with `include_suppressed`, suppressed rows
+  // (which all become "*") form one more class. For risk measures.
+  std::vector<uint64_t> ClassSizes(const std::vector<int>& levels, bool include_suppressed = true);
 
  private:
   struct Classes;

@@ -26,11 +26,6 @@ int Fail(const Status& s) {
   return ExitCodeFor(s);
 }
 
-bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 int RunDeid(const DeidArgs& a) {
   deid::DeidOptions o;
   o.config_path = a.config;
@@ -52,23 +47,9 @@ int RunDeid(const DeidArgs& a) {
       return Fail(InvalidArgument("--delimiter must be one character (or \\t)"));
   }
   if (a.header != "auto") o.read.header = a.header == "yes";
-  if (!a.report.empty()) {
-    std::error_code ec;
-    for (const std::string* other : {&a.input, &a.output}) {
-      if (a.report == *other ||
-          (std::filesystem::exists(a.report, ec) && std::filesystem::exists(*other, ec) &&
-           std::filesystem::equivalent(a.report, *other, ec))) {
-        return Fail(InvalidArgument("--report " + a.report + " would overwrite " + *other));
-      }
-    }
-  }
+  o.report_path = a.report;
   auto r = deid::RunDeid(a.input, a.output, o);
   if (!r.ok()) return Fail(r.status());
-  if (!a.report.empty()) {
-    bool html = EndsWith(a.report, ".html") || EndsWith(a.report, ".htm");
-    int rc = WriteOutput(a.report, html ? deid::DeidReportHtml(*r) : deid::DeidReportJson(*r));
-    if (rc != 0) return rc;
-  }
   if (!a.quiet) {
     std::printf("%s -> %s: %llu rows in, %llu rows out\n", r->input.c_str(), r->output.c_str(),
                 static_cast<unsigned long long>(r->rows_in),
@@ -90,7 +71,7 @@ int RunDeid(const DeidArgs& a) {
           "  search: %llu of %llu nodes checked in %.1f ms; total %.0f ms\n",
           deid::DescribeModel(r->model).c_str(), std::string(deid::MetricName(r->metric)).c_str(),
           b.utility, static_cast<unsigned long long>(b.suppressed_rows),
-          static_cast<unsigned long long>(r->risk_after.smallest_class),
+          static_cast<unsigned long long>(r->search.best.smallest_class),
           r->risk_before.prosecutor_highest, r->risk_after.prosecutor_highest,
           static_cast<unsigned long long>(r->search.checks),
           static_cast<unsigned long long>(r->search.lattice_size), r->search.seconds * 1000,
