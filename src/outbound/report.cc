@@ -269,6 +269,12 @@ std::string RenderAssessmentHtml(const Assessment& a) {
        "</td></tr></table>\n";
   o += "<p>Method: " + Esc(a.inventory.method) + "</p>\n";
   kv("Data 数据", j["data"]);
+  o += "<h2>Triggers 触发条件</h2><table><tr><th>rule</th><th>what</th><th>detail</th></tr>";
+  for (const auto& t : d.triggers) {
+    o += "<tr><td>" + std::to_string(t.rule) + "</td><td>" + Esc(t.what) + "</td><td>" +
+         Esc(t.detail) + "</td></tr>";
+  }
+  o += "</table>\n";
   o += "<h2>Reasons 判定理由</h2><ol>";
   for (const auto& r : d.reasons) o += "<li>" + Esc(r) + "</li>";
   o += "</ol>\n";
