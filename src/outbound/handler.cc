@@ -24,7 +24,7 @@ Result<Handler> ParseHandler(std::string_view toml_text, std::string_view source
   Handler h;
   h.file = std::string(source);
   const toml::table* t = root["handler"].as_table();
-  if (t == nullptr) return DataError(std::string(source) + ": missing [handler] table");
+  if (t == nullptr) return DataError(std::string(source) + ":1: missing [handler] table");
   KEXIN_RETURN_IF_ERROR(internal::GetString(*t, source, "handler", "id", true, &h.id));
   KEXIN_RETURN_IF_ERROR(internal::GetString(*t, source, "handler", "name", false, &h.name));
   KEXIN_RETURN_IF_ERROR(internal::GetString(*t, source, "handler", "uscc", false, &h.uscc));

@@ -14,6 +14,15 @@ void AddUnique(std::vector<std::string>* v, const std::string& s) {
   if (!s.empty() && std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
 }
 
+// A count from a scan report: a non-negative integer, or a data error naming the report and key.
+Result<uint64_t> Count(const json& j, const char* key, const std::string& source) {
+  const json& v = j.at(key);
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0)) {
+    return DataError(source + ": \"" + key + "\" must be a non-negative integer, got " + v.dump());
+  }
+  return v.get<uint64_t>();
+}
+
 std::string Str(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -28,9 +37,11 @@ Result<InventoryFile> FileFromJson(const json& f, const std::string& source) {
                               "); a transfer cannot be assessed from part of its data");
   }
   out.mode = f.at("mode").get<std::string>();
-  out.rows = f.at("rows_scanned").get<uint64_t>();
-  if (f.at("rows_estimated").is_number())
-    out.rows_estimated = f.at("rows_estimated").get<uint64_t>();
+  KEXIN_ASSIGN_OR_RETURN(out.rows, Count(f, "rows_scanned", source));
+  if (!f.at("rows_estimated").is_null()) {
+    KEXIN_ASSIGN_OR_RETURN(uint64_t est, Count(f, "rows_estimated", source));
+    out.rows_estimated = est;
+  }
   out.level = f.at("level").get<std::string>();
   for (const auto& r : f.at("level_reasons")) out.level_reasons.push_back(r.get<std::string>());
   out.contains_pi = f.at("contains_pi").get<bool>();
@@ -42,7 +53,10 @@ Result<InventoryFile> FileFromJson(const json& f, const std::string& source) {
     if (c.at("pi_category").is_string()) col.pi_category = c.at("pi_category").get<std::string>();
     col.level = c.at("level").get<std::string>();
     col.sensitive = c.at("sensitive").get<bool>();
-    if (c.at("distinct").is_number()) col.distinct = c.at("distinct").get<uint64_t>();
+    if (!c.at("distinct").is_null()) {
+      KEXIN_ASSIGN_OR_RETURN(uint64_t d, Count(c, "distinct", source));
+      col.distinct = d;
+    }
     for (const auto& e : c.at("evidence").at("embedded"))
       col.embedded.push_back(e.at("category").get<std::string>());
     out.columns.push_back(std::move(col));
@@ -52,7 +66,7 @@ Result<InventoryFile> FileFromJson(const json& f, const std::string& source) {
     PeopleCount pc;
     pc.method = b.at("category").get<std::string>() + " in column '" +
                 b.at("column").get<std::string>() + "'";
-    pc.distinct = b.at("distinct").get<uint64_t>();
+    KEXIN_ASSIGN_OR_RETURN(pc.distinct, Count(b, "distinct", source));
     pc.exact = b.at("exact").get<bool>();
     pc.sensitive = b.at("sensitive").get<bool>();
     // The scan's own extrapolation rule (docs/scan-report.md, "Table level").
@@ -60,6 +74,17 @@ Result<InventoryFile> FileFromJson(const json& f, const std::string& source) {
       pc.distinct = static_cast<uint64_t>(static_cast<double>(pc.distinct) / out.rows *
                                           static_cast<double>(*out.rows_estimated));
       pc.method += " (extrapolated from the sample)";
+      pc.exact = false;
+    } else if (sampled) {
+      // A sample cannot tell how many people repeat outside it: the cautious count is one person
+      // per row of the whole file.
+      uint64_t upper = out.rows_estimated ? std::max(*out.rows_estimated, out.rows) : out.rows;
+      if (upper > pc.distinct) {
+        pc.distinct = upper;
+        pc.method +=
+            " (sampled: upper bound, one person per estimated row; scan with --full "
+            "for an exact count)";
+      }
       pc.exact = false;
     }
     out.counts.push_back(pc);

@@ -108,5 +108,26 @@ TEST(InventoryTest, RejectsOtherDocumentsAndFailedFiles) {
             StatusCode::kDataError);
 }
 
+// Review findings: a sample cannot show repeated people outside it, and counts must be numbers.
+TEST(InventoryTest, SampledCountsThatCannotBeExtrapolatedBecomeUpperBounds) {
+  json cols = json::array({Column("phone", "mobile_cn", false, 5434)});
+  json f = File(cols, json::array({By("phone", "mobile_cn", 5434, false)}), true, false, 10000);
+  f["mode"] = "sample";
+  f["rows_estimated"] = 1000000;
+  auto inv = InventoryFromScanJson(Report(json::array({f})), "r.json");
+  ASSERT_TRUE(inv.ok()) << inv.status().ToString();
+  EXPECT_EQ(inv->people, 1000000u);
+}
+
+TEST(InventoryTest, NegativeCountsAreDataErrors) {
+  json cols = json::array({Column("phone", "mobile_cn", false, 5)});
+  json by = json::array({By("phone", "mobile_cn", 5, false)});
+  by[0]["distinct"] = -1;
+  auto inv = InventoryFromScanJson(Report(json::array({File(cols, by, true, false)})), "r.json");
+  ASSERT_FALSE(inv.ok());
+  EXPECT_EQ(inv.status().code(), StatusCode::kDataError);
+  EXPECT_NE(inv.status().message().find("non-negative"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kexin::outbound

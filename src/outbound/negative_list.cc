@@ -69,6 +69,49 @@ bool ContainsFolded(std::string_view hay, std::string_view needle) {
   return false;
 }
 
+// Lower-case ASCII words of a column or field name: "customerIdNumber", "id_number" and
+// "ID-Number" give {..., "id", "number"}.
+std::vector<std::string> Words(std::string_view s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    bool upper = c >= 'A' && c <= 'Z';
+    if (!alnum || (upper && !cur.empty() && !(s[i - 1] >= 'A' && s[i - 1] <= 'Z'))) {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    }
+    if (alnum) cur.push_back(upper ? static_cast<char>(c + 32) : c);
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+bool IsAscii(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80) return false;
+  }
+  return true;
+}
+
+// Whether a column name matches a list field. ASCII names match on whole words (the field's
+// words appear consecutively in the column's: "customer_id_number" matches "id_number" and
+// "EMAIL_ADDR" matches "email", but "province" does not match "vin" nor "number" "id_number");
+// Chinese names match
+// by containment either way ("手机" in "手机号码"), the column holding at least two characters.
+bool NameMatches(std::string_view column, std::string_view field) {
+  if (IsAscii(field)) {
+    auto cw = Words(column), fw = Words(field);
+    if (fw.empty() || fw.size() > cw.size()) return false;
+    for (size_t i = 0; i + fw.size() <= cw.size(); ++i) {
+      if (std::equal(fw.begin(), fw.end(), cw.begin() + i)) return true;
+    }
+    return false;
+  }
+  return ContainsFolded(column, field) || (column.size() >= 6 && ContainsFolded(field, column));
+}
+
 std::string Num(uint64_t n) { return std::to_string(n); }
 
 }  // namespace
@@ -96,7 +139,7 @@ Result<NegativeList> ParseNegativeList(std::string_view text, std::string_view s
 
   const toml::array* scs = root["scenario"].as_array();
   if (scs == nullptr || scs->empty()) {
-    return DataError(std::string(src) + ": no [[scenario]] in the list");
+    return DataError(std::string(src) + ":1: no [[scenario]] in the list");
   }
   std::set<std::string> ids;
   for (const auto& node : *scs) {
@@ -226,7 +269,7 @@ ListMatch MatchScenario(const Scenario& scenario, const std::vector<ColumnRef>& 
         for (const auto& f : item.fields) {
           // A column named like the field, or a field name holding a column name of at least
           // two Chinese characters or six letters ("手机" in "手机号码").
-          if (ContainsFolded(c.name, f) || (c.name.size() >= 6 && ContainsFolded(f, c.name))) {
+          if (NameMatches(c.name, f)) {
             why = "column name matches '" + f + "'";
             break;
           }

@@ -243,5 +243,18 @@ TEST(NegativeListTest, ShippedExamplesLoad) {
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
 }
 
+// Review finding: column names match list fields on whole words, not substrings.
+TEST(NegativeListTest, AsciiColumnNamesMatchOnWholeWords) {
+  auto l = ParseNegativeList(kList, "l.toml");
+  ASSERT_TRUE(l.ok());
+  const Scenario& s1 = l->scenarios[0];
+  std::vector<ColumnRef> cols = {
+      {"t.csv", "province", "", {}}, {"t.csv", "number", "", {}}, {"t.csv", "amount", "", {}}};
+  ListMatch m = MatchScenario(s1, cols, 1000000, 1000000);
+  for (const auto& item : m.matches) {
+    for (const auto& c : item.columns) ADD_FAILURE() << "unexpected match: " << c;
+  }
+}
+
 }  // namespace
 }  // namespace kexin::outbound

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -49,9 +50,18 @@ Result<int> CheckDate(std::string* date) {
   const std::string& d = *date;
   int y = 0, m = 0, day = 0;
   char tail = 0;
-  if (d.size() != 10 || std::sscanf(d.c_str(), "%4d-%2d-%2d%c", &y, &m, &day, &tail) != 3 ||
-      d[4] != '-' || d[7] != '-' || y < 2000 || m < 1 || m > 12 || day < 1 || day > 31) {
+  bool digits = d.size() == 10;
+  for (size_t i = 0; digits && i < d.size(); ++i) {
+    digits = (i == 4 || i == 7) ? d[i] == '-' : (d[i] >= '0' && d[i] <= '9');
+  }
+  if (!digits || std::sscanf(d.c_str(), "%4d-%2d-%2d%c", &y, &m, &day, &tail) != 3 || y < 2000 ||
+      m < 1 || m > 12 || day < 1) {
     return InvalidArgument("--date '" + d + "': expected YYYY-MM-DD");
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (day > kDays[m - 1] || (m == 2 && day == 29 && !leap)) {
+    return InvalidArgument("--date '" + d + "': no such day");
   }
   return y;
 }
@@ -202,11 +212,13 @@ Result<ob::Assessment> Assess(AssessArgs a) {
 
   ob::ListVerdict verdict;
   if (as.scenario) {
-    uint64_t people =
-        as.facts.contains_pi ? ob::SatAdd(as.prior.people, as.facts.people) : as.prior.people;
+    // As in the national rules, a threshold applies only to a kind of data this transfer carries
+    // (0 otherwise), counting at least one sensitive person when it carries sensitive data.
+    uint64_t people = as.facts.contains_pi ? ob::SatAdd(as.prior.people, as.facts.people) : 0;
     uint64_t sens = as.facts.contains_sensitive_pi
-                        ? ob::SatAdd(as.prior.sensitive_people, as.facts.sensitive_people)
-                        : as.prior.sensitive_people;
+                        ? ob::SatAdd(as.prior.sensitive_people,
+                                     std::max<uint64_t>(1, as.facts.sensitive_people))
+                        : 0;
     as.list_match = ob::MatchScenario(*as.scenario->scenario, inv.Columns(), people, sens);
     verdict = as.list_match.verdict;
     if (as.scenario->list->example) {
@@ -277,8 +289,21 @@ int RunRecord(RecordArgs a) {
     } catch (const json::exception& e) {
       return Fail(DataError(a.assessment + ": malformed assessment: " + e.what()));
     }
-    // The same assessment file is one transfer: it is never counted twice.
-    rec.id = crypto::HexEncode(crypto::Sha256(*text));
+    // The same assessment is one transfer: it is never counted twice, even when assessed again
+    // (the run's timestamps are left out of the identity).
+    std::function<void(json&)> strip = [&](json& x) {
+      if (x.is_object()) {
+        x.erase("generated_at");
+        x.erase("scanned_at");
+        x.erase("seconds");
+        for (auto& [k, v] : x.items()) strip(v);
+      } else if (x.is_array()) {
+        for (auto& v : x) strip(v);
+      }
+    };
+    json identity = j;
+    strip(identity);
+    rec.id = crypto::HexEncode(crypto::Sha256(identity.dump()));
   } else {
     rec.id = "manual-" + crypto::RandomToken(16);
     rec.basis = a.basis;
