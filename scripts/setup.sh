@@ -9,8 +9,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libhyperscan-dev libsimdjson-dev nlohmann-json3-dev libcli11-dev
   libtomlplusplus-dev libfmt-dev
-  libsodium-dev libssl-dev libsqlite3-dev libpq-dev
-  postgresql postgresql-client sqlite3 python3 iproute2 procps time
+  libsodium-dev libssl-dev libsqlite3-dev libpq-dev libboost-dev libboost-system-dev
+  postgresql postgresql-client sqlite3 python3 python3-jsonschema iproute2 procps time curl wrk
 )
 
 missing=()
