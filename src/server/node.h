@@ -1,0 +1,91 @@
+// Module `server` (node part): what a running node gives the modules that serve its endpoints,
+// and the peers it trusts.
+//
+// NodeContext is built by `kexin serve` (server.cc) before any route is added and outlives the
+// server. StorePool hands each thread its own Store (a Store is single-threaded, store.h).
+// PeerClient sends node-to-node requests signed with the node key per docs/httpsig.md (RFC 9421)
+// over kept-alive HTTP/1.1 connections.
+//
+// Peers are trusted by their Ed25519 public key (`kexin peer add NAME URL PUBKEY`); a peer's
+// request is accepted only when its signature verifies under a key in the peers table.
+//
+// Thread-safety: StorePool, PeerClient and the Ledger are safe to use from any thread.
+#ifndef KEXIN_SERVER_NODE_H_
+#define KEXIN_SERVER_NODE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "crypto/crypto.h"
+#include "identity/node_home.h"
+#include "kexin/status.h"
+#include "ledger/ledger.h"
+#include "store/store.h"
+
+namespace kexin::server {
+
+class StorePool {
+ public:
+  explicit StorePool(std::string url);
+  ~StorePool();
+  // The calling thread's own Store for this pool, opened (and migrated) on first use.
+  Result<store::Store*> ForThisThread();
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string url_;
+  uint64_t id_;  // distinguishes pools in the per-thread cache
+};
+
+struct ClientResponse {
+  int status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+};
+
+class PeerClient {
+ public:
+  // `key` signs every request; the signature's keyid is the hex public key (docs/httpsig.md).
+  explicit PeerClient(crypto::SigningKey key);
+  ~PeerClient();
+  // Sends `method url` with a JSON body (may be empty), signed; returns whatever status the peer
+  // answered. Transport failures (refused, reset, timeout, TLS) are kIoError naming the URL.
+  // Reuses a kept-alive connection to the same host:port when one is idle.
+  Result<ClientResponse> Send(std::string_view method, std::string_view url, std::string_view body,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct Peer {
+  std::string name;        // local alias, e.g. "provider"
+  std::string url;         // base URL, e.g. "http://127.0.0.1:8443"
+  std::string public_key;  // Ed25519 public key, lowercase hex (64 chars)
+};
+
+Status AddPeer(store::Store& store, const Peer& peer);  // kFailedPrecondition if name/key taken
+Result<Peer> GetPeer(store::Store& store, std::string_view name);  // kNotFound names the peer
+Result<std::optional<Peer>> FindPeerByKey(store::Store& store, std::string_view public_key_hex);
+Result<std::vector<Peer>> ListPeers(store::Store& store);
+
+struct NodeContext {
+  identity::NodeConfig config;
+  crypto::SigningKey key;           // the node key
+  std::string public_key;           // its public key, lowercase hex
+  std::string public_url;           // how peers reach this node, e.g. "http://127.0.0.1:8443"
+  ledger::Ledger* ledger = nullptr;  // shared, thread-safe
+  StorePool* stores = nullptr;
+  PeerClient* client = nullptr;
+};
+
+}  // namespace kexin::server
+
+#endif  // KEXIN_SERVER_NODE_H_
