@@ -1,0 +1,14 @@
+#include "node/router.h"
+
+#include "server/routes.h"
+
+namespace kexin::node {
+
+server::Router BuildNodeRouter(server::NodeContext& ctx) {
+  server::Router router;
+  server::AddServerRoutes(router, ctx);
+  AddNodeRoutes(router, ctx);
+  return router;
+}
+
+}  // namespace kexin::node
