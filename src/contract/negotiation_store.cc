@@ -119,11 +119,12 @@ Status UpdateNegotiation(store::Store& s, Negotiation& n) {
       auto rows,
       s.Query("UPDATE negotiations SET peer_pid=$1, peer_url=$2, state=$3, pending_state=$4,"
               " offer=$5, decision=$6, agreement=$7, agreement_hash=$8, provider_signature=$9,"
-              " consumer_signature=$10, reason=$11, version=$12, updated=$13"
-              " WHERE id=$14 AND version=$15 RETURNING id",
+              " consumer_signature=$10, reason=$11, version=$12, updated=$13, offer_id=$16,"
+              " manual=$17 WHERE id=$14 AND version=$15 RETURNING id",
               {n.peer_pid, n.peer_url, std::string(StateName(n.state)), Pending(n), n.offer.dump(),
                n.decision, AgreementText(n), n.agreement_hash, n.provider_signature,
-               n.consumer_signature, n.reason, n.version + 1, n.updated, n.id, n.version}));
+               n.consumer_signature, n.reason, n.version + 1, n.updated, n.id, n.version,
+               n.offer_id, int64_t{n.manual}}));
   if (rows.empty()) {
     return FailedPrecondition("negotiation " + n.id + " changed concurrently; try again");
   }
