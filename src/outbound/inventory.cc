@@ -194,6 +194,12 @@ void ComputeTotals(Inventory* inv) {
       "phones, e-mail, bank cards, passports, permits; counted by kexin scan) and the distinct "
       "(name, birth date) pairs; across files, the sum (an upper bound when a person appears in "
       "several files)";
+  std::string used;
+  for (const auto& f : inv->files) {
+    if (f.people_method.empty()) continue;
+    used += (used.empty() ? "" : "; ") + f.path + ": " + f.people_method;
+  }
+  if (!used.empty()) inv->method += ". Used here: " + used;
 }
 
 Result<Inventory> InventoryFromScanJson(const json& report, const std::string& source) {
