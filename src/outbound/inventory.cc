@@ -194,6 +194,12 @@ void ComputeTotals(Inventory* inv) {
       "phones, e-mail, bank cards, passports, permits; counted by kexin scan) and the distinct "
       "(name, birth date) pairs; across files, the sum (an upper bound when a person appears in "
       "several files)";
+  std::string used;
+  for (const auto& f : inv->files) {
+    if (f.people_method.empty()) continue;
+    used += (used.empty() ? "" : "; ") + f.path + ": " + f.people_method;
+  }
+  if (!used.empty()) inv->method += ". Used here: " + used;
 }
 
 Result<Inventory> InventoryFromScanJson(const json& report, const std::string& source) {
@@ -260,10 +266,22 @@ Status CountNameBirthPairs(InventoryFile* file, const table::ReadOptions& option
           }
           if (static_cast<size_t>(std::max(ni, bi)) >= cells.size()) return;
           std::string name = Trim(cells[static_cast<size_t>(ni)]);
-          std::string digits;
+          // Digit groups, each zero-padded to two digits, so 1990-1-5, 1990-01-05 and
+          // 1990年1月5日 are one date.
+          std::string digits, group;
+          auto flush = [&] {
+            if (group.size() == 1) digits.push_back('0');
+            digits += group;
+            group.clear();
+          };
           for (char ch : cells[static_cast<size_t>(bi)]) {
-            if (ch >= '0' && ch <= '9') digits.push_back(ch);
+            if (ch >= '0' && ch <= '9') {
+              group.push_back(ch);
+            } else if (!group.empty()) {
+              flush();
+            }
           }
+          if (!group.empty()) flush();
           if (name.empty() || digits.empty()) return;
           key = name;
           key.push_back('\x1f');

@@ -81,7 +81,8 @@ struct Inventory {
 Result<Inventory> InventoryFromScanJson(const nlohmann::json& report, const std::string& source);
 
 // Counts distinct (person_name, birth_date) pairs of `file` (both columns non-empty; the name
-// trimmed, the date reduced to its digits so 1959-07-21 and 19590721 agree). Adds the count to
+// trimmed, the date reduced to its digit groups, each zero-padded to two digits, so 1959-07-21,
+// 1959-7-21 and 19590721 agree). Adds the count to
 // file->counts and recomputes the file's people when both columns exist; a no-op otherwise.
 Status CountNameBirthPairs(InventoryFile* file, const table::ReadOptions& options);
 

@@ -129,5 +129,25 @@ TEST(InventoryTest, NegativeCountsAreDataErrors) {
   EXPECT_NE(inv.status().message().find("non-negative"), std::string::npos);
 }
 
+// Regression: 1990-1-5, 1990-01-05, 1990/01/05 and 1990年1月5日 are one birth date, so one person.
+TEST(InventoryTest, NameBirthPairsNormaliseUnpaddedDates) {
+  std::string path = ::testing::TempDir() + "/name_birth_pad.csv";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("姓名,出生日期\n张三,1990-1-5\n张三,1990-01-05\n张三,1990/01/05\n张三,1990年1月5日\n"
+               "张三,1990-11-05\n李四,1990-1-5\n",
+               f);
+    std::fclose(f);
+  }
+  InventoryFile file;
+  file.path = path;
+  file.columns = {{"姓名", "person_name", "identity", "general-3", false, std::nullopt, {}},
+                  {"出生日期", "birth_date", "identity", "general-3", false, std::nullopt, {}}};
+  ASSERT_TRUE(CountNameBirthPairs(&file, table::ReadOptions{}).ok());
+  ASSERT_EQ(file.counts.size(), 1u);
+  EXPECT_EQ(file.counts[0].distinct, 3u);  // 张三 1990-01-05, 张三 1990-11-05, 李四 1990-01-05
+}
+
 }  // namespace
 }  // namespace kexin::outbound

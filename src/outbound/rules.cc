@@ -242,7 +242,10 @@ Decision Decide(const Handler& handler, const TransferFacts& facts, const PriorC
   if (national == Route::kExempt) {
     d.reasons.push_back("(6) Art. 5(4): non-sensitive personal information of " +
                         Num(d.cumulative_people) + " people " + counts +
-                        " (fewer than 100,000) and no sensitive personal information: exempt");
+                        " (fewer than 100,000) and no sensitive personal information: " +
+                        (list_route == Route::kExempt
+                             ? "exempt"
+                             : "the national rules alone would exempt it"));
     if (list_route == Route::kExempt) {
       d.triggers.push_back({6, "personal information",
                             Num(d.cumulative_people) + " people < 100,000, none sensitive"});

@@ -97,6 +97,10 @@ std::string StatusOf(const json& record) {
 
 Result<json> LoadMeta(const std::string& path) {
   KEXIN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return ParseMeta(text, path);
+}
+
+Result<json> ParseMeta(const std::string& text, const std::string& path) {
   toml::table t;
   try {
     t = toml::parse(text, path);

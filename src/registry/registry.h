@@ -27,6 +27,8 @@ namespace kexin::registry {
 // Reads META.toml (docs/registry.md) into the descriptive part of a record; names file and key in
 // errors.
 Result<nlohmann::json> LoadMeta(const std::string& path);
+// The same from META.toml text; `path` names the source in errors (e.g. "request body: meta_toml").
+Result<nlohmann::json> ParseMeta(const std::string& text, const std::string& path);
 
 struct RegisterOptions {
   bool full_scan = false;  // scan every row for the personal-information flags

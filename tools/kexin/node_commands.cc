@@ -11,6 +11,8 @@
 #include "base/file.h"
 #include "identity/node_home.h"
 #include "ledger/witness.h"
+#include "node/ledger_views.h"
+#include "node/witness_service.h"
 #include "registry/registry.h"
 #include "tools/kexin/commands.h"
 
@@ -36,12 +38,6 @@ Result<Node> OpenNode(const std::string& home) {
   KEXIN_ASSIGN_OR_RETURN(n.config, identity::LoadHome(home));
   KEXIN_ASSIGN_OR_RETURN(n.ledger, identity::OpenLedger(n.config));
   return n;
-}
-
-json HashList(const std::vector<ledger::Hash>& v) {
-  json a = json::array();
-  for (const auto& h : v) a.push_back(crypto::Base64Encode(crypto::AsBytes(h)));
-  return a;
 }
 
 std::string B64(const ledger::Hash& h) { return crypto::Base64Encode(crypto::AsBytes(h)); }
@@ -191,73 +187,46 @@ void RegisterNode(CLI::App& app, RunFn* run) {
         if (!n.ok()) return Fail(n.status());
         auto store = store::Store::Open(n->config.store_url);
         if (!store.ok()) return Fail(store.status());
-        std::string state_key = "witness:" + log_key->name;
-        // Read and update the witness state in one transaction: two cosigns never move it back.
-        Status tx = (*store)->Begin();
-        if (!tx.ok()) return Fail(tx);
-        auto fail_tx = [&](const Status& st) {
-          (*store)->Rollback().IgnoreError();
-          return Fail(st);
-        };
-        auto rows = (*store)->Query("SELECT value FROM meta WHERE key = $1", {state_key});
-        if (!rows.ok()) return fail_tx(rows.status());
-        std::optional<ledger::WitnessedTree> last;
-        if (!rows->empty()) {
-          const std::string& v = store::AsText((*rows)[0][0]);
-          size_t sp = v.find(' ');
-          auto root = crypto::HexDecode(sp == std::string::npos ? "" : v.substr(sp + 1));
-          if (sp == 0 || sp == std::string::npos || v.find_first_not_of("0123456789") != sp ||
-              !root.ok() || root->size() != 32) {
-            return fail_tx(Corruption("stored witness state for " + log_key->name +
-                                      " is malformed: '" + v + "'"));
-          }
-          ledger::WitnessedTree t;
-          t.size = std::stoull(v.substr(0, sp));
-          std::copy(root->begin(), root->end(), t.root.begin());
-          last = t;
-        }
-        std::vector<ledger::Hash> proof;
+        node::WitnessRequest req;
+        req.note = *note;
+        req.log_key = *log_key;
         if (!(*w)[2].empty()) {
           auto pj = ReadJsonFile((*w)[2]);
-          if (!pj.ok()) return fail_tx(pj.status());
+          if (!pj.ok()) return Fail(pj.status());
           const json& old_size = (*pj)["old_size"];
           const json& elems = (*pj)["consistency_proof"];
           if (!pj->is_object() || !old_size.is_number_unsigned() || !elems.is_array()) {
-            return fail_tx(DataError((*w)[2] + ": expected the JSON of `kexin ledger consistency` "
-                                               "(old_size, consistency_proof)"));
+            return Fail(DataError((*w)[2] + ": expected the JSON of `kexin ledger consistency` "
+                                            "(old_size, consistency_proof)"));
           }
-          if (last && old_size.get<uint64_t>() != last->size) {
-            return fail_tx(FailedPrecondition(
-                "the proof starts at size " + std::to_string(old_size.get<uint64_t>()) +
-                " but this node last witnessed size " + std::to_string(last->size)));
-          }
+          req.old_size = old_size.get<uint64_t>();
           for (const auto& e : elems) {
             auto raw = e.is_string() ? crypto::Base64Decode(e.get<std::string>())
                                      : Result<std::string>(DataError(""));
             if (!raw.ok() || raw->size() != 32) {
-              return fail_tx(DataError((*w)[2] + ": a proof element is not 32 bytes of base64"));
+              return Fail(DataError((*w)[2] + ": a proof element is not 32 bytes of base64"));
             }
             ledger::Hash h;
             std::copy(raw->begin(), raw->end(), h.begin());
-            proof.push_back(h);
+            req.proof.push_back(h);
           }
         }
         if (auto parsed_note = ledger::SignedNote::Parse(*note); !parsed_note.ok()) {
-          return fail_tx(
+          return Fail(
               DataError((*w)[0] + ": not a signed checkpoint: " + parsed_note.status().message()));
         }
-        auto r = ledger::VerifyAndCosign(*note, *log_key, last, proof, n->ledger->origin(),
-                                         n->ledger->key(), static_cast<uint64_t>(time(nullptr)));
-        if (!r.ok()) return fail_tx(r.status());
-        std::string value =
-            std::to_string(r->accepted.size) + " " + crypto::HexEncode(r->accepted.root);
-        Status st = (*store)->Exec(rows->empty() ? "INSERT INTO meta (key, value) VALUES ($1, $2)"
-                                                 : "UPDATE meta SET value = $2 WHERE key = $1",
-                                   {state_key, value});
-        if (st.ok()) st = (*store)->Commit();
-        if (!st.ok()) return fail_tx(st);
+        auto r = node::WitnessCheckpoint(**store, req, *n->ledger,
+                                         static_cast<uint64_t>(time(nullptr)));
+        if (!r.status.ok()) {
+          if (r.witnessed_size && req.old_size && *req.old_size != *r.witnessed_size) {
+            return Fail(FailedPrecondition(
+                "the proof starts at size " + std::to_string(*req.old_size) +
+                " but this node last witnessed size " + std::to_string(*r.witnessed_size)));
+          }
+          return Fail(r.status);
+        }
         auto parsed = ledger::SignedNote::Parse(*note);
-        parsed->signatures.push_back(r->cosignature);
+        parsed->signatures.push_back(*r.cosignature);
         return WriteOutput("", parsed->Serialize());
       };
     });
@@ -285,59 +254,34 @@ void RegisterNode(CLI::App& app, RunFn* run) {
         auto n = OpenNode(a->home);
         if (!n.ok()) return Fail(n.status());
         if (a->index >= 0) {
-          auto e = n->ledger->Entry(static_cast<uint64_t>(a->index));
-          if (!e.ok()) return Fail(e.status());
-          auto leaf = n->ledger->LeafHashAt(static_cast<uint64_t>(a->index));
-          return Print({{"index", a->index},
-                        {"leaf_hash", B64(*leaf)},
-                        {"entry", json::parse(*e)},
-                        {"canonical", *e}});
+          auto j = node::EntryJson(*n->ledger, static_cast<uint64_t>(a->index));
+          if (!j.ok()) return Fail(j.status());
+          return Print(*j);
         }
-        uint64_t size = n->ledger->Size();
-        auto c = n->ledger->LatestCheckpoint();
-        return Print({{"origin", n->ledger->origin()},
-                      {"size", size},
-                      {"root", B64(n->ledger->Root(size))},
-                      {"latest_checkpoint", c.ok() ? json(*c) : json(nullptr)}});
+        return Print(node::LedgerHead(*n->ledger));
       };
     });
     proof->callback([run, a] {
       *run = [a] {
         auto n = OpenNode(a->home);
         if (!n.ok()) return Fail(n.status());
-        uint64_t size;
-        json checkpoint = nullptr;
-        if (a->size >= 0) {
-          size = static_cast<uint64_t>(a->size);
-        } else {
-          auto note = n->ledger->SignCheckpoint();
-          if (!note.ok()) return Fail(note.status());
-          auto parsed = ledger::SignedNote::Parse(*note);
-          size = ledger::Checkpoint::ParseBody(parsed->text)->size;
-          checkpoint = *note;
-        }
-        auto p = n->ledger->InclusionProof(static_cast<uint64_t>(a->index), size);
-        if (!p.ok()) return Fail(p.status());
-        return Print({{"index", a->index},
-                      {"tree_size", size},
-                      {"leaf_hash", B64(*n->ledger->LeafHashAt(static_cast<uint64_t>(a->index)))},
-                      {"root", B64(n->ledger->Root(size))},
-                      {"inclusion_proof", HashList(*p)},
-                      {"checkpoint", checkpoint}});
+        auto j = node::InclusionProofJson(
+            *n->ledger, static_cast<uint64_t>(a->index),
+            a->size >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(a->size)) : std::nullopt);
+        if (!j.ok()) return Fail(j.status());
+        return Print(*j);
       };
     });
     cons->callback([run, a] {
       *run = [a] {
         auto n = OpenNode(a->home);
         if (!n.ok()) return Fail(n.status());
-        uint64_t nsz = a->new_size >= 0 ? static_cast<uint64_t>(a->new_size) : n->ledger->Size();
-        auto p = n->ledger->ConsistencyProof(static_cast<uint64_t>(a->old_size), nsz);
-        if (!p.ok()) return Fail(p.status());
-        return Print({{"old_size", a->old_size},
-                      {"new_size", nsz},
-                      {"old_root", B64(n->ledger->Root(static_cast<uint64_t>(a->old_size)))},
-                      {"new_root", B64(n->ledger->Root(nsz))},
-                      {"consistency_proof", HashList(*p)}});
+        auto j = node::ConsistencyProofJson(
+            *n->ledger, static_cast<uint64_t>(a->old_size),
+            a->new_size >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(a->new_size))
+                             : std::nullopt);
+        if (!j.ok()) return Fail(j.status());
+        return Print(*j);
       };
     });
     cp->callback([run, a] {
