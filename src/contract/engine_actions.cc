@@ -23,7 +23,9 @@ json LedgerBody(const Negotiation& n, const std::string& node_key) {
             {"consumer", n.side == Side::kConsumer ? node_key : n.peer_key},
             {"dataset", n.dataset},
             {"offer", n.offer_id}};
-  if (!n.agreement.is_null()) {
+  // The agreement is named from AGREED on: before, a provider may hold one not yet delivered.
+  if (!n.agreement.is_null() && (n.state == State::kAgreed || n.state == State::kVerified ||
+                                 n.state == State::kFinalized)) {
     b["agreement"] = n.agreement.value("@id", "");
     b["agreementHash"] = n.agreement_hash;
   }

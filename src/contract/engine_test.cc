@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "contract/agreement.h"
+#include "contract/crosscheck.h"
 #include "contract/view.h"
 #include "store/test_database.h"
 
@@ -457,6 +458,37 @@ TEST_P(EngineTest, ConsumerAcceptsACounterOffer) {
   EXPECT_EQ(Load(consumer_, c.id).offer_id, "offer-2");
   ASSERT_TRUE(consumer_.engine->Approve(c.id).ok());
   EXPECT_EQ(Load(consumer_, c.id).pending, State::kAccepted);
+}
+
+TEST_P(EngineTest, LedgersCrossCheckAndTamperingIsFound) {
+  Negotiation c = StartNegotiation();
+  Pump();
+  c = Load(consumer_, c.id);
+  Negotiation p = ProviderOf(c);
+  auto view = [](Node& node, const Negotiation& n) {
+    auto events = ListEvents(*node.store, n.id);
+    EXPECT_TRUE(events.ok());
+    auto v = BuildLedgerView(*node.ledger, n, *events, Hex(node.key));
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return *v;
+  };
+  json cv = view(consumer_, c), pv = view(provider_, p);
+  EXPECT_TRUE(VerifyLedgerView(cv).ok());
+  CrossCheckReport r = CrossCheck(cv, pv);
+  EXPECT_TRUE(r.ok) << r.ToJson().dump(2);
+  EXPECT_EQ(r.checked.size(), 4u);
+  // A rewritten entry no longer matches its leaf hash.
+  json bad = pv;
+  std::string& text = bad["entries"][1]["entry"].get_ref<std::string&>();
+  text.replace(text.find("agreementHash") + 16, 4, "ffff");
+  r = CrossCheck(cv, bad);
+  EXPECT_FALSE(r.ok);
+  ASSERT_FALSE(r.problems.empty());
+  EXPECT_NE(r.problems[0].find("leaf hash does not match"), std::string::npos) << r.problems[0];
+  // A view whose checkpoint is not signed by the named node.
+  bad = pv;
+  bad["node"] = Hex(consumer_.key);
+  EXPECT_EQ(VerifyLedgerView(bad).code(), StatusCode::kCorruption);
 }
 
 }  // namespace
