@@ -173,7 +173,8 @@ Engine::Outcome Engine::ReceiveOnce(Side side, const Message& m, const std::stri
       return abort(Error(400, "", cpid, "invalid_message",
                          "ContractRequestMessage: field 'offer.target' (the dataset) is required"));
     }
-    OfferRequest req{m.offer["@id"].get<std::string>(), target, m.offer, caller.public_key};
+    OfferRequest req{m.offer["@id"].get<std::string>(), target, m.offer, caller.public_key,
+                     caller.name};
     auto checked = config_.check_offer(s, req);
     if (auto* rej = std::get_if<OfferRejection>(&checked)) {
       return abort(Error(rej->http_status, "", cpid, rej->code, rej->reason));
@@ -189,7 +190,8 @@ Engine::Outcome Engine::ReceiveOnce(Side side, const Message& m, const std::stri
     n.state = State::kRequested;
     n.dataset = target;
     n.offer_id = req.offer_id;
-    n.offer = m.offer;
+    // The agreement carries the provider's own (canonical) terms, equivalent to those requested.
+    n.offer = terms.policy.is_object() ? terms.policy : m.offer;
     n.manual = terms.manual_approval;
     Status e;
     if (!n.manual) {
@@ -230,13 +232,14 @@ Engine::Outcome Engine::ReceiveOnce(Side side, const Message& m, const std::stri
     switch (m.type) {
       case MessageType::kRequest: {
         OfferRequest req{m.offer["@id"].get<std::string>(), m.offer.value("target", n.dataset),
-                         m.offer, caller.public_key};
+                         m.offer, caller.public_key, caller.name};
         auto checked = config_.check_offer(s, req);
         if (auto* rej = std::get_if<OfferRejection>(&checked))
           return abort(Error(rej->http_status, ppid, cpid, rej->code, rej->reason));
-        n.offer = m.offer;
+        const auto& terms = std::get<OfferTerms>(checked);
+        n.offer = terms.policy.is_object() ? terms.policy : m.offer;
         n.offer_id = req.offer_id;
-        n.manual = std::get<OfferTerms>(checked).manual_approval;
+        n.manual = terms.manual_approval;
         n.state = *next;
         e = internal::AddStateEvent(s, n, config_.public_key);
         if (e.ok() && !n.manual) {

@@ -44,6 +44,7 @@ struct OfferRequest {
   std::string target;         // the dataset the consumer asked for
   nlohmann::json requested;   // the MessageOffer the consumer sent
   std::string consumer_key;   // hex
+  std::string consumer_name;  // the provider's peers-table name for the consumer
 };
 struct OfferTerms {
   nlohmann::json policy;  // the offer's ODRL policy as the provider stores it

@@ -192,6 +192,14 @@ Result<Negotiation> Engine::Approve(const std::string& id) {
                                   std::string(StateName(n.state)) +
                                   (n.decision.empty() ? "" : ", already " + n.decision) + ")");
       }
+      if (config_.check_offer) {  // the offer may have expired or been withdrawn meanwhile
+        auto checked = config_.check_offer(
+            s, OfferRequest{n.offer_id, n.dataset, n.offer, n.peer_key, n.peer_name});
+        if (auto* rej = std::get_if<OfferRejection>(&checked)) {
+          return FailedPrecondition("negotiation '" + id + "' cannot be approved: " + rej->code +
+                                    ": " + rej->reason + "; reject it instead");
+        }
+      }
       n.decision = "approved";
       KEXIN_RETURN_IF_ERROR(AddEvent(s, n.id, "contract.approved", n.state,
                                      internal::LedgerBody(n, config_.public_key)));

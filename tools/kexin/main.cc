@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   kexin::cli::RegisterRegistry(app, &run);
   kexin::cli::RegisterDeid(app, &run);
   kexin::cli::RegisterOutbound(app, &run);
+#ifdef KEXIN_HAS_CONTRACT
+  kexin::cli::RegisterContract(app, &run);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,89 @@
+#include "contract/service.h"
+
+#include <cstdlib>
+
+#include "contract/offer_check.h"
+
+namespace kexin::contract {
+
+EngineConfig NodeEngineConfig(server::NodeContext& ctx) {
+  EngineConfig c;
+  server::StorePool* pool = ctx.stores;
+  c.store = [pool]() -> Result<store::Store*> {
+    if (!pool) return FailedPrecondition("the node has no store");
+    return pool->ForThisThread();
+  };
+  c.ledger = ctx.ledger;
+  c.key = ctx.key;
+  c.public_key = ctx.public_key;
+  c.public_url = ctx.public_url;
+  while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
+  server::PeerClient* client = ctx.client;
+  if (client) {
+    c.transport = [client](const std::string& url,
+                           const std::string& body) -> Result<TransportReply> {
+      KEXIN_ASSIGN_OR_RETURN(auto r, client->Send("POST", url, body));
+      return TransportReply{r.status, std::move(r.body)};
+    };
+  }
+  c.check_offer = CatalogOfferChecker();
+  c.policies_match = SemanticPolicyMatcher();
+  return c;
+}
+
+ContractService::ContractService(server::NodeContext& ctx, ServiceOptions options)
+    : ctx_(ctx), options_(options) {
+  if (const char* w = std::getenv("KEXIN_CONTRACT_WORKERS")) {
+    int n = std::atoi(w);
+    if (n > 0 && n <= 256) options_.workers = n;
+  }
+  EngineConfig c = NodeEngineConfig(ctx);
+  c.notify = [this] { Wake(); };
+  engine_ = std::make_unique<Engine>(std::move(c));
+}
+
+ContractService::~ContractService() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void ContractService::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!threads_.empty() || !ctx_.client || !ctx_.stores || !ctx_.ledger) return;
+  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { Loop(i); });
+}
+
+void ContractService::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++wakes_;
+  }
+  cv_.notify_one();
+}
+
+void ContractService::Loop(int worker) {
+  auto last_sweep = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  uint64_t seen = 0;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      seen = wakes_;
+    }
+    if (worker == 0 && std::chrono::steady_clock::now() - last_sweep > std::chrono::seconds(1)) {
+      engine_->RecordAllEvents().IgnoreError();
+      last_sweep = std::chrono::steady_clock::now();
+    }
+    auto n = engine_->DeliverDue(static_cast<size_t>(options_.batch));
+    if (n.ok() && *n > 0) continue;
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms),
+                 [&] { return stop_ || wakes_ != seen; });
+  }
+}
+
+}  // namespace kexin::contract
