@@ -23,13 +23,19 @@ json NegotiationJson(const Negotiation& n, const std::vector<Event>* history,
             {"reason", n.reason},
             {"created", n.created},
             {"updated", n.updated}};
-  if (n.agreement.is_null()) {
+  // The agreement is shown once both sides hold it (from AGREED); a provider's agreement still in
+  // flight is not yet one.
+  const bool agreed = n.state == State::kAgreed || n.state == State::kVerified ||
+                      n.state == State::kFinalized ||
+                      (n.state == State::kTerminated && !n.consumer_signature.empty());
+  if (n.agreement.is_null() || !agreed) {
     j["agreement"] = nullptr;
   } else {
-    j["agreement"] = {{"agreement", n.agreement},
-                      {"hash", n.agreement_hash},
-                      {"providerSignature", n.provider_signature},
-                      {"consumerSignature", n.consumer_signature}};
+    j["agreement"] = n.agreement;
+    j["agreementHash"] = n.agreement_hash;
+    j["providerSignature"] = n.provider_signature;
+    j["consumerSignature"] = n.consumer_signature.empty() ? json(nullptr)
+                                                          : json(n.consumer_signature);
   }
   if (history) {
     json h = json::array();

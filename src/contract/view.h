@@ -11,8 +11,8 @@
 namespace kexin::contract {
 
 // {id, side, state, pending, providerPid, consumerPid, peer{name,key,url}, dataset, offer, policy,
-//  manualApproval, decision, reason, agreement{...,hash,providerSignature,consumerSignature},
-//  created, updated[, history[...]][, outbox[...]]}
+//  manualApproval, decision, reason, agreement (the odrl:Agreement or null), agreementHash,
+//  providerSignature, consumerSignature, created, updated[, history[...]][, outbox[...]]}
 nlohmann::json NegotiationJson(const Negotiation& n, const std::vector<Event>* history = nullptr,
                                const std::vector<OutboxItem>* outbox = nullptr);
 
