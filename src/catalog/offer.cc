@@ -97,10 +97,10 @@ Result<Offer> CreateOffer(store::Store& store, ledger::Ledger& ledger, const Off
                {"manual_approval", o.manual_approval},
                {"access_policy", access}};
   KEXIN_ASSIGN_OR_RETURN(uint64_t index, ledger.Append("offer.created", body));
-  KEXIN_ASSIGN_OR_RETURN(std::string pol, json::Canonicalize(o.policy));
+  KEXIN_ASSIGN_OR_RETURN(std::string pol, ::kexin::json::Canonicalize(o.policy));
   store::Value acc = std::monostate{};
   if (!access.is_null()) {
-    KEXIN_ASSIGN_OR_RETURN(std::string a, json::Canonicalize(access));
+    KEXIN_ASSIGN_OR_RETURN(std::string a, ::kexin::json::Canonicalize(access));
     acc = a;
   }
   KEXIN_RETURN_IF_ERROR(store.Begin());
