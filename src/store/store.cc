@@ -72,7 +72,8 @@ const std::vector<Migration>& KexinMigrations() {
        "CREATE TABLE catalog_generation (id BIGINT PRIMARY KEY, generation BIGINT NOT NULL);"
        "INSERT INTO catalog_generation (id, generation) VALUES (1, 0);"
        "CREATE TABLE peer_catalogs (peer TEXT PRIMARY KEY, url TEXT NOT NULL,"
-       " fetched_at TEXT NOT NULL, catalog TEXT NOT NULL)"},
+       " fetched_at TEXT NOT NULL, catalog TEXT NOT NULL);"
+       "CREATE TABLE catalog_peer_regions (peer TEXT PRIMARY KEY, region TEXT NOT NULL)"},
   };
   return m;
 }
