@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -415,6 +418,63 @@ TEST(PolicyTest, DateTimes) {
   EXPECT_FALSE(ParseDateTime("2023-01-01T00:00:00.1234567Z").ok());
   EXPECT_TRUE(ParseDateTime("2023-01-01T00:00:00.1234560Z").ok());
   EXPECT_FALSE(ParseDateTime("2023-01-01 00:00:00Z").ok());
+}
+
+std::string Examples() {
+  const char* d = std::getenv("KEXIN_SOURCE_DIR");
+  return std::string(d ? d : ".") + "/examples/policies";
+}
+
+json ReadJson(const std::string& path) {
+  std::ifstream in(path);
+  return json::parse(in, nullptr, false);
+}
+
+TEST(PolicyExamplesTest, GoodExamplesParseAndRoundTrip) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(Examples())) {
+    if (e.path().extension() != ".json") continue;
+    ++n;
+    Policy p = P(ReadJson(e.path()));
+    EXPECT_TRUE(Equivalent(p, P(ToJsonLd(p)))) << e.path();
+  }
+  EXPECT_GE(n, 6);
+  EXPECT_TRUE(Equivalent(P(ReadJson(Examples() + "/statistics-compute-only.json")),
+                         P(ReadJson(Examples() + "/statistics-compute-only-iri.json"))));
+  EXPECT_FALSE(Equivalent(P(ReadJson(Examples() + "/statistics-compute-only.json")),
+                          P(ReadJson(Examples() + "/research-fields-limited.json"))));
+}
+
+TEST(PolicyExamplesTest, BadExamplesFailWithPointers) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"unknown-operand.json", "/permission/0/constraint/1/leftOperand: unknown left operand"},
+      {"bad-count.json", "/permission/0/constraint/0/rightOperand: 'ten' is not an integer"},
+      {"unknown-purpose.json", "/permission/0/constraint/0/rightOperand: unknown purpose"},
+      {"no-permission.json", "/permission: a policy needs at least one permission"},
+      {"contradiction.json", "/permission/0/constraint/1: no value of purpose"},
+      {"bad-operator.json", "/permission/0/constraint/0/operator: operator 'isA' is not"},
+  };
+  for (const auto& [file, prefix] : cases) {
+    std::string msg = ErrorOf(ReadJson(Examples() + "/bad/" + file));
+    EXPECT_EQ(msg.substr(0, prefix.size()), prefix) << file;
+  }
+  EXPECT_TRUE(ReadJson(Examples() + "/bad/not-json.json").is_discarded());
+}
+
+TEST(PolicyExamplesTest, ResearchExampleEvaluates) {
+  Policy p = P(ReadJson(Examples() + "/research-fields-limited.json"));
+  Context c;
+  c.purpose = "medical-research";
+  c.compute_mode = "deidentified";
+  c.fields = {"年龄", "城市"};
+  c.use_count = 100;
+  c.destination = "CN-GD";
+  EXPECT_TRUE(Evaluate(p, c).permitted) << Evaluate(p, c).reason;
+  c.action = "distribute";
+  EXPECT_FALSE(Evaluate(p, c).permitted);
+  c.action = "use";
+  c.use_count = 101;
+  EXPECT_EQ(Evaluate(p, c).constraint, "count");
 }
 
 }  // namespace
