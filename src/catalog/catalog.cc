@@ -300,6 +300,13 @@ Result<std::string> PeerRegion(store::Store& store, std::string_view peer) {
 }
 
 Status SetPeerRegion(store::Store& store, std::string_view peer, std::string_view region) {
+  auto r = policy::NormalizeRegion(region);
+  if (!r)
+    return InvalidArgument("region '" + std::string(region) +
+                           "': use an ISO 3166-1 alpha-2 code (CN, DE) or an ISO 3166-2:CN code "
+                           "(CN-BJ)");
+  if (peer.empty()) return InvalidArgument("peer: a name is required");
+  region = *r;
   return store.Exec(
       "INSERT INTO catalog_peer_regions (peer, region) VALUES ($1, $2) ON CONFLICT (peer) DO "
       "UPDATE SET region = excluded.region",

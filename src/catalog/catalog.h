@@ -97,6 +97,7 @@ class CatalogIndex {
 
 // The region recorded for a peer (for access policies on spatial), or "".
 Result<std::string> PeerRegion(store::Store& store, std::string_view peer);
+// Records the peer's region (normalized; kInvalidArgument for anything but a region code).
 Status SetPeerRegion(store::Store& store, std::string_view peer, std::string_view region);
 
 }  // namespace kexin::catalog

@@ -9,12 +9,6 @@ namespace kexin::catalog {
 
 using nlohmann::json;
 
-json CatalogRequestMessage() {
-  return json{{"@context", {policy::kDspContext}},
-              {"@type", "CatalogRequestMessage"},
-              {"filter", json::array()}};
-}
-
 Status StorePeerCatalog(store::Store& store, std::string_view peer, std::string_view url,
                         const json& catalog) {
   std::string who = "peer '" + std::string(peer) + "' catalog";
@@ -35,21 +29,6 @@ Status StorePeerCatalog(store::Store& store, std::string_view peer, std::string_
       "ON CONFLICT (peer) DO UPDATE SET url = excluded.url, fetched_at = excluded.fetched_at, "
       "catalog = excluded.catalog",
       {std::string(peer), std::string(url), NowRfc3339(), catalog.dump()});
-}
-
-Result<json> FetchPeerCatalog(store::Store& store, server::PeerClient& client,
-                              const server::Peer& peer) {
-  std::string url = peer.url + "/dsp/catalog/request";
-  KEXIN_ASSIGN_OR_RETURN(server::ClientResponse r,
-                         client.Send("POST", url, CatalogRequestMessage().dump()));
-  if (r.status != 200)
-    return FailedPrecondition("peer '" + peer.name + "' answered " + std::to_string(r.status) +
-                              " to the catalog request: " + r.body.substr(0, 300));
-  json catalog = json::parse(r.body, nullptr, false);
-  if (catalog.is_discarded())
-    return DataError("peer '" + peer.name + "' catalog: the answer is not JSON");
-  KEXIN_RETURN_IF_ERROR(StorePeerCatalog(store, peer.name, peer.url, catalog));
-  return catalog;
 }
 
 Result<std::vector<PeerCatalogInfo>> ListPeerCatalogs(store::Store& store) {

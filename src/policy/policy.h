@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -115,6 +116,8 @@ Decision Evaluate(const Policy& p, const Context& c);
 // Vocabulary helpers (docs/policies.md).
 const std::vector<std::string>& PurposeTerms();
 const std::vector<std::string>& ComputeModes();  // least to most revealing
+// "cn-bj" -> "CN-BJ"; nullopt unless an ISO 3166-1 alpha-2 code or an ISO 3166-2:CN code.
+std::optional<std::string> NormalizeRegion(std::string_view code);
 // Microseconds since the Unix epoch of an RFC 3339 date-time or an xsd:date (midnight UTC).
 Result<int64_t> ParseDateTime(std::string_view text);
 std::string FormatDateTime(int64_t micros);  // "2027-01-01T00:00:00Z" (fraction only if needed)

@@ -108,6 +108,10 @@ const std::vector<std::string>& PurposeTerms() {
   return terms;
 }
 
+std::optional<std::string> NormalizeRegion(std::string_view code) {
+  return internal::NormalizeRegion(code);
+}
+
 const std::vector<std::string>& ComputeModes() {
   static const std::vector<std::string> modes = {"psi-only", "compute-only", "deidentified",
                                                  "download"};
