@@ -62,6 +62,18 @@ const std::vector<Migration>& KexinMigrations() {
        " destination TEXT NOT NULL, people BIGINT NOT NULL, sensitive_people BIGINT NOT NULL,"
        " recorded_at TEXT NOT NULL);"
        "CREATE INDEX outbound_transfers_by_year ON outbound_transfers (handler, year)"},
+      // Offers and the catalog (src/catalog/offer.h, docs/catalog.md#storage).
+      {4,
+       "CREATE TABLE offers (id TEXT PRIMARY KEY, registration_id TEXT NOT NULL,"
+       " policy TEXT NOT NULL, access_policy TEXT, manual_approval BIGINT NOT NULL,"
+       " created TEXT NOT NULL, withdrawn BIGINT NOT NULL, withdrawn_at TEXT,"
+       " fingerprint TEXT NOT NULL, ledger_index BIGINT NOT NULL);"
+       "CREATE INDEX offers_by_registration ON offers (registration_id);"
+       "CREATE TABLE catalog_generation (id BIGINT PRIMARY KEY, generation BIGINT NOT NULL);"
+       "INSERT INTO catalog_generation (id, generation) VALUES (1, 0);"
+       "CREATE TABLE peer_catalogs (peer TEXT PRIMARY KEY, url TEXT NOT NULL,"
+       " fetched_at TEXT NOT NULL, catalog TEXT NOT NULL);"
+       "CREATE TABLE catalog_peer_regions (peer TEXT PRIMARY KEY, region TEXT NOT NULL)"},
       // Contract negotiation (src/contract/negotiation_store.h, docs/contract.md#persistence).
       {5,
        "CREATE TABLE negotiations (id TEXT PRIMARY KEY, side TEXT NOT NULL, peer_pid TEXT NOT NULL,"

@@ -18,6 +18,8 @@ void RegisterNode(CLI::App& app, RunFn* run);
 void RegisterRegistry(CLI::App& app, RunFn* run);
 void RegisterDeid(CLI::App& app, RunFn* run);
 void RegisterOutbound(CLI::App& app, RunFn* run);
+// `kexin policy`, `kexin offer`, `kexin catalog` (catalog_commands.cc).
+void RegisterCatalog(CLI::App& app, RunFn* run);
 void RegisterContract(CLI::App& app, RunFn* run);  // contract_commands.cc
 
 // Writes `data` to `path` atomically (temp file in the same directory, fsync, rename), or to

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   kexin::cli::RegisterRegistry(app, &run);
   kexin::cli::RegisterDeid(app, &run);
   kexin::cli::RegisterOutbound(app, &run);
+  kexin::cli::RegisterCatalog(app, &run);
 #ifdef KEXIN_HAS_CONTRACT
   kexin::cli::RegisterContract(app, &run);
 #endif
