@@ -17,9 +17,7 @@ int main(int argc, char** argv) {
   kexin::cli::RegisterDeid(app, &run);
   kexin::cli::RegisterOutbound(app, &run);
   kexin::cli::RegisterCatalog(app, &run);
-#ifdef KEXIN_HAS_CONTRACT
   kexin::cli::RegisterContract(app, &run);
-#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
