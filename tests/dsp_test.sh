@@ -22,7 +22,15 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
-fail() { echo "dsp_test: FAIL: $*" >&2; for f in "$T"/*.log; do echo "--- $f"; tail -5 "$f"; done >&2; exit 1; }
+fail() {
+  echo "dsp_test: FAIL: $*" >&2
+  for f in "$T"/*.log; do echo "--- $f"; tail -5 "$f"; done >&2
+  if [ -n "${PT:-}" ]; then
+    echo "--- provider negotiations" >&2
+    curl -sS -H "Authorization: Bearer $PT" "$PURL/v1/negotiations?limit=5" >&2 || true
+  fi
+  exit 1
+}
 ok() { echo "ok - $*"; }
 # jq-like: py EXPR < json   (d is the document)
 py() { python3 -c "import json,sys; d=json.load(sys.stdin); r=($1); print(r if isinstance(r,str) else json.dumps(r))"; }

@@ -144,7 +144,9 @@ class Engine {
                       const Caller& caller, std::string_view expected_type);
   Status Deliver(store::Store& s, OutboxItem item);
   Status ApplyAck(const OutboxItem& item, const TransportReply& reply);
-  Status FailDelivery(const OutboxItem& item, const std::string& why);
+  // Ends the negotiation after `item` could not be delivered; with `tell_peer` (the peer refused
+  // it) a termination is sent first and the state changes when the peer acknowledges it.
+  Status FailDelivery(const OutboxItem& item, const std::string& why, bool tell_peer = false);
   Result<Negotiation> Mutate(const std::string& id,
                              const std::function<Status(store::Store&, Negotiation&)>& fn);
 

@@ -283,7 +283,7 @@ Status Engine::Deliver(store::Store& s, OutboxItem item) {
   std::string why = !reply.ok() ? reply.status().message()
                                 : "peer answered " + std::to_string(reply->status) + " " +
                                       PeerReason(reply->body);
-  if (!retryable) return FailDelivery(item, item.kind + " rejected: " + why);
+  if (!retryable) return FailDelivery(item, item.kind + " rejected: " + why, /*tell_peer=*/true);
   ++item.attempts;
   if (item.attempts >= config_.retry.max_attempts) {
     return FailDelivery(item, item.kind + " undeliverable after " +
@@ -328,12 +328,12 @@ Status Engine::ApplyAck(const OutboxItem& item, const TransportReply& reply) {
     return Status::Ok();
   });
   if (!done.ok() && done.status().code() == StatusCode::kDataError) {
-    return FailDelivery(item, item.kind + ": " + done.status().message());
+    return FailDelivery(item, item.kind + ": " + done.status().message(), /*tell_peer=*/true);
   }
   return done.status();
 }
 
-Status Engine::FailDelivery(const OutboxItem& item, const std::string& why) {
+Status Engine::FailDelivery(const OutboxItem& item, const std::string& why, bool tell_peer) {
   auto done = Mutate(item.negotiation_id, [&](store::Store& s, Negotiation& n) -> Status {
     KEXIN_ASSIGN_OR_RETURN(auto current, LoadOutbox(s, item.id));
     if (!current || current->status != "pending") return Status::Ok();
@@ -344,9 +344,17 @@ Status Engine::FailDelivery(const OutboxItem& item, const std::string& why) {
     KEXIN_RETURN_IF_ERROR(UpdateOutbox(s, updated));
     if (IsFinal(n.state)) return Status::Ok();
     KEXIN_RETURN_IF_ERROR(CompletePendingOutbox(s, n.id));
+    n.reason = why;
+    if (tell_peer && !n.peer_pid.empty() && item.kind != MessageTypeName(MessageType::kTermination)) {
+      // The peer refused our message: tell it the negotiation is over, so it does not wait.
+      KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
+          s, n, MessageType::kTermination,
+          TerminationMessage(n.provider_pid(), n.consumer_pid(), "message_refused", why)));
+      n.pending = State::kTerminated;
+      return Status::Ok();
+    }
     n.pending.reset();
     n.state = State::kTerminated;
-    n.reason = why;
     return internal::AddStateEvent(s, n, config_.public_key);
   });
   return done.status();

@@ -417,10 +417,16 @@ TEST_P(EngineTest, TamperedAgreementIsRefusedAndTheProviderTerminates) {
   Pump();
   c = Load(consumer_, c.id);
   Negotiation p = ProviderOf(c);
-  EXPECT_EQ(c.state, State::kRequested);  // the consumer refused the agreement: no change
+  // The consumer refused the agreement (400, no change); the provider then terminated both sides.
+  ASSERT_GE(sent_.size(), 3u);
+  EXPECT_EQ(sent_[1].status, 400);
+  EXPECT_EQ(json::parse(sent_[1].reply)["code"], "invalid_agreement");
   EXPECT_TRUE(c.agreement.is_null());
+  EXPECT_EQ(c.state, State::kTerminated);
   EXPECT_EQ(p.state, State::kTerminated);
   EXPECT_NE(p.reason.find("invalid_agreement"), std::string::npos) << p.reason;
+  EXPECT_NE(c.reason.find("message_refused"), std::string::npos) << c.reason;
+  EXPECT_EQ(LedgerTypes(consumer_).back(), "contract.terminated");
 }
 
 TEST_P(EngineTest, ForgedAgreementSignatureIsRefused) {
@@ -434,7 +440,8 @@ TEST_P(EngineTest, ForgedAgreementSignatureIsRefused) {
   };
   Negotiation c = StartNegotiation();
   Pump();
-  EXPECT_EQ(Load(consumer_, c.id).state, State::kRequested);
+  EXPECT_EQ(Load(consumer_, c.id).state, State::kTerminated);
+  EXPECT_TRUE(Load(consumer_, c.id).agreement.is_null());
   ASSERT_GE(sent_.size(), 2u);
   EXPECT_EQ(sent_[1].status, 400);
   EXPECT_EQ(json::parse(sent_[1].reply)["code"], "bad_agreement_signature");

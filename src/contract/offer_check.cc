@@ -49,10 +49,18 @@ OfferChecker CatalogOfferChecker() {
 }
 
 PolicyMatcher SemanticPolicyMatcher() {
-  return [](const nlohmann::json& a, const nlohmann::json& b) -> Status {
-    auto pa = policy::Parse(a);
+  // Only the terms are compared: an agreement's @id, target, parties and timestamp are checked
+  // by the engine on their own.
+  auto terms = [](const nlohmann::json& p) {
+    nlohmann::json t = p;
+    for (const char* k : {"timestamp", "odrl:timestamp", "http://www.w3.org/ns/odrl/2/timestamp"})
+      t.erase(k);
+    return t;
+  };
+  return [terms](const nlohmann::json& a, const nlohmann::json& b) -> Status {
+    auto pa = policy::Parse(terms(a));
     if (!pa.ok()) return pa.status();
-    auto pb = policy::Parse(b);
+    auto pb = policy::Parse(terms(b));
     if (!pb.ok()) return pb.status();
     if (!policy::Equivalent(*pa, *pb)) return InvalidArgument(policy::FirstDifference(*pa, *pb));
     return Status::Ok();

@@ -120,6 +120,15 @@ TEST(SemanticPolicyMatcherTest, ComparesMeaningNotBytes) {
   auto match = SemanticPolicyMatcher();
   json a = Example("statistics-compute-only.json");
   EXPECT_TRUE(match(a, Example("statistics-compute-only-iri.json")).ok());
+  // An agreement's parties and timestamp are not terms.
+  json agreement = Example("statistics-compute-only-iri.json");
+  agreement["@type"] = "Agreement";
+  agreement["@id"] = "urn:uuid:a";
+  agreement["timestamp"] = "2026-12-03T20:00:00Z";
+  agreement["assigner"] = "urn:kexin:node:aa";
+  agreement["assignee"] = "urn:kexin:node:bb";
+  agreement["target"] = "reg";
+  EXPECT_TRUE(match(agreement, a).ok()) << match(agreement, a).ToString();
   json b = a;
   b["permission"][0]["action"] = "read";
   Status s = match(a, b);
