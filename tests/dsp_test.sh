@@ -306,6 +306,22 @@ wait_state "$CURL_" "$CT" "$NEG" TERMINATED
 echo "$BODY" | py "d['reason']" | grep -q offer_expired || fail "termination reason: $BODY"
 ok "an expired offer terminates the consumer's negotiation with reason offer_expired"
 
+# --- the provider is down for a while: the consumer's outbox retries ------------------------------
+kill -TERM "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+req "$CURL_" "$CT" POST /v1/negotiations "{\"peer\":\"provider\",\"dataset\":\"$REG\",\"offer\":\"$OFFER\"}"
+expect 502 peer_unreachable "starting without a policy while the provider's catalog is down"
+start "$OFFER" "$(cat "$POLICY")"
+sleep 1.5
+req "$CURL_" "$CT" GET "/v1/negotiations/$NEG"
+[ "$(echo "$BODY" | py "d['state']")" = INITIAL ] || fail "state while the provider is down: $BODY"
+ATTEMPTS=$(echo "$BODY" | py "d['outbox'][0]['attempts']")
+[ "$ATTEMPTS" -ge 2 ] || fail "no retries while the provider is down: $BODY"
+echo "$BODY" | py "d['outbox'][0]['lastError']" | grep -qi "refused\|connect" || fail "last error: $BODY"
+"$K" serve --home "$T/p" --listen "127.0.0.1:$PP" --public-url "$PURL" 2>> "$T/provider.log" &
+PIDS[0]=$!
+wait_state "$CURL_" "$CT" "$NEG" FINALIZED
+ok "provider down: the request was retried ($ATTEMPTS attempts while down) and the negotiation FINALIZED after restart"
+
 # --- manual approval --------------------------------------------------------------------------
 start "$MANUAL"
 wait_state "$CURL_" "$CT" "$NEG" REQUESTED

@@ -226,6 +226,8 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
           policy = (*body)["policy"];
         } else {
           auto fetched = FetchOffer(ctx, *peer, dataset, offer);
+          if (!fetched.ok() && fetched.status().code() == StatusCode::kIoError)
+            return Response::Error(502, "peer_unreachable", fetched.status().message());
           if (!fetched.ok()) return Response::FromStatus(fetched.status());
           policy = *fetched;
         }
