@@ -16,6 +16,7 @@ struct Engine::Outcome {
   std::string negotiation_id;  // the negotiation touched, "" when none
   bool conflict = false;       // changed concurrently: run again
   bool enqueued = false;
+  internal::TxnLog log;        // what the committed transaction queued
 };
 
 namespace {
@@ -108,10 +109,7 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
       out.reply = Error(409, m.provider_pid, m.consumer_pid, "conflict",
                         "the negotiation changed concurrently; send the message again");
     }
-    if (!out.negotiation_id.empty()) {
-      Status s = RecordEvents(out.negotiation_id);
-      (void)s;  // recorded later by RecordAllEvents; the state change is committed
-    }
+    if (!out.negotiation_id.empty()) AfterCommit(out.log);
   }
   if (out.enqueued && config_.notify) config_.notify();
   return out.reply;
@@ -129,6 +127,9 @@ Engine::Outcome Engine::ReceiveOnce(Side side, const Message& m, const std::stri
   auto st = config_.store();
   if (!st.ok()) return internal_error(st.status());
   store::Store& s = **st;
+  out.log = NewLog();
+  internal::TxnScope scope(&out.log);
+  auto writer = WriterLock(s);
   if (Status b = s.Begin(); !b.ok()) return internal_error(b);
   auto abort = [&](Reply r) {
     s.Rollback().IgnoreError();

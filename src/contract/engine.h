@@ -19,6 +19,8 @@
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -104,6 +106,48 @@ struct PeerRef {
   std::string name, url, public_key;
 };
 
+// Helpers shared by the engine's files and tests (docs/contract.md).
+namespace internal {
+// An event to append to the ledger.
+struct RecordItem {
+  std::string negotiation_id;
+  int64_t seq = 0;
+  std::string type;
+  nlohmann::json body;
+};
+// What one transaction queued: set as the thread's current log (TxnScope) while it runs.
+struct TxnLog {
+  bool self_deliver = false;  // this process sends the messages it queues (lease them)
+  bool record = false;        // this process records the events it adds (claim them)
+  int64_t lease_ms = 30000;
+  std::vector<OutboxItem> sent;
+  std::vector<RecordItem> events;
+};
+class TxnScope {
+ public:
+  explicit TxnScope(TxnLog* log);
+  ~TxnScope();
+  TxnScope(const TxnScope&) = delete;
+  TxnScope& operator=(const TxnScope&) = delete;
+
+ private:
+  TxnLog* previous_;
+};
+TxnLog* CurrentTxn();  // nullptr outside a TxnScope
+// AddEvent that also notes the event in the current transaction's log.
+Status AddLoggedEvent(store::Store& s, const std::string& negotiation_id, const std::string& type,
+                      State state, const nlohmann::json& body);
+// Adds an event for `n` entering `n.state` with the ledger body of docs/contract.md#ledger.
+Status AddStateEvent(store::Store& s, const Negotiation& n, const std::string& own_key);
+nlohmann::json LedgerBody(const Negotiation& n, const std::string& node_key);
+// The URL a message of type `t` is sent to for `n`.
+std::string PeerEndpoint(const Negotiation& n, MessageType t);
+Status EnqueueMessage(store::Store& s, Negotiation& n, MessageType t, const nlohmann::json& body);
+// Builds, signs and enqueues the agreement (provider); sets n.pending = AGREED.
+Status PrepareAgreement(store::Store& s, Negotiation& n, const crypto::SigningKey& key,
+                        const std::string& own_key);
+}  // namespace internal
+
 class Engine {
  public:
   explicit Engine(EngineConfig config);
@@ -127,13 +171,20 @@ class Engine {
   // Either side: terminates a negotiation that is not final.
   Result<Negotiation> Terminate(const std::string& id, const std::string& reason);
 
-  // Sends the outbox items due now (at most `limit`), applying acknowledgements; returns how many
+  // Sends outbox items (at most `limit`): first those this engine just queued, else those due in
+  // the store (retries, other processes' decisions); applies acknowledgements. Returns how many
   // were attempted. Needs a transport.
   Result<int> DeliverDue(size_t limit);
-  // Appends the negotiation's events not yet on the ledger (no-op without a ledger).
-  Status RecordEvents(const std::string& negotiation_id);
   // Records every negotiation's unrecorded events (start-up, after CLI decisions).
   Status RecordAllEvents();
+  // From now on, events are recorded on the ledger by RecordPending (called by the service's
+  // recorder thread) instead of by the thread that committed them.
+  void RecordInBackground();
+  // Records the events queued since the last call, waiting up to `wait` for some; returns how
+  // many were recorded.
+  Result<int> RecordPending(std::chrono::milliseconds wait);
+  // Wakes RecordPending waiters (shutdown).
+  void StopRecording();
 
   const EngineConfig& config() const { return config_; }
 
@@ -149,23 +200,25 @@ class Engine {
   Status FailDelivery(const OutboxItem& item, const std::string& why, bool tell_peer = false);
   Result<Negotiation> Mutate(const std::string& id,
                              const std::function<Status(store::Store&, Negotiation&)>& fn);
+  // After a transaction commits: queue its messages for delivery, its events for the ledger.
+  void AfterCommit(internal::TxnLog& log);
+  Status RecordBatch(std::vector<internal::RecordItem> items);
+  internal::TxnLog NewLog() const;
+  // SQLite has one writer at a time: taking turns here is cheaper than its busy-wait sleeps.
+  std::unique_lock<std::mutex> WriterLock(store::Store& s);
 
   EngineConfig config_;
   std::array<std::mutex, 64> locks_;
+  std::mutex writer_mu_;
+  std::mutex ready_mu_;
+  std::deque<OutboxItem> ready_;  // queued by this process, leased in the store until delivered
+  std::mutex record_mu_;
+  std::condition_variable record_cv_;
+  std::vector<internal::RecordItem> to_record_;
+  bool record_in_background_ = false;
+  bool record_stop_ = false;
 };
 
-// Helpers shared by the engine's files and tests (docs/contract.md).
-namespace internal {
-// Adds an event for `n` entering `n.state` with the ledger body of docs/contract.md#ledger.
-Status AddStateEvent(store::Store& s, const Negotiation& n, const std::string& own_key);
-nlohmann::json LedgerBody(const Negotiation& n, const std::string& node_key);
-// The URL a message of type `t` is sent to for `n`.
-std::string PeerEndpoint(const Negotiation& n, MessageType t);
-Status EnqueueMessage(store::Store& s, Negotiation& n, MessageType t, const nlohmann::json& body);
-// Builds, signs and enqueues the agreement (provider); sets n.pending = AGREED.
-Status PrepareAgreement(store::Store& s, Negotiation& n, const crypto::SigningKey& key,
-                        const std::string& own_key);
-}  // namespace internal
 
 }  // namespace kexin::contract
 

@@ -2,6 +2,8 @@
 // (docs/contract.md#outbox).
 #include <algorithm>
 #include <random>
+#include <thread>
+#include <unordered_map>
 
 #include "base/clock.h"
 #include "contract/agreement.h"
@@ -13,6 +15,24 @@ namespace kexin::contract {
 using nlohmann::json;
 
 namespace internal {
+
+namespace {
+thread_local TxnLog* current_txn = nullptr;
+}  // namespace
+
+TxnScope::TxnScope(TxnLog* log) : previous_(current_txn) { current_txn = log; }
+TxnScope::~TxnScope() { current_txn = previous_; }
+TxnLog* CurrentTxn() { return current_txn; }
+
+Status AddLoggedEvent(store::Store& s, const std::string& negotiation_id, const std::string& type,
+                      State state, const json& body) {
+  TxnLog* log = CurrentTxn();
+  const bool claim = log && log->record;
+  int64_t seq = 0;
+  KEXIN_RETURN_IF_ERROR(AddEvent(s, negotiation_id, type, state, body, claim, &seq));
+  if (claim) log->events.push_back(RecordItem{negotiation_id, seq, type, body});
+  return Status::Ok();
+}
 
 json LedgerBody(const Negotiation& n, const std::string& node_key) {
   json b = {{"providerPid", n.provider_pid()},
@@ -34,7 +54,8 @@ json LedgerBody(const Negotiation& n, const std::string& node_key) {
 }
 
 Status AddStateEvent(store::Store& s, const Negotiation& n, const std::string& own_key) {
-  return AddEvent(s, n.id, std::string(LedgerType(n.state)), n.state, LedgerBody(n, own_key));
+  return AddLoggedEvent(s, n.id, std::string(LedgerType(n.state)), n.state,
+                        LedgerBody(n, own_key));
 }
 
 std::string PeerEndpoint(const Negotiation& n, MessageType t) {
@@ -63,8 +84,13 @@ Status EnqueueMessage(store::Store& s, Negotiation& n, MessageType t, const json
   item.kind = std::string(MessageTypeName(t));
   item.url = PeerEndpoint(n, t);
   item.body = body.dump();
-  item.next_attempt_ms = NowMs();
-  return Enqueue(s, item);
+  TxnLog* log = CurrentTxn();
+  const bool self = log && log->self_deliver;
+  // Sent by this process right after the commit: leased until then, so no poller takes it.
+  item.next_attempt_ms = NowMs() + (self ? log->lease_ms : 0);
+  KEXIN_RETURN_IF_ERROR(Enqueue(s, item));
+  if (self) log->sent.push_back(item);
+  return Status::Ok();
 }
 
 Status PrepareAgreement(store::Store& s, Negotiation& n, const crypto::SigningKey& key,
@@ -114,6 +140,9 @@ Result<Negotiation> Engine::Mutate(const std::string& id,
     std::lock_guard<std::mutex> lock(LockFor(id));
     Status last;
     for (int attempt = 0; attempt < 4; ++attempt) {
+      internal::TxnLog log = NewLog();
+      internal::TxnScope scope(&log);
+      auto writer = WriterLock(*s);
       KEXIN_RETURN_IF_ERROR(s->Begin());
       auto found = LoadNegotiation(*s, id);
       if (!found.ok() || !found->has_value()) {
@@ -126,6 +155,8 @@ Result<Negotiation> Engine::Mutate(const std::string& id,
       if (e.ok()) e = UpdateNegotiation(*s, n);
       if (e.ok()) e = s->Commit();
       if (e.ok()) {
+        if (writer.owns_lock()) writer.unlock();
+        AfterCommit(log);
         result = std::move(n);
         last = Status::Ok();
         break;
@@ -135,7 +166,6 @@ Result<Negotiation> Engine::Mutate(const std::string& id,
       if (e.message().find("changed concurrently") == std::string::npos) return e;
     }
     KEXIN_RETURN_IF_ERROR(last);
-    RecordEvents(id).IgnoreError();
   }
   if (config_.notify) config_.notify();
   return result;
@@ -167,19 +197,28 @@ Result<Negotiation> Engine::Start(const PeerRef& peer, const std::string& datase
   n.offer_id = offer_id;
   n.offer = offer;
   KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
+  internal::TxnLog log = NewLog();
+  internal::TxnScope scope(&log);
+  auto writer = WriterLock(*s);
   KEXIN_RETURN_IF_ERROR(s->Begin());
   Status e = InsertNegotiation(*s, n);
   if (e.ok())
     e = internal::EnqueueMessage(
         *s, n, MessageType::kRequest,
         RequestMessage(n.id, "", offer, config_.public_url + "/dsp/callback"));
-  if (e.ok()) e = AddEvent(*s, n.id, "contract.started", n.state, internal::LedgerBody(n, config_.public_key));
+  if (e.ok())
+    e = internal::AddLoggedEvent(*s, n.id, "contract.started", n.state,
+                                 internal::LedgerBody(n, config_.public_key));
   if (e.ok()) e = s->Commit();
   if (!e.ok()) {
     s->Rollback().IgnoreError();
     return e;
   }
-  RecordEvents(n.id).IgnoreError();
+  if (writer.owns_lock()) writer.unlock();
+  {
+    std::lock_guard<std::mutex> lock(LockFor(n.id));
+    AfterCommit(log);
+  }
   if (config_.notify) config_.notify();
   return n;
 }
@@ -201,7 +240,7 @@ Result<Negotiation> Engine::Approve(const std::string& id) {
         }
       }
       n.decision = "approved";
-      KEXIN_RETURN_IF_ERROR(AddEvent(s, n.id, "contract.approved", n.state,
+      KEXIN_RETURN_IF_ERROR(internal::AddLoggedEvent(s, n.id, "contract.approved", n.state,
                                      internal::LedgerBody(n, config_.public_key)));
       return internal::PrepareAgreement(s, n, config_.key, config_.public_key);
     }
@@ -228,7 +267,7 @@ Result<Negotiation> Engine::Reject(const std::string& id, const std::string& rea
     }
     n.decision = "rejected";
     n.reason = reason;
-    KEXIN_RETURN_IF_ERROR(AddEvent(s, n.id, "contract.rejected", n.state,
+    KEXIN_RETURN_IF_ERROR(internal::AddLoggedEvent(s, n.id, "contract.rejected", n.state,
                                    internal::LedgerBody(n, config_.public_key)));
     KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
         s, n, MessageType::kTermination, TerminationMessage(n.id, n.peer_pid, "rejected", reason)));
@@ -266,8 +305,19 @@ Result<Negotiation> Engine::Terminate(const std::string& id, const std::string& 
 Result<int> Engine::DeliverDue(size_t limit) {
   if (!config_.transport) return FailedPrecondition("this engine has no transport");
   KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
-  KEXIN_ASSIGN_OR_RETURN(auto items,
-                         LeaseDue(*s, NowMs(), config_.retry.lease_ms, static_cast<int64_t>(limit)));
+  std::vector<OutboxItem> items;
+  {
+    std::lock_guard<std::mutex> lock(ready_mu_);
+    while (!ready_.empty() && items.size() < limit) {
+      items.push_back(std::move(ready_.front()));
+      ready_.pop_front();
+    }
+  }
+  if (items.empty()) {
+    auto writer = WriterLock(*s);
+    KEXIN_ASSIGN_OR_RETURN(
+        items, LeaseDue(*s, NowMs(), config_.retry.lease_ms, static_cast<int64_t>(limit)));
+  }
   for (auto& item : items) {
     Status e = Deliver(*s, std::move(item));
     (void)e;  // a failed bookkeeping write leaves the lease to expire; the item is retried
@@ -295,6 +345,7 @@ Status Engine::Deliver(store::Store& s, OutboxItem item) {
   backoff += static_cast<int64_t>(rng() % static_cast<uint64_t>(backoff / 4 + 1));
   item.next_attempt_ms = NowMs() + backoff;
   item.last_error = why;
+  auto writer = WriterLock(s);
   return UpdateOutbox(s, item);
 }
 
@@ -360,18 +411,110 @@ Status Engine::FailDelivery(const OutboxItem& item, const std::string& why, bool
   return done.status();
 }
 
-Status Engine::RecordEvents(const std::string& negotiation_id) {
-  if (!config_.ledger) return Status::Ok();
-  KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
-  KEXIN_ASSIGN_OR_RETURN(auto events, ClaimUnrecordedEvents(*s, negotiation_id));
-  for (const Event& e : events) {
-    json body = e.body;
-    body["event"] = e.seq;
-    KEXIN_ASSIGN_OR_RETURN(uint64_t index, config_.ledger->Append(e.type, body));
-    KEXIN_RETURN_IF_ERROR(
-        SetEventLedgerIndex(*s, negotiation_id, e.seq, static_cast<int64_t>(index)));
+internal::TxnLog Engine::NewLog() const {
+  internal::TxnLog log;
+  log.self_deliver = static_cast<bool>(config_.transport);
+  log.record = config_.ledger != nullptr;
+  log.lease_ms = config_.retry.lease_ms;
+  return log;
+}
+
+std::unique_lock<std::mutex> Engine::WriterLock(store::Store& s) {
+  if (s.backend() == "sqlite") return std::unique_lock<std::mutex>(writer_mu_);
+  return std::unique_lock<std::mutex>();
+}
+
+void Engine::AfterCommit(internal::TxnLog& log) {
+  if (!log.sent.empty()) {
+    std::lock_guard<std::mutex> lock(ready_mu_);
+    for (auto& item : log.sent) ready_.push_back(std::move(item));
   }
+  if (log.events.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(record_mu_);
+    if (record_in_background_) {
+      for (auto& e : log.events) to_record_.push_back(std::move(e));
+      record_cv_.notify_one();
+      return;
+    }
+  }
+  RecordBatch(std::move(log.events)).IgnoreError();  // left claimed: recorded at next start
+}
+
+Status Engine::RecordBatch(std::vector<internal::RecordItem> items) {
+  if (!config_.ledger || items.empty()) return Status::Ok();
+  // Events of one negotiation are appended in order by one thread; negotiations in parallel, so
+  // the ledger's group commit makes one commit of many appends.
+  std::vector<std::vector<size_t>> groups;
+  std::unordered_map<std::string, size_t> group_of;
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto [it, added] = group_of.emplace(items[i].negotiation_id, groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(i);
+  }
+  std::vector<int64_t> index(items.size(), -1);
+  std::vector<Status> errors(items.size());
+  auto run = [&](size_t first, size_t step) {
+    for (size_t g = first; g < groups.size(); g += step) {
+      for (size_t i : groups[g]) {
+        json body = items[i].body;
+        body["event"] = items[i].seq;
+        auto r = config_.ledger->Append(items[i].type, body);
+        if (!r.ok()) {
+          errors[i] = r.status();
+          break;  // later events of this negotiation wait, keeping its order
+        }
+        index[i] = static_cast<int64_t>(*r);
+      }
+    }
+  };
+  const size_t threads = std::min<size_t>(16, groups.size());
+  if (threads <= 1) {
+    run(0, 1);
+  } else {
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < threads; ++t) pool.emplace_back(run, t, threads);
+    for (auto& t : pool) t.join();
+  }
+  KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
+  auto writer = WriterLock(*s);
+  KEXIN_RETURN_IF_ERROR(s->Begin());
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (index[i] < 0) continue;
+    Status e = SetEventLedgerIndex(*s, items[i].negotiation_id, items[i].seq, index[i]);
+    if (!e.ok()) {
+      s->Rollback().IgnoreError();
+      return e;
+    }
+  }
+  KEXIN_RETURN_IF_ERROR(s->Commit());
+  for (const Status& e : errors) KEXIN_RETURN_IF_ERROR(e);
   return Status::Ok();
+}
+
+void Engine::RecordInBackground() {
+  std::lock_guard<std::mutex> lock(record_mu_);
+  record_in_background_ = true;
+}
+
+void Engine::StopRecording() {
+  {
+    std::lock_guard<std::mutex> lock(record_mu_);
+    record_stop_ = true;
+  }
+  record_cv_.notify_all();
+}
+
+Result<int> Engine::RecordPending(std::chrono::milliseconds wait) {
+  std::vector<internal::RecordItem> items;
+  {
+    std::unique_lock<std::mutex> lock(record_mu_);
+    record_cv_.wait_for(lock, wait, [&] { return record_stop_ || !to_record_.empty(); });
+    items.swap(to_record_);
+  }
+  const int n = static_cast<int>(items.size());
+  KEXIN_RETURN_IF_ERROR(RecordBatch(std::move(items)));
+  return n;
 }
 
 Status Engine::RecordAllEvents() {
@@ -380,7 +523,15 @@ Status Engine::RecordAllEvents() {
   KEXIN_ASSIGN_OR_RETURN(auto ids, NegotiationsWithUnrecordedEvents(*s, 1000));
   for (const auto& id : ids) {
     std::lock_guard<std::mutex> lock(LockFor(id));
-    KEXIN_RETURN_IF_ERROR(RecordEvents(id));
+    Result<std::vector<Event>> events = std::vector<Event>();
+    {
+      auto writer = WriterLock(*s);
+      events = ClaimUnrecordedEvents(*s, id);
+    }
+    KEXIN_RETURN_IF_ERROR(events.status());
+    std::vector<internal::RecordItem> items;
+    for (auto& e : *events) items.push_back({id, e.seq, e.type, std::move(e.body)});
+    KEXIN_RETURN_IF_ERROR(RecordBatch(std::move(items)));
   }
   return Status::Ok();
 }

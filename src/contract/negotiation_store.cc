@@ -152,12 +152,24 @@ Result<std::vector<Negotiation>> ListNegotiations(store::Store& s, const std::st
 }
 
 Status AddEvent(store::Store& s, const std::string& negotiation_id, const std::string& type,
-                State state, const nlohmann::json& body) {
-  return s.Exec(
-      "INSERT INTO negotiation_events (negotiation_id, seq, time, type, state, body, ledger_index)"
-      " SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, NULL FROM negotiation_events"
-      " WHERE negotiation_id = $1",
-      {negotiation_id, NowRfc3339(), type, std::string(StateName(state)), body.dump()});
+                State state, const nlohmann::json& body, bool claimed, int64_t* seq,
+                std::string* time) {
+  std::string now = NowRfc3339();
+  KEXIN_ASSIGN_OR_RETURN(
+      auto rows,
+      s.Query("INSERT INTO negotiation_events (negotiation_id, seq, time, type, state, body,"
+              " ledger_index) SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5,"
+              " CASE WHEN $6 = 1 THEN -1 ELSE NULL END FROM"
+              " negotiation_events WHERE negotiation_id = $1 RETURNING seq",
+              {negotiation_id, now, type, std::string(StateName(state)), body.dump(),
+               int64_t{claimed ? 1 : 0}}));
+  if (seq && !rows.empty()) *seq = AsInt(rows[0][0]);
+  if (time) *time = now;
+  return Status::Ok();
+}
+
+Status ReleaseClaimedEvents(store::Store& s) {
+  return s.Exec("UPDATE negotiation_events SET ledger_index = NULL WHERE ledger_index = -1");
 }
 
 Result<std::vector<Event>> ListEvents(store::Store& s, const std::string& negotiation_id) {

@@ -77,8 +77,13 @@ Status UpdateNegotiation(store::Store& s, Negotiation& n);
 Result<std::vector<Negotiation>> ListNegotiations(store::Store& s, const std::string& state_filter,
                                                   int64_t limit, int64_t offset);
 
+// Adds an event; `claimed` stores it as being recorded (-1) by this process, `seq` receives its
+// number.
 Status AddEvent(store::Store& s, const std::string& negotiation_id, const std::string& type,
-                State state, const nlohmann::json& body);
+                State state, const nlohmann::json& body, bool claimed = false,
+                int64_t* seq = nullptr, std::string* time = nullptr);
+// Events left claimed (-1) by a process that stopped before recording them become unrecorded.
+Status ReleaseClaimedEvents(store::Store& s);
 Result<std::vector<Event>> ListEvents(store::Store& s, const std::string& negotiation_id);
 // Marks the events of a negotiation not yet on the ledger as being recorded (-1) and returns them.
 Result<std::vector<Event>> ClaimUnrecordedEvents(store::Store& s,

@@ -48,12 +48,17 @@ ContractService::~ContractService() {
     stop_ = true;
   }
   cv_.notify_all();
+  engine_->StopRecording();
   for (auto& t : threads_) t.join();
 }
 
 void ContractService::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!threads_.empty() || !ctx_.client || !ctx_.stores || !ctx_.ledger) return;
+  // Events a previous run claimed but did not record are recorded again (docs/contract.md#ledger).
+  if (auto s = ctx_.stores->ForThisThread(); s.ok()) ReleaseClaimedEvents(**s).IgnoreError();
+  engine_->RecordInBackground();
+  threads_.emplace_back([this] { RecordLoop(); });
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { Loop(i); });
 }
 
@@ -63,6 +68,16 @@ void ContractService::Wake() {
     ++wakes_;
   }
   cv_.notify_one();
+}
+
+void ContractService::RecordLoop() {
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+    }
+    (void)engine_->RecordPending(std::chrono::milliseconds(options_.poll_ms)).ok();
+  }
 }
 
 void ContractService::Loop(int worker) {

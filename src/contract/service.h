@@ -41,6 +41,7 @@ class ContractService {
 
  private:
   void Loop(int worker);
+  void RecordLoop();
   void Wake();
 
   server::NodeContext& ctx_;
