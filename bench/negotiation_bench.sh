@@ -3,16 +3,20 @@
 # (docs/contract.md). A provider offers examples/customers.csv; a consumer starts N negotiations
 # with CONCURRENCY client connections (bench/negotiation_driver.py) and the figure is N divided by
 # the time until the last one is FINALIZED on the consumer (both nodes sign, verify, store and
-# ledger every step; embedded SQLite stores, synchronous=FULL). Floor: 500/s.
+# ledger every step; embedded SQLite stores with synchronous=FULL, or PostgreSQL with
+# KEXIN_BENCH_PG=postgresql://user@host:port/db). Floor: 500/s.
 # Usage: bench/negotiation_bench.sh KEXIN_BINARY [N] [CONCURRENCY]
-# Environment: KEXIN_BENCH_THREADS (server I/O threads, default 2), KEXIN_CONTRACT_WORKERS
-# (outbox workers per node, default 8), KEXIN_BENCH_DIR (node homes; default a temp dir under /tmp).
+# Environment: KEXIN_BENCH_THREADS (server I/O threads, default 2), KEXIN_BENCH_SERVER_WORKERS
+# (handler threads, default 32), KEXIN_CONTRACT_WORKERS (outbox workers per node, default 32 here),
+# KEXIN_BENCH_DIR (node homes; default a temp dir under /tmp).
 set -euo pipefail
 K=$(realpath "$1")
 N=${2:-5000}
 C=${3:-64}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 THREADS=${KEXIN_BENCH_THREADS:-2}
+SWORKERS=${KEXIN_BENCH_SERVER_WORKERS:-32}
+export KEXIN_CONTRACT_WORKERS=${KEXIN_CONTRACT_WORKERS:-32}
 T=${KEXIN_BENCH_DIR:-$(mktemp -d /tmp/kexin-neg-bench.XXXXXX)}
 PP=$((20000 + RANDOM % 20000)); CP=$((PP + 1))
 PURL=http://127.0.0.1:$PP; CURL_=http://127.0.0.1:$CP
@@ -21,18 +25,29 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   [ -n "${KEXIN_BENCH_DIR:-}" ] || rm -rf "$T"
+  if [ -n "${SUF:-}" ]; then
+    for db in kxbench_p_$SUF kxbench_c_$SUF; do psql -q "$KEXIN_BENCH_PG" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; done
+  fi
 }
 trap cleanup EXIT
 py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 api() { curl -sS --fail-with-body -X "$3" -H "Authorization: Bearer $2" -H 'Content-Type: application/json' ${5:+--data-binary "$5"} "$1$4"; }
 
-"$K" init --home "$T/p" --name provider >/dev/null
-"$K" init --home "$T/c" --name consumer >/dev/null
+STORE_P=(); STORE_C=(); CDB=$T/c/node.db; BACKEND=SQLite
+if [ -n "${KEXIN_BENCH_PG:-}" ]; then  # a PostgreSQL server URL: one database per node
+  SUF=$RANDOM$RANDOM
+  for db in kxbench_p_$SUF kxbench_c_$SUF; do psql -q "$KEXIN_BENCH_PG" -c "CREATE DATABASE $db" >/dev/null; done
+  BASE=${KEXIN_BENCH_PG%/*}
+  STORE_P=(--store "$BASE/kxbench_p_$SUF"); STORE_C=(--store "$BASE/kxbench_c_$SUF")
+  CDB=$BASE/kxbench_c_$SUF; BACKEND=PostgreSQL
+fi
+"$K" init --home "$T/p" --name provider "${STORE_P[@]}" >/dev/null
+"$K" init --home "$T/c" --name consumer "${STORE_C[@]}" >/dev/null
 PT=$("$K" user add admin --role admin --home "$T/p" | py "d['token']")
 CT=$("$K" user add admin --role admin --home "$T/c" | py "d['token']")
-"$K" serve --home "$T/p" --listen "127.0.0.1:$PP" --public-url "$PURL" --threads "$THREADS" 2> "$T/provider.log" &
+"$K" serve --home "$T/p" --listen "127.0.0.1:$PP" --public-url "$PURL" --threads "$THREADS" --workers "$SWORKERS" 2> "$T/provider.log" &
 PIDS+=($!)
-"$K" serve --home "$T/c" --listen "127.0.0.1:$CP" --public-url "$CURL_" --threads "$THREADS" 2> "$T/consumer.log" &
+"$K" serve --home "$T/c" --listen "127.0.0.1:$CP" --public-url "$CURL_" --threads "$THREADS" --workers "$SWORKERS" 2> "$T/consumer.log" &
 PIDS+=($!)
 for u in "$PURL" "$CURL_"; do
   for _ in $(seq 200); do curl -sf "$u/healthz" >/dev/null && break; sleep 0.05; done
@@ -49,13 +64,13 @@ api "$CURL_" "$CT" POST /v1/peers "{\"name\":\"provider\",\"url\":\"$PURL\",\"pu
 api "$PURL" "$PT" POST /v1/peers "{\"name\":\"consumer\",\"url\":\"$CURL_\",\"public_key\":\"$CKEY\"}" >/dev/null
 
 # Warm-up (connections, caches), then the measured run.
-python3 "$SRC/bench/negotiation_driver.py" "$CURL_" "$CT" "$T/c/node.db" provider "$REG" "$OFFER" "$POLICY" 50 8 >/dev/null
-OUT=$(python3 "$SRC/bench/negotiation_driver.py" "$CURL_" "$CT" "$T/c/node.db" provider "$REG" "$OFFER" "$POLICY" "$N" "$C")
+python3 "$SRC/bench/negotiation_driver.py" "$CURL_" "$CT" "$CDB" provider "$REG" "$OFFER" "$POLICY" 50 8 >/dev/null
+OUT=$(python3 "$SRC/bench/negotiation_driver.py" "$CURL_" "$CT" "$CDB" provider "$REG" "$OFFER" "$POLICY" "$N" "$C")
 RATE=$(echo "$OUT" | py "d['negotiations_per_second']")
 SECS=$(echo "$OUT" | py "d['seconds']")
-WORKERS=${KEXIN_CONTRACT_WORKERS:-8}
+WORKERS=$KEXIN_CONTRACT_WORKERS
 echo "negotiation_bench: $N complete negotiations (REQUESTED->AGREED->VERIFIED->FINALIZED, 4 signed DSP round trips each) in ${SECS} s = ${RATE} negotiations/s"
-echo "  concurrency $C client connections; per node: $THREADS server I/O threads, $WORKERS outbox workers; $(nproc) cores shared by both nodes and the driver; SQLite stores under $T"
+echo "  concurrency $C client connections; per node: $THREADS server I/O threads, $SWORKERS handler threads, $WORKERS outbox workers; $(nproc) cores shared by both nodes and the driver; $BACKEND stores (homes under $T)"
 echo "  floor 500/s: $(python3 -c "print('met' if $RATE >= 500 else 'NOT met')")"
 echo "  driver: $OUT"
 for side in p c; do "$K" ledger verify --home "$T/$side" >/dev/null || { echo "ledger verify failed ($side)" >&2; exit 1; }; done

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drives complete contract negotiations between two running kexin nodes (bench/negotiation_bench.sh).
 
-Usage: negotiation_driver.py CONSUMER_URL TOKEN CONSUMER_DB PEER DATASET OFFER POLICY_FILE N CONCURRENCY
+Usage: negotiation_driver.py CONSUMER_URL TOKEN CONSUMER_DB (SQLite path or postgresql:// URL) PEER DATASET OFFER POLICY_FILE N CONCURRENCY
 Starts N negotiations through POST /v1/negotiations from CONCURRENCY client threads (kept-alive
 HTTP connections), then waits until all N are FINALIZED (counted in the consumer's SQLite store).
 Prints one JSON line: n, concurrency, seconds, negotiations_per_second, start_seconds, terminated.
@@ -9,6 +9,7 @@ Prints one JSON line: n, concurrency, seconds, negotiations_per_second, start_se
 import http.client
 import json
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -39,9 +40,16 @@ def main():
             if r.status != 201:
                 errors.append((r.status, data[:200]))
 
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
-    def count(state):
-        return con.execute("SELECT COUNT(*) FROM negotiations WHERE state = ?", (state,)).fetchone()[0]
+    if db.startswith("postgresql://"):
+        def count(state):
+            out = subprocess.run(["psql", "-Atc", "SELECT COUNT(*) FROM negotiations WHERE state"
+                                  " = '%s'" % state, db], capture_output=True, text=True, check=True)
+            return int(out.stdout.strip())
+    else:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
+        def count(state):
+            return con.execute("SELECT COUNT(*) FROM negotiations WHERE state = ?",
+                               (state,)).fetchone()[0]
     base_final, base_term = count("FINALIZED"), count("TERMINATED")
     t0 = time.time()
     threads = [threading.Thread(target=worker) for _ in range(conc)]

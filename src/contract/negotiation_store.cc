@@ -109,7 +109,8 @@ Result<std::optional<Negotiation>> FindByPeerPid(store::Store& s, Side side,
                                                  const std::string& peer_key,
                                                  const std::string& peer_pid) {
   return One(s.Query(std::string("SELECT ") + kColumns +
-                         " FROM negotiations WHERE side = $1 AND peer_key = $2 AND peer_pid = $3",
+                         " FROM negotiations WHERE side = $1 AND peer_key = $2 AND peer_pid = $3"
+                         " AND peer_pid <> ''",  // lets SQLite use the partial index
                      {std::string(SideName(side)), peer_key, peer_pid}));
 }
 

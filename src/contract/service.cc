@@ -49,6 +49,7 @@ ContractService::~ContractService() {
   }
   cv_.notify_all();
   engine_->StopRecording();
+  record_cv_.notify_all();
   for (auto& t : threads_) t.join();
 }
 
@@ -76,7 +77,14 @@ void ContractService::RecordLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;
     }
-    (void)engine_->RecordPending(std::chrono::milliseconds(options_.poll_ms)).ok();
+    auto n = engine_->RecordPending(std::chrono::milliseconds(options_.poll_ms));
+    // Let events gather: one ledger commit and one index update for many of them keeps the
+    // store's single writer free for the negotiations themselves.
+    if (n.ok() && *n > 0) {
+      std::unique_lock<std::mutex> lock(mu_);
+      record_cv_.wait_for(lock, std::chrono::milliseconds(options_.record_every_ms),
+                          [&] { return stop_; });
+    }
   }
 }
 

@@ -25,6 +25,7 @@ struct ServiceOptions {
   int workers = 8;            // KEXIN_CONTRACT_WORKERS overrides
   int batch = 4;              // outbox items a worker leases at a time
   int poll_ms = 200;          // idle poll interval
+  int record_every_ms = 100;  // the recorder's pause between ledger batches
 };
 
 class ContractService {
@@ -49,6 +50,7 @@ class ContractService {
   std::unique_ptr<Engine> engine_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable record_cv_;
   bool stop_ = false;
   uint64_t wakes_ = 0;
   std::vector<std::thread> threads_;
