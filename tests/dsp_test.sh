@@ -332,6 +332,14 @@ ok "manual-approval offer held in REQUESTED"
 "$K" contract approve "$MPID" --home "$T/p" >/dev/null || fail "kexin contract approve"
 wait_state "$CURL_" "$CT" "$NEG" FINALIZED
 ok "kexin contract approve (CLI) -> the running server sends the agreement -> FINALIZED"
+for _ in $(seq 100); do
+  req "$PURL" "$PT" GET "/v1/negotiations/$MPID"
+  [ "$(echo "$BODY" | py "sum(1 for h in d['history'] if h['ledgerIndex'] is None)")" = 0 ] && break
+  sleep 0.05
+done
+echo "$BODY" | py "[h['type'] for h in d['history'] if h['ledgerIndex'] is not None]" | grep -q contract.approved ||
+  fail "the CLI's approval was not recorded on the provider's ledger: $BODY"
+ok "the CLI's approval event is recorded on the ledger by the server"
 set +e; "$K" contract approve "$MPID" --home "$T/p" >/dev/null 2>&1; rc=$?; set -e
 [ "$rc" = 9 ] || fail "approving twice exited $rc, want 9"
 start "$MANUAL"

@@ -36,8 +36,11 @@ Caller CallerOf(server::NodeContext& ctx, const Principal& p) {
 
 Response FromReply(const Reply& r) { return Response::Json(r.status, r.body); }
 
+// The official schema is named, not referenced, so the OpenAPI document stays self-contained.
 json Ref(const std::string& name) {
-  return {{"$ref", "https://w3id.org/dspace/2025/1/negotiation/" + name}};
+  return {{"type", "object"},
+          {"description", "Dataspace Protocol 2025-1 message, JSON schema "
+                          "https://w3id.org/dspace/2025/1/negotiation/" + name}};
 }
 
 json NegotiationSchema() {
