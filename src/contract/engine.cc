@@ -16,6 +16,7 @@ struct Engine::Outcome {
   std::string negotiation_id;  // the negotiation touched, "" when none
   bool conflict = false;       // changed concurrently: run again
   bool enqueued = false;
+  bool keep = false;           // the changes are kept (committed)
   internal::TxnLog log;        // what the committed transaction queued
 };
 
@@ -60,7 +61,26 @@ Status CheckAgreement(const Negotiation& n, const Message& m, const std::string&
 
 }  // namespace
 
-Engine::Engine(EngineConfig config) : config_(std::move(config)) {}
+Engine::Engine(EngineConfig config) : config_(std::move(config)) {
+  if (config_.open_store) {
+    auto w = config_.open_store();
+    if (w.ok() && (*w)->backend() == "sqlite") {
+      writer_ = std::move(w).value();
+      committer_ = std::thread([this] { CommitLoop(); });
+    }
+  }
+}
+
+Engine::~Engine() {
+  if (committer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(group_mu_);
+      group_stop_ = true;
+    }
+    group_cv_.notify_all();
+    committer_.join();
+  }
+}
 
 std::mutex& Engine::LockFor(const std::string& key) {
   return locks_[std::hash<std::string>{}(key) % locks_.size()];
@@ -102,7 +122,18 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
   {
     std::lock_guard<std::mutex> lock(LockFor(lock_key));
     for (int attempt = 0; attempt < 4; ++attempt) {
-      out = ReceiveOnce(side, m, digest, caller, expected_type);
+      out = Outcome();
+      out.log = NewLog();
+      Status st = InTxn([&](store::Store& s) -> Status {
+        internal::TxnScope scope(&out.log);
+        ReceiveOnce(side, m, digest, caller, s, out);
+        return out.keep ? Status::Ok() : FailedPrecondition("discarded");
+      });
+      if (out.keep && !st.ok()) {  // the commit failed: nothing happened
+        out.keep = false;
+        out.negotiation_id.clear();
+        out.reply = Error(500, m.provider_pid, m.consumer_pid, "internal", st.ToString());
+      }
       if (!out.conflict) break;
     }
     if (out.conflict) {
@@ -115,26 +146,14 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
   return out.reply;
 }
 
-Engine::Outcome Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
-                                    const Caller& caller, std::string_view expected_type) {
-  Outcome out;
+void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
+                         const Caller& caller, store::Store& s, Outcome& out) {
   const std::string& ppid = m.provider_pid;
   const std::string& cpid = m.consumer_pid;
-  auto internal_error = [&](const Status& s) {
-    out.reply = Error(500, ppid, cpid, "internal", s.ToString());
-    return out;
-  };
-  auto st = config_.store();
-  if (!st.ok()) return internal_error(st.status());
-  store::Store& s = **st;
-  out.log = NewLog();
-  internal::TxnScope scope(&out.log);
-  auto writer = WriterLock(s);
-  if (Status b = s.Begin(); !b.ok()) return internal_error(b);
+  // Every early return answers without keeping any change (InTxn rolls the operation back).
   auto abort = [&](Reply r) {
-    s.Rollback().IgnoreError();
+    out.keep = false;
     out.reply = std::move(r);
-    return out;
   };
   const bool initial = side == Side::kProvider && m.type == MessageType::kRequest && ppid.empty();
   Result<std::optional<Negotiation>> found =
@@ -326,24 +345,16 @@ Engine::Outcome Engine::ReceiveOnce(Side side, const Message& m, const std::stri
     if (!e.ok()) return abort(Error(500, ppid, cpid, "internal", e.ToString()));
     Status u = UpdateNegotiation(s, n);
     if (!u.ok()) {
-      s.Rollback().IgnoreError();
       out.conflict = u.code() == StatusCode::kFailedPrecondition;
-      out.reply = Error(500, ppid, cpid, "internal", u.ToString());
-      return out;
+      return abort(Error(500, ppid, cpid, "internal", u.ToString()));
     }
   }
   Reply reply{status, NegotiationAck(n.provider_pid(), n.consumer_pid(), n.state)};
   if (Status e = SaveReply(s, n.id, digest, StoredReply{reply.status, reply.body.dump()}); !e.ok())
     return abort(Error(500, ppid, cpid, "internal", e.ToString()));
-  if (Status e = s.Commit(); !e.ok()) {
-    s.Rollback().IgnoreError();
-    out.reply = Error(500, ppid, cpid, "internal", e.ToString());
-    return out;
-  }
-  (void)expected_type;
+  out.keep = true;
   out.reply = std::move(reply);
   out.negotiation_id = n.id;
-  return out;
 }
 
 Reply Engine::Get(Side side, const std::string& pid, const Caller& caller) {

@@ -23,6 +23,9 @@
 #include <deque>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <thread>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -88,6 +91,9 @@ struct EngineConfig {
   PolicyMatcher policies_match;
   RetryPolicy retry;
   std::function<void()> notify;  // wakes the outbox worker after an enqueue; may be null
+  // Optional: opens a dedicated connection; on SQLite the engine then group-commits its writes
+  // through it (many operations per commit).
+  std::function<Result<std::unique_ptr<store::Store>>()> open_store;
 };
 
 // The caller of a DSP endpoint as the server authenticated it.
@@ -151,6 +157,7 @@ Status PrepareAgreement(store::Store& s, Negotiation& n, const crypto::SigningKe
 class Engine {
  public:
   explicit Engine(EngineConfig config);
+  ~Engine();
 
   // A DSP message addressed to this node's `side` endpoints. `pid` is the process id in the URL
   // ("" for POST /dsp/negotiations/request); `expected_type` the message type the endpoint takes.
@@ -191,8 +198,13 @@ class Engine {
  private:
   struct Outcome;  // engine.cc
   std::mutex& LockFor(const std::string& key);
-  Outcome ReceiveOnce(Side side, const Message& m, const std::string& digest,
-                      const Caller& caller, std::string_view expected_type);
+  void ReceiveOnce(Side side, const Message& m, const std::string& digest, const Caller& caller,
+                   store::Store& s, Outcome& out);
+  // Runs `fn` in a transaction; its changes are kept when it returns OK and are durable when
+  // InTxn returns OK. With a group-commit connection (SQLite), operations of many threads share
+  // one transaction and one commit, each in its own savepoint.
+  Status InTxn(const std::function<Status(store::Store&)>& fn);
+  void CommitLoop();
   Status Deliver(store::Store& s, OutboxItem item);
   Status ApplyAck(const OutboxItem& item, const TransportReply& reply);
   // Ends the negotiation after `item` could not be delivered; with `tell_peer` (the peer refused
@@ -208,8 +220,19 @@ class Engine {
   std::unique_lock<std::mutex> WriterLock(store::Store& s);
 
   EngineConfig config_;
-  std::array<std::mutex, 64> locks_;
+  std::array<std::mutex, 1024> locks_;
   std::mutex writer_mu_;
+  // Group commit (SQLite, when config.open_store is set).
+  std::unique_ptr<store::Store> writer_;
+  std::mutex group_mu_;
+  std::condition_variable group_cv_;
+  bool txn_open_ = false;
+  bool group_stop_ = false;
+  uint64_t epoch_ = 0;      // the open (or last) group
+  uint64_t committed_ = 0;  // the last group committed or failed
+  int pending_ = 0;         // operations in the open group
+  std::map<uint64_t, Status> failed_;  // groups whose commit failed
+  std::thread committer_;
   std::mutex ready_mu_;
   std::deque<OutboxItem> ready_;  // queued by this process, leased in the store until delivered
   std::mutex record_mu_;

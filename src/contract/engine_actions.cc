@@ -134,41 +134,86 @@ std::string PeerReason(const std::string& body) {
 
 Result<Negotiation> Engine::Mutate(const std::string& id,
                                    const std::function<Status(store::Store&, Negotiation&)>& fn) {
-  KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
   Negotiation result;
   {
     std::lock_guard<std::mutex> lock(LockFor(id));
     Status last;
     for (int attempt = 0; attempt < 4; ++attempt) {
       internal::TxnLog log = NewLog();
-      internal::TxnScope scope(&log);
-      auto writer = WriterLock(*s);
-      KEXIN_RETURN_IF_ERROR(s->Begin());
-      auto found = LoadNegotiation(*s, id);
-      if (!found.ok() || !found->has_value()) {
-        s->Rollback().IgnoreError();
-        if (!found.ok()) return found.status();
-        return NotFound("negotiation '" + id + "' does not exist");
-      }
-      Negotiation n = std::move(**found);
-      Status e = fn(*s, n);
-      if (e.ok()) e = UpdateNegotiation(*s, n);
-      if (e.ok()) e = s->Commit();
-      if (e.ok()) {
-        if (writer.owns_lock()) writer.unlock();
-        AfterCommit(log);
+      last = InTxn([&](store::Store& s) -> Status {
+        internal::TxnScope scope(&log);
+        KEXIN_ASSIGN_OR_RETURN(auto found, LoadNegotiation(s, id));
+        if (!found) return NotFound("negotiation '" + id + "' does not exist");
+        Negotiation n = std::move(*found);
+        KEXIN_RETURN_IF_ERROR(fn(s, n));
+        KEXIN_RETURN_IF_ERROR(UpdateNegotiation(s, n));
         result = std::move(n);
-        last = Status::Ok();
+        return Status::Ok();
+      });
+      if (last.ok()) {
+        AfterCommit(log);
         break;
       }
-      s->Rollback().IgnoreError();
-      last = e;
-      if (e.message().find("changed concurrently") == std::string::npos) return e;
+      if (last.message().find("changed concurrently") == std::string::npos) return last;
     }
     KEXIN_RETURN_IF_ERROR(last);
   }
   if (config_.notify) config_.notify();
   return result;
+}
+
+Status Engine::InTxn(const std::function<Status(store::Store&)>& fn) {
+  if (!writer_) {
+    KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
+    auto writer = WriterLock(*s);
+    KEXIN_RETURN_IF_ERROR(s->Begin());
+    Status e = fn(*s);
+    if (e.ok()) e = s->Commit();
+    if (!e.ok()) s->Rollback().IgnoreError();
+    return e;
+  }
+  std::unique_lock<std::mutex> lock(group_mu_);
+  if (!txn_open_) {
+    KEXIN_RETURN_IF_ERROR(writer_->Begin());
+    txn_open_ = true;
+    ++epoch_;
+  }
+  const uint64_t mine = epoch_;
+  KEXIN_RETURN_IF_ERROR(writer_->Exec("SAVEPOINT op"));
+  Status e = fn(*writer_);
+  if (!e.ok()) {
+    Status r = writer_->Exec("ROLLBACK TO op");
+    if (r.ok()) r = writer_->Exec("RELEASE op");
+    if (pending_ == 0) {
+      writer_->Rollback().IgnoreError();
+      txn_open_ = false;
+      committed_ = mine;
+    }
+    return e;
+  }
+  KEXIN_RETURN_IF_ERROR(writer_->Exec("RELEASE op"));
+  ++pending_;
+  group_cv_.notify_all();
+  group_cv_.wait(lock, [&] { return committed_ >= mine; });
+  auto failed = failed_.find(mine);
+  return failed == failed_.end() ? Status::Ok() : failed->second;
+}
+
+void Engine::CommitLoop() {
+  std::unique_lock<std::mutex> lock(group_mu_);
+  while (true) {
+    group_cv_.wait(lock, [&] { return group_stop_ || pending_ > 0; });
+    if (pending_ == 0 && group_stop_) return;
+    Status c = writer_->Commit();
+    if (!c.ok()) {
+      writer_->Rollback().IgnoreError();
+      failed_[epoch_] = c;
+    }
+    txn_open_ = false;
+    pending_ = 0;
+    committed_ = epoch_;
+    group_cv_.notify_all();
+  }
 }
 
 Result<Negotiation> Engine::Start(const PeerRef& peer, const std::string& dataset,
@@ -196,25 +241,16 @@ Result<Negotiation> Engine::Start(const PeerRef& peer, const std::string& datase
   n.dataset = dataset;
   n.offer_id = offer_id;
   n.offer = offer;
-  KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
   internal::TxnLog log = NewLog();
-  internal::TxnScope scope(&log);
-  auto writer = WriterLock(*s);
-  KEXIN_RETURN_IF_ERROR(s->Begin());
-  Status e = InsertNegotiation(*s, n);
-  if (e.ok())
-    e = internal::EnqueueMessage(
-        *s, n, MessageType::kRequest,
-        RequestMessage(n.id, "", offer, config_.public_url + "/dsp/callback"));
-  if (e.ok())
-    e = internal::AddLoggedEvent(*s, n.id, "contract.started", n.state,
-                                 internal::LedgerBody(n, config_.public_key));
-  if (e.ok()) e = s->Commit();
-  if (!e.ok()) {
-    s->Rollback().IgnoreError();
-    return e;
-  }
-  if (writer.owns_lock()) writer.unlock();
+  KEXIN_RETURN_IF_ERROR(InTxn([&](store::Store& s) -> Status {
+    internal::TxnScope scope(&log);
+    KEXIN_RETURN_IF_ERROR(InsertNegotiation(s, n));
+    KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
+        s, n, MessageType::kRequest,
+        RequestMessage(n.id, "", offer, config_.public_url + "/dsp/callback")));
+    return internal::AddLoggedEvent(s, n.id, "contract.started", n.state,
+                                    internal::LedgerBody(n, config_.public_key));
+  }));
   {
     std::lock_guard<std::mutex> lock(LockFor(n.id));
     AfterCommit(log);
@@ -314,9 +350,11 @@ Result<int> Engine::DeliverDue(size_t limit) {
     }
   }
   if (items.empty()) {
-    auto writer = WriterLock(*s);
-    KEXIN_ASSIGN_OR_RETURN(
-        items, LeaseDue(*s, NowMs(), config_.retry.lease_ms, static_cast<int64_t>(limit)));
+    KEXIN_RETURN_IF_ERROR(InTxn([&](store::Store& w) -> Status {
+      KEXIN_ASSIGN_OR_RETURN(
+          items, LeaseDue(w, NowMs(), config_.retry.lease_ms, static_cast<int64_t>(limit)));
+      return Status::Ok();
+    }));
   }
   for (auto& item : items) {
     Status e = Deliver(*s, std::move(item));
@@ -345,8 +383,8 @@ Status Engine::Deliver(store::Store& s, OutboxItem item) {
   backoff += static_cast<int64_t>(rng() % static_cast<uint64_t>(backoff / 4 + 1));
   item.next_attempt_ms = NowMs() + backoff;
   item.last_error = why;
-  auto writer = WriterLock(s);
-  return UpdateOutbox(s, item);
+  (void)s;
+  return InTxn([&](store::Store& w) { return UpdateOutbox(w, item); });
 }
 
 Status Engine::ApplyAck(const OutboxItem& item, const TransportReply& reply) {
@@ -476,18 +514,13 @@ Status Engine::RecordBatch(std::vector<internal::RecordItem> items) {
     for (size_t t = 0; t < threads; ++t) pool.emplace_back(run, t, threads);
     for (auto& t : pool) t.join();
   }
-  KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
-  auto writer = WriterLock(*s);
-  KEXIN_RETURN_IF_ERROR(s->Begin());
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (index[i] < 0) continue;
-    Status e = SetEventLedgerIndex(*s, items[i].negotiation_id, items[i].seq, index[i]);
-    if (!e.ok()) {
-      s->Rollback().IgnoreError();
-      return e;
+  KEXIN_RETURN_IF_ERROR(InTxn([&](store::Store& s) -> Status {
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (index[i] < 0) continue;
+      KEXIN_RETURN_IF_ERROR(SetEventLedgerIndex(s, items[i].negotiation_id, items[i].seq, index[i]));
     }
-  }
-  KEXIN_RETURN_IF_ERROR(s->Commit());
+    return Status::Ok();
+  }));
   for (const Status& e : errors) KEXIN_RETURN_IF_ERROR(e);
   return Status::Ok();
 }
@@ -523,14 +556,13 @@ Status Engine::RecordAllEvents() {
   KEXIN_ASSIGN_OR_RETURN(auto ids, NegotiationsWithUnrecordedEvents(*s, 1000));
   for (const auto& id : ids) {
     std::lock_guard<std::mutex> lock(LockFor(id));
-    Result<std::vector<Event>> events = std::vector<Event>();
-    {
-      auto writer = WriterLock(*s);
-      events = ClaimUnrecordedEvents(*s, id);
-    }
-    KEXIN_RETURN_IF_ERROR(events.status());
+    std::vector<Event> events;
+    KEXIN_RETURN_IF_ERROR(InTxn([&](store::Store& w) -> Status {
+      KEXIN_ASSIGN_OR_RETURN(events, ClaimUnrecordedEvents(w, id));
+      return Status::Ok();
+    }));
     std::vector<internal::RecordItem> items;
-    for (auto& e : *events) items.push_back({id, e.seq, e.type, std::move(e.body)});
+    for (auto& e : events) items.push_back({id, e.seq, e.type, std::move(e.body)});
     KEXIN_RETURN_IF_ERROR(RecordBatch(std::move(items)));
   }
   return Status::Ok();

@@ -94,6 +94,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
       return OfferTerms{Policy("credit-scoring"), manual_};
     };
     c.policies_match = SameRules;
+    c.open_store = [&n]() { return store::Store::Open(n.db.url()); };  // group commit on SQLite
     c.retry.base_backoff_ms = 1;
     c.retry.max_backoff_ms = 2;
     c.retry.max_attempts = 4;

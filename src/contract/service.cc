@@ -26,6 +26,10 @@ EngineConfig NodeEngineConfig(server::NodeContext& ctx) {
       return TransportReply{r.status, std::move(r.body)};
     };
   }
+  if (pool) {
+    std::string url = pool->url();
+    c.open_store = [url]() { return store::Store::Open(url); };
+  }
   c.check_offer = CatalogOfferChecker();
   c.policies_match = SemanticPolicyMatcher();
   return c;
