@@ -65,12 +65,18 @@ api "$PURL" "$PT" POST /v1/peers "{\"name\":\"consumer\",\"url\":\"$CURL_\",\"pu
 
 # Warm-up (connections, caches), then the measured run.
 python3 "$SRC/bench/negotiation_driver.py" "$CURL_" "$CT" "$CDB" provider "$REG" "$OFFER" "$POLICY" 50 8 >/dev/null
+cpu_ticks() { local t=0; for p in "${PIDS[@]}"; do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
+TICKS0=$(cpu_ticks)
 OUT=$(python3 "$SRC/bench/negotiation_driver.py" "$CURL_" "$CT" "$CDB" provider "$REG" "$OFFER" "$POLICY" "$N" "$C")
+TICKS1=$(cpu_ticks)
+HZ=$(getconf CLK_TCK)
+CPU_S=$(python3 -c "print(round(($TICKS1 - $TICKS0) / $HZ, 2))")
 RATE=$(echo "$OUT" | py "d['negotiations_per_second']")
 SECS=$(echo "$OUT" | py "d['seconds']")
 WORKERS=$KEXIN_CONTRACT_WORKERS
 echo "negotiation_bench: $N complete negotiations (REQUESTED->AGREED->VERIFIED->FINALIZED, 4 signed DSP round trips each) in ${SECS} s = ${RATE} negotiations/s"
 echo "  concurrency $C client connections; per node: $THREADS server I/O threads, $SWORKERS handler threads, $WORKERS outbox workers; $(nproc) cores shared by both nodes and the driver; $BACKEND stores (homes under $T)"
+echo "  CPU used by both servers: ${CPU_S} s = $(python3 -c "print(round(1000 * $CPU_S / $N, 2))") ms per negotiation (both sides), i.e. at most $(python3 -c "print(int($(nproc) * $N / max($CPU_S, 0.001)))")/s if both servers had all $(nproc) cores; load average now $(cut -d' ' -f1 /proc/loadavg)"
 echo "  floor 500/s: $(python3 -c "print('met' if $RATE >= 500 else 'NOT met')")"
 echo "  driver: $OUT"
 for side in p c; do "$K" ledger verify --home "$T/$side" >/dev/null || { echo "ledger verify failed ($side)" >&2; exit 1; }; done
