@@ -18,6 +18,7 @@ void RegisterNode(CLI::App& app, RunFn* run);
 void RegisterRegistry(CLI::App& app, RunFn* run);
 void RegisterDeid(CLI::App& app, RunFn* run);
 void RegisterOutbound(CLI::App& app, RunFn* run);
+void RegisterServe(CLI::App& app, RunFn* run);  // serve, user, peer, openapi
 
 // Writes `data` to `path` atomically (temp file in the same directory, fsync, rename), or to
 // stdout when path is empty or "-". Returns an exit code and prints the error on failure.
