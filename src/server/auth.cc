@@ -17,6 +17,7 @@ using Clock = std::chrono::steady_clock;
 
 // Bumped by InvalidateAuthCaches; a cache entry from an older generation is a miss.
 std::atomic<uint64_t> cache_generation{1};
+std::atomic<uint64_t> next_authenticator_id{1};
 
 template <typename V>
 class TtlCache {
@@ -90,6 +91,24 @@ struct Authenticator::Impl {
   int64_t last_memory_prune = 0;
   std::atomic<int64_t> last_db_prune{0};
 
+  // Nonces are written through their own connections, committed without waiting for the disk
+  // (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off): a replay check must not cost
+  // an fsync per peer request. A crash can forget the last few milliseconds of nonces; the
+  // in-memory set covers them while the process lives.
+  std::unique_ptr<StorePool> nonce_stores;
+  uint64_t id = next_authenticator_id.fetch_add(1);  // never reused, unlike addresses
+  Result<store::Store*> NonceStore() {
+    thread_local std::unordered_map<uint64_t, store::Store*> configured;
+    auto it = configured.find(id);
+    if (it != configured.end()) return it->second;
+    KEXIN_ASSIGN_OR_RETURN(store::Store * st, nonce_stores->ForThisThread());
+    Status s = st->backend() == "sqlite" ? st->Exec("PRAGMA synchronous=NORMAL")
+                                         : st->Exec("SET synchronous_commit = off");
+    KEXIN_RETURN_IF_ERROR(s);
+    configured[id] = st;
+    return st;
+  }
+
   AuthOutcome Token(const Route& route, const Request& req);
   AuthOutcome Peer(const Request& req, std::string_view scheme);
   // True when the nonce is new (and now remembered); false for a replay.
@@ -100,6 +119,7 @@ Authenticator::Authenticator(StorePool* stores, int64_t window)
     : impl_(std::make_unique<Impl>()) {
   impl_->stores = stores;
   impl_->window = window;
+  if (stores) impl_->nonce_stores = std::make_unique<StorePool>(stores->url());
 }
 Authenticator::~Authenticator() = default;
 
@@ -158,7 +178,7 @@ Result<bool> Authenticator::Impl::RememberNonce(const httpsig::Verified& v, int6
     }
     if (!nonces.emplace(key, v.created).second) return false;
   }
-  KEXIN_ASSIGN_OR_RETURN(store::Store * st, stores->ForThisThread());
+  KEXIN_ASSIGN_OR_RETURN(store::Store * st, NonceStore());
   int64_t last = last_db_prune.load();
   if (now - last > 60 && last_db_prune.compare_exchange_strong(last, now)) {
     std::vector<store::Value> cutoff;
