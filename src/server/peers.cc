@@ -5,6 +5,7 @@
 
 #include "base/clock.h"
 #include "server/node.h"
+#include "server/url.h"
 
 namespace kexin::server {
 
@@ -50,9 +51,8 @@ Status AddPeer(store::Store& store, const Peer& peer_in) {
     return InvalidArgument("peer name \"" + peer.name +
                            "\": use 1-64 characters of A-Z a-z 0-9 . _ -");
   }
-  if (!(peer.url.rfind("http://", 0) == 0 || peer.url.rfind("https://", 0) == 0) ||
-      peer.url.size() < 10 || peer.url.find_first_of(" \t\r\n") != std::string::npos) {
-    return InvalidArgument("peer url \"" + peer.url + "\": must be an http:// or https:// URL");
+  if (auto u = internal::ParseUrl(peer.url); !u.ok()) {
+    return InvalidArgument("peer url: " + u.status().message());
   }
   while (!peer.url.empty() && peer.url.back() == '/') peer.url.pop_back();
   for (char& c : peer.public_key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
