@@ -430,3 +430,69 @@ TEST(PeerClientTest, TransportErrorsNameTheUrl) {
 
 }  // namespace
 }  // namespace kexin::server
+
+namespace kexin::server {
+namespace {
+
+// HTTPS: the server with a self-signed certificate made by `openssl req`, the PeerClient trusting
+// it through KEXIN_CA_FILE and checking the host name.
+
+TEST(TlsTest, PeerClientOverHttps) {
+  auto dir = std::filesystem::temp_directory_path() / ("kexin_tls_test_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                    "-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                    key + " -out " + cert + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto config = identity::InitHome((dir / "home").string(), "node-t", std::nullopt);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto node_key = identity::LoadNodeKey(*config);
+  ASSERT_TRUE(node_key.ok());
+  StorePool stores(config->store_url);
+  auto peer_key = crypto::SigningKey::Generate();
+  {
+    auto st = stores.ForThisThread();
+    ASSERT_TRUE(st.ok());
+    ASSERT_TRUE(AddPeer(**st, {"p", "https://127.0.0.1:1", Hex(peer_key)}).ok());
+  }
+  NodeContext ctx;
+  ctx.config = *config;
+  ctx.key = *node_key;
+  ctx.public_key = Hex(*node_key);
+  ctx.stores = &stores;
+  Router router = node::BuildNodeRouter(ctx);
+  ServerOptions opt;
+  opt.listen = "127.0.0.1:0";
+  opt.threads = 1;
+  opt.tls_cert = cert;
+  opt.tls_key = key;
+  Server server(router, ctx, opt);
+  ASSERT_TRUE(server.Start().ok());
+  std::string url = "https://127.0.0.1:" + std::to_string(server.port()) + "/v1/node";
+  EXPECT_EQ(server.url().rfind("https://", 0), 0u);
+  {
+    // Without trusting the self-signed certificate: a TLS error, kIoError.
+    PeerClient untrusting(peer_key);
+    auto r = untrusting.Send("GET", url, "", std::chrono::seconds(5));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kIoError);
+    EXPECT_NE(r.status().message().find("TLS"), std::string::npos) << r.status().ToString();
+  }
+  ::setenv("KEXIN_CA_FILE", cert.c_str(), 1);
+  PeerClient client(peer_key);
+  ::unsetenv("KEXIN_CA_FILE");
+  for (int i = 0; i < 3; ++i) {  // the second and third reuse the TLS connection
+    auto r = client.Send("GET", url, "", std::chrono::seconds(5));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_NE(r->body.find(ctx.public_key), std::string::npos);
+  }
+  server.Stop();
+  server.Wait();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kexin::server
