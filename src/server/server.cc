@@ -264,6 +264,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void OnReadError(beast::error_code ec) {
+    req_ = Request();  // nothing of the previous request may leak into this reply or its log
+    principal_ = Principal();
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
       t0_ = SteadyClock::now();
