@@ -20,6 +20,7 @@ void RegisterDeid(CLI::App& app, RunFn* run);
 void RegisterOutbound(CLI::App& app, RunFn* run);
 // `kexin policy`, `kexin offer`, `kexin catalog` (catalog_commands.cc).
 void RegisterCatalog(CLI::App& app, RunFn* run);
+void RegisterServe(CLI::App& app, RunFn* run);  // serve, user, peer, openapi
 
 // Writes `data` to `path` atomically (temp file in the same directory, fsync, rename), or to
 // stdout when path is empty or "-". Returns an exit code and prints the error on failure.
