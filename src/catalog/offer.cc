@@ -141,6 +141,19 @@ Result<std::vector<Offer>> ListOffers(store::Store& store, bool include_withdraw
   return out;
 }
 
+Result<std::vector<Offer>> ListOffersFor(store::Store& store, std::string_view registration_id) {
+  KEXIN_ASSIGN_OR_RETURN(auto rows, store.Query(std::string("SELECT ") + kColumns +
+                                                    " FROM offers WHERE registration_id = $1 AND"
+                                                    " withdrawn = 0 ORDER BY created, id",
+                                                {std::string(registration_id)}));
+  std::vector<Offer> out;
+  for (const auto& r : rows) {
+    KEXIN_ASSIGN_OR_RETURN(Offer o, FromRow(r));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 Result<Offer> WithdrawOffer(store::Store& store, ledger::Ledger& ledger, std::string_view id) {
   KEXIN_ASSIGN_OR_RETURN(Offer o, GetOffer(store, id));
   if (o.withdrawn) return FailedPrecondition("offer '" + o.id + "' is already withdrawn");

@@ -48,6 +48,8 @@ Result<Offer> CreateOffer(store::Store& store, ledger::Ledger& ledger, const Off
 // kNotFound names the offer.
 Result<Offer> GetOffer(store::Store& store, std::string_view id);
 Result<std::vector<Offer>> ListOffers(store::Store& store, bool include_withdrawn = true);
+// The active (not withdrawn) offers of one registration, oldest first.
+Result<std::vector<Offer>> ListOffersFor(store::Store& store, std::string_view registration_id);
 // Marks the offer withdrawn and appends "offer.withdrawn"; kFailedPrecondition when it already is.
 Result<Offer> WithdrawOffer(store::Store& store, ledger::Ledger& ledger, std::string_view id);
 
