@@ -251,7 +251,7 @@ Status CatalogIndex::Refresh(store::Store& store) {
   }
   const std::string service = "urn:kexin:" + info_.node_name + ":dsp";
   std::map<std::string, std::shared_ptr<const Entry>> rebuilt;
-  if (stale.size() > 64) {  // many changes (or the first build): read everything at once
+  if (stale.size() > bulk_threshold_) {  // many changes (or the first build): read everything at once
     KEXIN_ASSIGN_OR_RETURN(std::vector<Offer> offers, ListOffers(store, false));
     std::map<std::string, std::vector<Offer>> by_reg;
     for (auto& o : offers) by_reg[o.registration_id].push_back(std::move(o));

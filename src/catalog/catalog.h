@@ -85,11 +85,14 @@ class CatalogIndex {
   int64_t generation() const;
   size_t size() const;  // datasets indexed (with at least one active offer)
   const CatalogInfo& info() const { return info_; }
+  // Above this many changed datasets a refresh reads the whole store at once (default 64).
+  void set_bulk_threshold(size_t n) { bulk_threshold_ = n; }
 
   struct Snapshot;
 
  private:
   CatalogInfo info_;
+  size_t bulk_threshold_ = 64;
   mutable std::mutex mu_;  // guards snap_ (the pointer, not the snapshot, which is immutable)
   std::shared_ptr<const Snapshot> snap_;
   std::shared_ptr<const Snapshot> Current() const;

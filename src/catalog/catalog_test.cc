@@ -264,5 +264,38 @@ TEST(CatalogTest, IndexFollowsChangesMadeByAnotherStore) {
   EXPECT_EQ(index.size(), 0u);
 }
 
+TEST(CatalogTest, IncrementalAndBulkRefreshAgree) {
+  TestNode n;
+  std::vector<std::string> regs;
+  std::vector<std::string> offers;
+  for (int i = 0; i < 4; ++i) {
+    regs.push_back(n.Register());
+    auto o = CreateOffer(*n.store, *n.ledger, {regs.back(), Example("statistics-compute-only.json")});
+    ASSERT_TRUE(o.ok());
+    offers.push_back(o->id);
+  }
+  CatalogIndex incremental({"node-a", "o", "http://x"});
+  ASSERT_TRUE(incremental.Refresh(*n.store).ok());
+  // Changes: a second offer on one dataset, a withdrawal emptying another, a cancellation.
+  auto extra = CreateOffer(*n.store, *n.ledger, {regs[0], Example("bank-credit-risk-dp.json")});
+  ASSERT_TRUE(extra.ok());
+  ASSERT_TRUE(WithdrawOffer(*n.store, *n.ledger, offers[1]).ok());
+  ASSERT_TRUE(n.registry->Cancel(regs[2], "gone").ok());
+  ASSERT_TRUE(incremental.Refresh(*n.store).ok());
+  CatalogIndex bulk({"node-a", "o", "http://x"});
+  bulk.set_bulk_threshold(0);
+  ASSERT_TRUE(bulk.Refresh(*n.store).ok());
+  std::string a = incremental.Catalog({.everyone = true}, {}).json;
+  EXPECT_EQ(a, bulk.Catalog({.everyone = true}, {}).json);
+  json cat = json::parse(a);
+  ASSERT_EQ(cat["dataset"].size(), 2u);
+  std::map<std::string, size_t> policies;
+  for (const auto& d : cat["dataset"]) policies[d["@id"]] = d["hasPolicy"].size();
+  EXPECT_EQ(policies[regs[0]], 2u);
+  EXPECT_EQ(policies[regs[3]], 1u);
+  EXPECT_EQ(policies.count(regs[1]), 0u);
+  EXPECT_EQ(policies.count(regs[2]), 0u);
+}
+
 }  // namespace
 }  // namespace kexin::catalog
