@@ -46,8 +46,8 @@ Result<std::vector<PeerCatalogInfo>> ListPeerCatalogs(store::Store& store) {
 Result<std::vector<FederatedHit>> FederatedSearch(store::Store& store, const Query& query,
                                                   std::string_view peer) {
   KEXIN_ASSIGN_OR_RETURN(auto rows,
-                         store.Query("SELECT peer, catalog FROM peer_catalogs WHERE $1 = '' OR "
-                                     "peer = $1 ORDER BY peer",
+                         store.Query("SELECT peer, catalog FROM peer_catalogs WHERE peer = $1 OR"
+                                     " $1 = '' ORDER BY peer",
                                      {std::string(peer)}));
   std::vector<FederatedHit> out;
   size_t seen = 0;

@@ -322,6 +322,8 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
         if (x < 0) return Err(vals[0].ptr, "must not be negative");
       }
       c.kind = Constraint::Kind::kIntRange;
+      if (op == "gt" && x == INT64_MAX)
+        return Err(ptr, "no value of " + c.left + " satisfies this constraint");
       if (op == "eq") c.lo = c.hi = x;
       if (op == "gteq") c.lo = x;
       if (op == "gt") c.lo = x + 1;

@@ -273,6 +273,10 @@ TEST(PolicyTest, ErrorsNameTheJsonPointer) {
   EXPECT_EQ(ErrorOf(contra),
             "/permission/0/constraint/1: no value of purpose satisfies all its constraints");
   EXPECT_NE(ErrorOf(One(C("count", "lt", 0))).find("no value of count"), std::string::npos);
+  EXPECT_NE(ErrorOf(One(C("count", "gt", "9223372036854775807"))).find("no value of count"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(One(C("count", "lteq", "99999999999999999999"))).find("not an integer"),
+            std::string::npos);
   EXPECT_NE(ErrorOf(json{{"permission", {{{"action", "use"}}}}, {"obligation", json::array()}})
                 .find("obligations are not supported"),
             std::string::npos);
