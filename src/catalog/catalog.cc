@@ -226,9 +226,11 @@ Result<std::shared_ptr<const Entry>> BuildEntry(const std::string& id, int64_t v
 
 Status CatalogIndex::Refresh(store::Store& store) {
   KEXIN_ASSIGN_OR_RETURN(int64_t gen, CatalogGeneration(store));
-  auto old = Current();
   const std::string today = NowRfc3339().substr(0, 10);
-  if (gen == old->generation && today == old->day) return Status::Ok();
+  if (gen == Current()->generation && today == Current()->day) return Status::Ok();
+  std::lock_guard<std::mutex> rebuilding(rebuild_mu_);
+  auto old = Current();  // another thread may have rebuilt while this one waited
+  if (gen <= old->generation && today == old->day) return Status::Ok();
   // What the catalog holds now: each offered registration's latest version and active offers.
   // Entries whose version and offers are unchanged are reused, so a change costs one entry.
   KEXIN_ASSIGN_OR_RETURN(

@@ -93,6 +93,7 @@ class CatalogIndex {
  private:
   CatalogInfo info_;
   size_t bulk_threshold_ = 64;
+  std::mutex rebuild_mu_;  // one rebuild at a time; the others wait and then find it done
   mutable std::mutex mu_;  // guards snap_ (the pointer, not the snapshot, which is immutable)
   std::shared_ptr<const Snapshot> snap_;
   std::shared_ptr<const Snapshot> Current() const;

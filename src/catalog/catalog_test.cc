@@ -6,7 +6,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "catalog/offer.h"
 #include "catalog/test_node.h"
@@ -295,6 +297,48 @@ TEST(CatalogTest, IncrementalAndBulkRefreshAgree) {
   EXPECT_EQ(policies[regs[3]], 1u);
   EXPECT_EQ(policies.count(regs[1]), 0u);
   EXPECT_EQ(policies.count(regs[2]), 0u);
+}
+
+TEST(CatalogTest, ConcurrentReadersWhileOffersChange) {
+  TestNode n;
+  std::vector<std::string> regs;
+  for (int i = 0; i < 3; ++i) regs.push_back(n.Register());
+  CatalogIndex index({"node-a", "o", "http://x"});
+  std::atomic<bool> done{false};
+  std::atomic<int> errors{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      auto s = store::Store::Open(n.config.store_url);  // each thread its own store
+      if (!s.ok()) return (void)++errors;
+      while (!done) {
+        if (!index.Refresh(**s).ok()) ++errors;
+        json cat = json::parse(index.Catalog({.name = "bank-a", .region = "CN"}, {}).json,
+                               nullptr, false);
+        if (cat.is_discarded() || cat["@type"] != "Catalog") ++errors;
+        ++reads;
+      }
+    });
+  }
+  for (int i = 0; i < 12; ++i) {
+    json access = i % 2 ? Example("access-partners-cn.json") : json(nullptr);
+    ASSERT_TRUE(
+        CreateOffer(*n.store, *n.ledger, {regs[i % 3], Example("statistics-compute-only.json"), access})
+            .ok());
+  }
+  while (reads < 50) std::this_thread::yield();
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(errors, 0);
+  ASSERT_TRUE(index.Refresh(*n.store).ok());
+  json cat = json::parse(index.Catalog({.name = "bank-a", .region = "CN"}, {}).json);
+  size_t offers = 0;
+  for (const auto& d : cat["dataset"]) offers += d["hasPolicy"].size();
+  EXPECT_EQ(offers, 12u);
+  cat = json::parse(index.Catalog({.name = "stranger"}, {}).json);
+  offers = 0;
+  for (const auto& d : cat["dataset"]) offers += d["hasPolicy"].size();
+  EXPECT_EQ(offers, 6u);
 }
 
 }  // namespace
