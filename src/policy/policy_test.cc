@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -422,6 +423,94 @@ TEST(PolicyTest, DateTimes) {
   EXPECT_FALSE(ParseDateTime("2023-01-01T00:00:00.1234567Z").ok());
   EXPECT_TRUE(ParseDateTime("2023-01-01T00:00:00.1234560Z").ok());
   EXPECT_FALSE(ParseDateTime("2023-01-01 00:00:00Z").ok());
+}
+
+// Random re-notations of the same constraints: names as compact/prefixed/IRI, values wrapped in
+// lists or typed literals, integer bounds moved between lt and lteq, times in other offsets,
+// constraints shuffled and nested in "and". Every variant must be Equivalent with one fingerprint.
+json Renotate(const json& c, std::mt19937& rng) {
+  auto name = [&](const std::string& t, bool kexin) {
+    switch (rng() % 3) {
+      case 0: return t;
+      case 1: return (kexin ? "kexin:" : "odrl:") + t;
+      default:
+        return (kexin ? std::string("https://w3id.org/kexin/ns/")
+                      : std::string("http://www.w3.org/ns/odrl/2/")) + t;
+    }
+  };
+  std::string left = c["leftOperand"], op = c["operator"];
+  bool kexin = left.rfind("kexin:", 0) == 0;
+  std::string bare = kexin ? left.substr(6) : left;
+  json right = c["rightOperand"];
+  if ((left == "count" || left == "kexin:minGroupSize") && right.is_number_integer()) {
+    int64_t v = right;
+    if (op == "lteq" && rng() % 2) op = "lt", v += 1;
+    else if (op == "gteq" && rng() % 2 && v > 0) op = "gt", v -= 1;
+    right = rng() % 2 ? json(std::to_string(v))
+                      : json{{"@value", std::to_string(v)}, {"@type", "xsd:integer"}};
+  } else if (left == "dateTime" && rng() % 2) {
+    // Same instant written at +08:00.
+    std::string t = right;
+    int64_t micros = *ParseDateTime(t) + int64_t{8} * 3600 * 1000000;
+    std::string local = FormatDateTime(micros);
+    right = local.substr(0, local.size() - 1) + "+08:00";
+  } else if (right.is_string() && rng() % 2) {
+    right = rng() % 2 ? json::array({right}) : json{{"@value", right}};
+  }
+  json out = {{name("leftOperand", false), name(bare, kexin)},
+              {name("operator", false), rng() % 4 == 0 ? json{{"@id", "odrl:" + op}} : json(op)},
+              {name("rightOperand", false), right}};
+  return out;
+}
+
+TEST(PolicyTest, RandomNotationsAreEquivalent) {
+  // Groups of alternatives (one is picked from a group: two purposes would contradict).
+  const std::vector<std::vector<json>> pool = {
+      {C("purpose", "eq", "statistics"), C("purpose", "isA", "research"),
+       C("purpose", "neq", "marketing")},
+      {C("kexin:computeMode", "eq", "compute-only"), C("kexin:computeMode", "lteq", "deidentified")},
+      {C("count", "lteq", 10)},
+      {C("count", "gteq", 2)},
+      {C("kexin:minGroupSize", "gteq", 20)},
+      {C("dateTime", "gteq", "2026-01-01T00:00:00Z")},
+      {C("dateTime", "lt", "2027-06-30T12:00:00Z")},
+      {C("spatial", "eq", "CN")},
+      {C("kexin:destination", "neq", "CN-XZ")},
+      {C("kexin:allowedFields", "isAnyOf", {"a", "b", "年龄"})},
+      {C("kexin:dpEpsilon", "lteq", 0.5)},
+      {C("kexin:consumer", "isAnyOf", {"bank-a", "b"})}};
+  std::mt19937 rng(1234);
+  for (int round = 0; round < 200; ++round) {
+    json cs = json::array();
+    for (const auto& group : pool)
+      if (rng() % 2) cs.push_back(group[rng() % group.size()]);
+    json base = {{"permission", {{{"action", "use"}, {"constraint", cs}}}}};
+    Policy p = P(base);
+    for (int v = 0; v < 5; ++v) {
+      json vs = json::array();
+      for (const auto& c : cs) vs.push_back(Renotate(c, rng));
+      std::shuffle(vs.begin(), vs.end(), rng);
+      json list = vs;
+      if (vs.size() > 2 && rng() % 2) {  // nest the first half in an "and"
+        json inner = json::array(), outer = json::array();
+        for (size_t i = 0; i < vs.size(); ++i) (i < vs.size() / 2 ? inner : outer).push_back(vs[i]);
+        outer.push_back(json::object({{"and", inner}}));
+        list = outer;
+      }
+      json variant = {{rng() % 2 ? "permission" : "odrl:permission",
+                       json::array({{{"action", rng() % 2 ? "use" : "odrl:use"},
+                                     {"constraint", list}}})}};
+      Policy q = P(variant);
+      ASSERT_TRUE(Equivalent(p, q)) << FirstDifference(p, q) << "\n" << variant.dump();
+      ASSERT_EQ(Fingerprint(p), Fingerprint(q));
+    }
+    // And one change of a bound is never equivalent.
+    if (!cs.empty()) {
+      json changed = base;
+      changed["permission"][0]["constraint"].push_back(C("kexin:dpEpsilon", "lteq", 0.25));
+      EXPECT_FALSE(Equivalent(p, P(changed))) << changed.dump();
+    }
+  }
 }
 
 std::string Examples() {
