@@ -239,27 +239,37 @@ int Run(int assets, int iterations, const std::string& dir) {
   // A change (here: a new offer on an existing registration, as another process would add it)
   // makes the next request rebuild the entries that changed and reuse the others.
   int extra = 0;
+  std::vector<double> refresh_ms;
+  for (int it = 0; it < std::max(5, iterations / 4); ++it) {
+    auto p = *policy::Parse(policies[0]);
+    char id[33];
+    std::snprintf(id, sizeof id, "%032x", extra % assets);
+    p.id = "urn:uuid:bench-extra-" + std::to_string(extra++);
+    p.target = id;
+    p.type = "Offer";
+    // As CreateOffer does, in one transaction: the offer, the next generation and the dataset it
+    // touched. Not timed; the refresh that follows is.
+    (void)store.Begin();
+    (void)store.Exec("INSERT INTO offers (id, registration_id, policy, access_policy,"
+                     " manual_approval, created, withdrawn, withdrawn_at, fingerprint,"
+                     " ledger_index) VALUES ($1, $2, $3, NULL, 0, '2026-12-02T00:00:00Z', 0,"
+                     " NULL, $4, 0)",
+                     {p.id, std::string(id), *::kexin::json::Canonicalize(policy::ToJsonLd(p)),
+                      policy::Fingerprint(p)});
+    (void)store.Exec("UPDATE catalog_generation SET generation = generation + 1");
+    (void)store.Exec("INSERT INTO catalog_changes (seq, registration_id) SELECT generation, $1"
+                     " FROM catalog_generation WHERE id = 1",
+                     {std::string(id)});
+    (void)store.Commit();
+    auto r0 = Clock::now();
+    (void)index.Refresh(store);
+    refresh_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - r0).count());
+  }
+  std::sort(refresh_ms.begin(), refresh_ms.end());
   Report("refresh after one new offer (once per change)",
-         Measure(std::max(5, iterations / 10),
-                 [&] {
-                   auto p = *policy::Parse(policies[0]);
-                   char id[33];
-                   std::snprintf(id, sizeof id, "%032x", extra % assets);
-                   p.id = "urn:uuid:bench-extra-" + std::to_string(extra++);
-                   p.target = id;
-                   p.type = "Offer";
-                   (void)store.Exec(
-                       "INSERT INTO offers (id, registration_id, policy, access_policy,"
-                       " manual_approval, created, withdrawn, withdrawn_at, fingerprint,"
-                       " ledger_index) VALUES ($1, $2, $3, NULL, 0, '2026-12-02T00:00:00Z', 0,"
-                       " NULL, $4, 0)",
-                       {p.id, std::string(id), *::kexin::json::Canonicalize(policy::ToJsonLd(p)),
-                        policy::Fingerprint(p)});
-                   (void)store.Exec("UPDATE catalog_generation SET generation = generation + 1");
-                   (void)index.Refresh(store);
-                   return index.size();
-                 },
-                 &bytes),
+         {refresh_ms[refresh_ms.size() / 2],
+          refresh_ms[std::min(refresh_ms.size() - 1, refresh_ms.size() * 99 / 100)],
+          refresh_ms.back(), index.size()},
          0, false);
   t0 = Clock::now();
   catalog::CatalogIndex fresh({"bench-node", "kexin.local/bench-node", "http://127.0.0.1:8443"});

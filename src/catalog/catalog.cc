@@ -163,10 +163,18 @@ struct CatalogIndex::Snapshot {
     std::string all_json;     // serialized with every offer
   };
   int64_t generation = -1;
+  // What the snapshot was built from: catalog_generation, and the registrations' row count and
+  // largest ledger index (new registration rows are those above it).
+  int64_t offers_gen = -1, reg_count = -1, reg_max = -1;
   std::string day;  // registrations expire by date: a new day rebuilds everything
   size_t all_bytes = 0;
-  std::vector<std::shared_ptr<const Entry>> entries;  // in registration-id order
-  std::map<std::string, size_t, std::less<>> by_id;
+  std::vector<std::shared_ptr<const Entry>> entries;  // sorted by registration id
+  // The entry for `id`, or nullptr.
+  const std::shared_ptr<const Entry>* Find(std::string_view id) const {
+    auto it = std::lower_bound(entries.begin(), entries.end(), id,
+                               [](const auto& e, std::string_view x) { return e->doc.id < x; });
+    return it != entries.end() && (*it)->doc.id == id ? &*it : nullptr;
+  }
 };
 
 CatalogIndex::CatalogIndex(CatalogInfo info)
@@ -224,15 +232,94 @@ Result<std::shared_ptr<const Entry>> BuildEntry(const std::string& id, int64_t v
 
 }  // namespace
 
+namespace {
+
+struct Marks {
+  int64_t offers_gen, reg_count, reg_max;
+};
+
+Result<Marks> ReadMarks(store::Store& store) {
+  KEXIN_ASSIGN_OR_RETURN(
+      auto rows, store.Query("SELECT (SELECT generation FROM catalog_generation WHERE id = 1),"
+                             " (SELECT COUNT(*) FROM registrations),"
+                             " (SELECT COALESCE(MAX(ledger_index), -1) FROM registrations)"));
+  if (rows.empty()) return Internal("catalog generation: no row");
+  return Marks{store::AsInt(rows[0][0]), store::AsInt(rows[0][1]), store::AsInt(rows[0][2])};
+}
+
+std::string OffersKey(const std::vector<Offer>& offers) {
+  std::string k;
+  for (const auto& o : offers) k += o.id + "\n";
+  return k;
+}
+
+}  // namespace
+
 Status CatalogIndex::Refresh(store::Store& store) {
-  KEXIN_ASSIGN_OR_RETURN(int64_t gen, CatalogGeneration(store));
+  KEXIN_ASSIGN_OR_RETURN(Marks m, ReadMarks(store));
+  const int64_t gen = m.offers_gen + m.reg_count;  // == CatalogGeneration
   const std::string today = NowRfc3339().substr(0, 10);
   if (gen == Current()->generation && today == Current()->day) return Status::Ok();
   std::lock_guard<std::mutex> rebuilding(rebuild_mu_);
   auto old = Current();  // another thread may have rebuilt while this one waited
   if (gen <= old->generation && today == old->day) return Status::Ok();
-  // What the catalog holds now: each offered registration's latest version and active offers.
-  // Entries whose version and offers are unchanged are reused, so a change costs one entry.
+  const std::string service = "urn:kexin:" + info_.node_name + ":dsp";
+  auto publish = [&](std::shared_ptr<Snapshot> snap) {
+    snap->generation = gen;
+    snap->offers_gen = m.offers_gen;
+    snap->reg_count = m.reg_count;
+    snap->reg_max = m.reg_max;
+    snap->day = today;
+    std::lock_guard<std::mutex> l(mu_);
+    if (snap_->generation <= gen) snap_ = std::move(snap);
+  };
+  if (old->generation >= 0 && today == old->day) {
+    // Incremental: the datasets named by offer changes since the snapshot, and registrations with
+    // new rows. If the new rows do not add up (a row committed late, or rows removed by hand),
+    // fall back to the full comparison below.
+    KEXIN_ASSIGN_OR_RETURN(auto changed_offers,
+                           store.Query("SELECT DISTINCT registration_id FROM catalog_changes"
+                                       " WHERE seq > $1",
+                                       {old->offers_gen}));
+    KEXIN_ASSIGN_OR_RETURN(auto new_rows, store.Query("SELECT id FROM registrations WHERE"
+                                                      " ledger_index > $1",
+                                                      {old->reg_max}));
+    std::set<std::string> ids;
+    for (const auto& r : changed_offers) ids.insert(store::AsText(r[0]));
+    for (const auto& r : new_rows) ids.insert(store::AsText(r[0]));
+    if (static_cast<int64_t>(new_rows.size()) == m.reg_count - old->reg_count &&
+        ids.size() <= bulk_threshold_) {
+      auto snap = std::make_shared<Snapshot>();
+      snap->entries = old->entries;  // shared entries: copies pointers only
+      snap->all_bytes = old->all_bytes;
+      for (const auto& id : ids) {
+        KEXIN_ASSIGN_OR_RETURN(auto rows,
+                               store.Query("SELECT version, record FROM registrations WHERE id = $1"
+                                           " ORDER BY version DESC LIMIT 1",
+                                           {id}));
+        KEXIN_ASSIGN_OR_RETURN(std::vector<Offer> offers, ListOffersFor(store, id));
+        std::shared_ptr<const Entry> e;
+        if (!rows.empty() && !offers.empty()) {
+          KEXIN_ASSIGN_OR_RETURN(e, BuildEntry(id, store::AsInt(rows[0][0]),
+                                               store::AsText(rows[0][1]), offers,
+                                               OffersKey(offers), today, service));
+        }
+        auto& v = snap->entries;
+        auto it = std::lower_bound(v.begin(), v.end(), id,
+                                   [](const auto& x, const std::string& k) { return x->doc.id < k; });
+        const bool present = it != v.end() && (*it)->doc.id == id;
+        if (present) snap->all_bytes -= (*it)->all_json.size() + 1;
+        if (e) snap->all_bytes += e->all_json.size() + 1;
+        if (present && e) *it = std::move(e);
+        else if (present) v.erase(it);
+        else if (e) v.insert(it, std::move(e));
+      }
+      publish(std::move(snap));
+      return Status::Ok();
+    }
+  }
+  // Full comparison: each offered registration's latest version and active offers; entries whose
+  // version and offers are unchanged are still reused.
   KEXIN_ASSIGN_OR_RETURN(
       auto versions, store.Query("SELECT id, MAX(version) FROM registrations WHERE id IN"
                                  " (SELECT registration_id FROM offers WHERE withdrawn = 0)"
@@ -245,13 +332,12 @@ Status CatalogIndex::Refresh(store::Store& store) {
   const bool same_day = today == old->day;
   std::vector<size_t> stale;  // indices into `versions` to rebuild
   for (size_t i = 0; i < versions.size(); ++i) {
-    auto it = old->by_id.find(store::AsText(versions[i][0]));
-    const Entry* e = it == old->by_id.end() ? nullptr : old->entries[it->second].get();
+    auto found = old->Find(store::AsText(versions[i][0]));
+    const Entry* e = found ? found->get() : nullptr;
     if (!same_day || e == nullptr || e->version != store::AsInt(versions[i][1]) ||
         e->offers_key != keys[store::AsText(versions[i][0])])
       stale.push_back(i);
   }
-  const std::string service = "urn:kexin:" + info_.node_name + ":dsp";
   std::map<std::string, std::shared_ptr<const Entry>> rebuilt;
   if (stale.size() > bulk_threshold_) {  // many changes (or the first build): read everything at once
     KEXIN_ASSIGN_OR_RETURN(std::vector<Offer> offers, ListOffers(store, false));
@@ -287,8 +373,6 @@ Status CatalogIndex::Refresh(store::Store& store) {
     }
   }
   auto snap = std::make_shared<Snapshot>();
-  snap->generation = gen;
-  snap->day = today;
   snap->entries.reserve(versions.size());
   for (size_t i = 0, s = 0; i < versions.size(); ++i) {
     std::string id = store::AsText(versions[i][0]);
@@ -297,15 +381,16 @@ Status CatalogIndex::Refresh(store::Store& store) {
       ++s;
       e = rebuilt[id];
     } else {
-      e = old->entries[old->by_id.find(id)->second];
+      e = *old->Find(id);
     }
     if (!e) continue;
-    snap->by_id[id] = snap->entries.size();
     snap->all_bytes += e->all_json.size() + 1;
     snap->entries.push_back(std::move(e));
   }
-  std::lock_guard<std::mutex> l(mu_);
-  if (snap_->generation <= gen) snap_ = std::move(snap);
+  // The store's ORDER BY may collate differently (PostgreSQL locales): sort as the index expects.
+  std::sort(snap->entries.begin(), snap->entries.end(),
+            [](const auto& a, const auto& b) { return a->doc.id < b->doc.id; });
+  publish(std::move(snap));
   return Status::Ok();
 }
 
@@ -409,8 +494,8 @@ CatalogIndex::Page CatalogIndex::Catalog(const Viewer& viewer, const Query& quer
 
 Result<json> CatalogIndex::Dataset(const Viewer& viewer, std::string_view id) const {
   auto snap = Current();
-  auto it = snap->by_id.find(id);
-  std::string s = it == snap->by_id.end() ? "" : ForViewer(*snap->entries[it->second], viewer);
+  auto found = snap->Find(id);
+  std::string s = found ? ForViewer(**found, viewer) : "";
   if (s.empty()) return NotFound("dataset '" + std::string(id) + "' does not exist");
   json d = json::parse(s);
   d["@context"] = {policy::kDspContext, policy::kKexinContext};

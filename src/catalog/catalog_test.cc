@@ -297,6 +297,23 @@ TEST(CatalogTest, IncrementalAndBulkRefreshAgree) {
   EXPECT_EQ(policies[regs[3]], 1u);
   EXPECT_EQ(policies.count(regs[1]), 0u);
   EXPECT_EQ(policies.count(regs[2]), 0u);
+
+  // A registration row committed "late" (ledger index below ones already seen, as a slower
+  // process would): the incremental refresh notices the count does not add up and compares all.
+  auto rows = n.store->Query("SELECT record FROM registrations WHERE id = $1", {regs[3]});
+  ASSERT_TRUE(rows.ok());
+  json late = json::parse(store::AsText((*rows)[0][0]));
+  late["version"] = 2;
+  late["action"] = "cancellation";
+  ASSERT_TRUE(n.store
+                  ->Exec("INSERT INTO registrations (id, version, type, ledger_index, record)"
+                         " VALUES ($1, 2, 'cancellation', 0, $2)",
+                         {regs[3], late.dump()})
+                  .ok());
+  ASSERT_TRUE(incremental.Refresh(*n.store).ok());
+  cat = json::parse(incremental.Catalog({.everyone = true}, {}).json);
+  ASSERT_EQ(cat["dataset"].size(), 1u);
+  EXPECT_EQ(cat["dataset"][0]["@id"], regs[0]);
 }
 
 TEST(CatalogTest, ConcurrentReadersWhileOffersChange) {

@@ -47,8 +47,14 @@ Result<Offer> FromRow(const store::Row& r) {
   return o;
 }
 
-Status BumpGeneration(store::Store& store) {
-  return store.Exec("UPDATE catalog_generation SET generation = generation + 1 WHERE id = 1");
+// Inside the transaction of an offer change: the next generation, and which dataset it touched
+// (catalog_changes, so indexes rebuild only that dataset; docs/catalog.md#index-and-refresh).
+Status BumpGeneration(store::Store& store, const std::string& registration_id) {
+  KEXIN_RETURN_IF_ERROR(
+      store.Exec("UPDATE catalog_generation SET generation = generation + 1 WHERE id = 1"));
+  return store.Exec("INSERT INTO catalog_changes (seq, registration_id) SELECT generation, $1 FROM"
+                    " catalog_generation WHERE id = 1",
+                    {registration_id});
 }
 
 }  // namespace
@@ -110,7 +116,7 @@ Result<Offer> CreateOffer(store::Store& store, ledger::Ledger& ledger, const Off
       " NULL, $7, $8)",
       {o.id, o.registration_id, pol, acc, int64_t{o.manual_approval}, o.created, o.fingerprint,
        static_cast<int64_t>(index)});
-  if (s.ok()) s = BumpGeneration(store);
+  if (s.ok()) s = BumpGeneration(store, o.registration_id);
   if (s.ok()) s = store.Commit();
   if (!s.ok()) {
     store.Rollback().IgnoreError();
@@ -164,7 +170,7 @@ Result<Offer> WithdrawOffer(store::Store& store, ledger::Ledger& ledger, std::st
   KEXIN_RETURN_IF_ERROR(store.Begin());
   Status s = store.Exec("UPDATE offers SET withdrawn = 1, withdrawn_at = $2 WHERE id = $1",
                         {o.id, NowRfc3339()});
-  if (s.ok()) s = BumpGeneration(store);
+  if (s.ok()) s = BumpGeneration(store, o.registration_id);
   if (s.ok()) s = store.Commit();
   if (!s.ok()) {
     store.Rollback().IgnoreError();
