@@ -9,7 +9,8 @@
 // 10,000 assets takes seconds. One asset in 10 has an access policy (peers bank-0..bank-9), so the
 // consumer's catalog evaluates policies per request.
 //
-// Usage: catalog_bench [--assets 10000] [--iterations 200] [--dir /tmp]
+// Usage: catalog_bench [--assets 10000] [--iterations 200] [--dir /tmp] [--pg postgresql://...]
+// With --pg the store is a fresh PostgreSQL schema in that database (dropped afterwards).
 #include <stdlib.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -103,9 +105,19 @@ json Record(int i, std::mt19937& rng) {
               {"valid_until", "2099-12-01"}};
 }
 
-int Run(int assets, int iterations, const std::string& dir) {
+int Run(int assets, int iterations, const std::string& dir, const std::string& pg) {
   std::string path = dir + "/catalog_bench_" + std::to_string(getpid()) + ".db";
-  auto opened = store::Store::Open("sqlite:" + path);
+  std::string url = "sqlite:" + path, schema;
+  std::unique_ptr<store::Store> admin;
+  if (!pg.empty()) {
+    auto a = store::Store::Open(pg);
+    if (!a.ok()) return std::fprintf(stderr, "%s\n", a.status().ToString().c_str()), 1;
+    admin = std::move(*a);
+    schema = "kx_catalog_bench_" + std::to_string(getpid());
+    if (!admin->Exec("CREATE SCHEMA " + schema).ok()) return 1;
+    url = pg + (pg.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+  }
+  auto opened = store::Store::Open(url);
   if (!opened.ok()) return std::fprintf(stderr, "%s\n", opened.status().ToString().c_str()), 1;
   auto& store = **opened;
   if (!store.Migrate(store::KexinMigrations()).ok()) return 1;
@@ -163,10 +175,10 @@ int Run(int assets, int iterations, const std::string& dir) {
     return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
   double build = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   std::printf("catalog_bench: %d assets (registrations + offers; 1 in 10 with an access policy), "
-              "SQLite %s\n",
-              assets, path.c_str());
+              "%s\n",
+              assets, pg.empty() ? ("SQLite " + path).c_str() : ("PostgreSQL schema " + schema).c_str());
   std::printf("store filled in %.2f s (%.1f MB); index built in %.1f ms (%zu datasets)\n", fill,
-              std::filesystem::file_size(path) / 1e6, build, index.size());
+              pg.empty() ? std::filesystem::file_size(path) / 1e6 : 0.0, build, index.size());
   std::printf("%d iterations per workload, single thread\n\n", iterations);
 
   catalog::Viewer everyone{.everyone = true};
@@ -277,6 +289,7 @@ int Run(int assets, int iterations, const std::string& dir) {
   std::printf("%-44s %8.1f ms (a new process's first request)\n", "full build from the store",
               std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   opened->reset();
+  if (admin) (void)admin->Exec("DROP SCHEMA " + schema + " CASCADE");
   std::filesystem::remove(path);
   std::filesystem::remove(path + "-wal");
   std::filesystem::remove(path + "-shm");
@@ -288,13 +301,14 @@ int Run(int assets, int iterations, const std::string& dir) {
 
 int main(int argc, char** argv) {
   int assets = 10000, iterations = 200;
-  std::string dir = std::filesystem::temp_directory_path();
+  std::string dir = std::filesystem::temp_directory_path(), pg;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--assets")) assets = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--iterations")) iterations = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--pg")) pg = argv[i + 1];
     else return std::fprintf(stderr, "unknown option %s\n", argv[i]), 2;
   }
   if (assets < 1 || iterations < 1) return std::fprintf(stderr, "bad --assets/--iterations\n"), 2;
-  return kexin::bench::Run(assets, iterations, dir);
+  return kexin::bench::Run(assets, iterations, dir, pg);
 }
