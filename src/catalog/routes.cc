@@ -247,6 +247,34 @@ void AddCatalogRoutes(server::Router& router, server::NodeContext& ctx) {
                 return Response::Json(200, json{{"peer", peer->name}, {"datasets", n}});
               }});
 
+  router.Add({"PUT", "/v1/catalog/peers/:name/region", Auth::kToken, {Role::kAdmin},
+              "Record a peer's region, matched by spatial constraints of access policies",
+              "catalog",
+              json{{"type", "object"},
+                   {"required", {"region"}},
+                   {"additionalProperties", false},
+                   {"properties", {{"region", {{"type", "string"}}}}}},
+              json{{"type", "object"},
+                   {"properties",
+                    {{"peer", {{"type", "string"}}}, {"region", {{"type", "string"}}}}}},
+              [s](const Request& req, const Principal&) {
+                auto body = req.JsonBody();
+                if (!body.ok()) return Response::FromStatus(body.status());
+                if (!body->is_object() || body->size() != 1 || !body->contains("region") ||
+                    !(*body)["region"].is_string())
+                  return Response::Error(400, "invalid_argument",
+                                         "body: expected {\"region\": \"<region code>\"}");
+                auto store = s->ctx->stores->ForThisThread();
+                if (!store.ok()) return Response::FromStatus(store.status());
+                auto peer = server::GetPeer(**store, req.params.at("name"));
+                if (!peer.ok()) return Response::FromStatus(peer.status());
+                std::string region = (*body)["region"];
+                Status st = SetPeerRegion(**store, peer->name, region);
+                if (!st.ok()) return Response::FromStatus(st);
+                return Response::Json(
+                    200, json{{"peer", peer->name}, {"region", *policy::NormalizeRegion(region)}});
+              }});
+
   router.Add({"GET", "/v1/catalog/federated/search", Auth::kToken, kAny,
               "Search the cached catalogs of peers: ?q=&sector=&category=&level=&peer=", "catalog",
               nullptr,

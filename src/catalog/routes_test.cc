@@ -92,7 +92,7 @@ class RoutesTest : public ::testing::Test {
 };
 
 TEST_F(RoutesTest, EveryRouteIsDescribedForOpenApi) {
-  ASSERT_EQ(router_.routes().size(), 10u);
+  ASSERT_EQ(router_.routes().size(), 11u);
   for (const auto& r : router_.routes()) {
     EXPECT_FALSE(r.summary.empty()) << r.pattern;
     EXPECT_FALSE(r.tag.empty()) << r.pattern;
@@ -217,7 +217,13 @@ TEST_F(RoutesTest, PeersSeeWhatTheirAccessPolicyAllows) {
   };
   std::string msg = R"({"@type":"CatalogRequestMessage"})";
   EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", "aa"))), 0u);
-  ASSERT_TRUE(SetPeerRegion(*node_.store, "bank-a", "CN-GD").ok());
+  EXPECT_EQ(Call("PUT", "/v1/catalog/peers/bank-a/region", R"({"region": "Mars"})").status, 400);
+  EXPECT_EQ(Call("PUT", "/v1/catalog/peers/bank-a/region", R"({"area": "CN"})").status, 400);
+  EXPECT_EQ(Call("PUT", "/v1/catalog/peers/nobody/region", R"({"region": "CN"})").status, 404);
+  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", "aa"))), 0u);
+  Response put = Call("PUT", "/v1/catalog/peers/bank-a/region", R"({"region": "cn-gd"})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(json::parse(put.body)["region"], "CN-GD");
   EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", "aa"))), 1u);
   EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("stranger", "bb"))), 0u);
   EXPECT_EQ(datasets(Call("GET", "/v1/catalog?consumer=bank-a")), 1u);
