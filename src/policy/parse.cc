@@ -473,6 +473,11 @@ Result<Policy> Parse(const json& odrl) {
   for (const auto& [k, mem] : m) {
     std::string kp = "/" + PointerToken(mem.key);
     if (k == "@context" || k == "profile") continue;
+    if (k == "timestamp" || k == "dspace:timestamp") {  // DSP agreements: when it was agreed
+      if (!mem.value->is_string() && !mem.value->is_object())
+        return Err(kp, "timestamp must be a date-time string");
+      continue;
+    }
     if (k == "@id" || k == "target" || k == "assigner" || k == "assignee") {
       const json* v = mem.value;
       if (v->is_object() && v->size() == 1 && v->contains("@id")) v = &(*v)["@id"];

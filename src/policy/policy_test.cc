@@ -410,6 +410,26 @@ TEST(PolicyTest, ProhibitionsAndSeveralPermissions) {
   EXPECT_EQ(d.constraint, "purpose");
 }
 
+TEST(PolicyTest, AgreementMetadataIsNotPartOfTheTerms) {
+  json offer = StatisticsNotations()[0];
+  json agreement = offer;
+  agreement["@type"] = "Agreement";
+  agreement["@id"] = "urn:uuid:agreement";
+  agreement["target"] = "dataset-1";
+  agreement["assigner"] = "provider";
+  agreement["assignee"] = "consumer";
+  agreement["timestamp"] = "2026-12-03T10:00:00Z";
+  Policy a = P(agreement);
+  EXPECT_TRUE(Equivalent(P(offer), a));
+  EXPECT_EQ(a.type, "Agreement");
+  EXPECT_EQ(a.assignee, "consumer");
+  json out = ToJsonLd(a);
+  EXPECT_EQ(out["target"], "dataset-1");
+  EXPECT_FALSE(out.contains("timestamp"));
+  agreement["timestamp"] = 5;
+  EXPECT_EQ(ErrorOf(agreement), "/timestamp: timestamp must be a date-time string");
+}
+
 TEST(PolicyTest, DateTimes) {
   EXPECT_EQ(*ParseDateTime("1970-01-01T00:00:00Z"), 0);
   EXPECT_EQ(*ParseDateTime("1970-01-01T08:00:00+08:00"), 0);
