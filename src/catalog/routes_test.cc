@@ -209,23 +209,24 @@ TEST_F(RoutesTest, PeersSeeWhatTheirAccessPolicyAllows) {
                             Example("access-partners-cn.json")))
                 .status,
             201);
-  ASSERT_TRUE(server::AddPeer(*node_.store, {"bank-a", "http://127.0.0.1:1", "aa"}).ok());
-  ASSERT_TRUE(server::AddPeer(*node_.store, {"stranger", "http://127.0.0.1:2", "bb"}).ok());
+  const std::string ka(64, 'a'), kb(64, 'b');  // peers' Ed25519 keys (hex)
+  ASSERT_TRUE(server::AddPeer(*node_.store, {"bank-a", "http://127.0.0.1:1", ka}).ok());
+  ASSERT_TRUE(server::AddPeer(*node_.store, {"stranger", "http://127.0.0.1:2", kb}).ok());
   auto datasets = [&](const Response& r) {
     EXPECT_EQ(r.status, 200) << r.body;
     return json::parse(r.body).value("dataset", json::array()).size();
   };
   std::string msg = R"({"@type":"CatalogRequestMessage"})";
-  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", "aa"))), 0u);
+  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", ka))), 0u);
   EXPECT_EQ(Call("PUT", "/v1/catalog/peers/bank-a/region", R"({"region": "Mars"})").status, 400);
   EXPECT_EQ(Call("PUT", "/v1/catalog/peers/bank-a/region", R"({"area": "CN"})").status, 400);
   EXPECT_EQ(Call("PUT", "/v1/catalog/peers/nobody/region", R"({"region": "CN"})").status, 404);
-  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", "aa"))), 0u);
+  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", ka))), 0u);
   Response put = Call("PUT", "/v1/catalog/peers/bank-a/region", R"({"region": "cn-gd"})");
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(json::parse(put.body)["region"], "CN-GD");
-  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", "aa"))), 1u);
-  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("stranger", "bb"))), 0u);
+  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", ka))), 1u);
+  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("stranger", kb))), 0u);
   EXPECT_EQ(datasets(Call("GET", "/v1/catalog?consumer=bank-a")), 1u);
   EXPECT_EQ(datasets(Call("GET", "/v1/catalog?consumer=stranger")), 0u);
   EXPECT_EQ(datasets(Call("GET", "/v1/catalog")), 1u);
@@ -260,7 +261,8 @@ TEST_F(RoutesTest, FederatedSearchOverCachedPeerCatalogs) {
   // Fetching from an unknown peer: 404; from a known one that cannot be reached: an error that
   // names the peer's URL and leaves the cache alone.
   EXPECT_EQ(Call("POST", "/v1/catalog/peers/nobody/fetch").status, 404);
-  ASSERT_TRUE(server::AddPeer(*node_.store, {"node-c", "http://127.0.0.1:1", "cc"}).ok());
+  ASSERT_TRUE(
+      server::AddPeer(*node_.store, {"node-c", "http://127.0.0.1:1", std::string(64, 'c')}).ok());
   r = Call("POST", "/v1/catalog/peers/node-c/fetch");
   EXPECT_GE(r.status, 500) << r.body;
   EXPECT_NE(json::parse(r.body)["error"]["message"].get<std::string>().find("127.0.0.1:1"),
