@@ -128,6 +128,13 @@ Response CreateOfferHandler(Shared& s, const Request& req) {
     return Response::Error(400, "invalid_argument", "access_policy: expected an object or null");
   if (b.contains("manual_approval") && !b["manual_approval"].is_boolean())
     return Response::Error(400, "invalid_argument", "manual_approval: expected true or false");
+  // Check the policies in place before copying them into the request: a copy of a hostile,
+  // deeply nested body would recurse; a policy that parses is shallow.
+  for (const char* k : {"policy", "access_policy"}) {
+    if (!b.contains(k) || b[k].is_null()) continue;
+    auto p = policy::Parse(b[k]);
+    if (!p.ok()) return Response::Error(422, "data_error", std::string(k) + ": " + p.status().message());
+  }
   auto store = s.ctx->stores->ForThisThread();
   if (!store.ok()) return Response::FromStatus(store.status());
   OfferRequest r{b["registration"], b["policy"], b.value("access_policy", json(nullptr)),

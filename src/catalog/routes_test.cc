@@ -185,6 +185,15 @@ TEST_F(RoutesTest, BadRequestsGetPreciseStatusesAndChangeNothing) {
     EXPECT_EQ(e["error"]["message"].get<std::string>().substr(0, c.message_prefix.size()),
               c.message_prefix);
   }
+  // A hostile, deeply nested policy: refused (422), without exhausting the stack.
+  std::string deep = R"({"registration":")" + reg + R"(","policy":{"permission":[{"action":"use","constraint":[)";
+  for (int i = 0; i < 100000; ++i) deep += R"({"and":[)";
+  deep += R"({"leftOperand":"count","operator":"lteq","rightOperand":1})";
+  for (int i = 0; i < 100000; ++i) deep += "]}";
+  deep += "]}]}}";
+  Response r_deep = Call("POST", "/v1/offers", deep);
+  EXPECT_EQ(r_deep.status, 422);
+  EXPECT_NE(r_deep.body.find("nested more than 16 deep"), std::string::npos) << r_deep.body;
   EXPECT_EQ(Offers(), 0);
   EXPECT_EQ(node_.ledger->Size(), before);
   EXPECT_EQ(Call("GET", "/v1/offers/urn:uuid:none").status, 404);

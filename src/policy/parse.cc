@@ -337,8 +337,12 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
   return c;
 }
 
+// Logical constraints nest at most this deep (a hostile body must not exhaust the stack).
+constexpr int kMaxDepth = 16;
+
 // Collects the restrictions of one constraint (atomic or logical) into `out`, ANDed.
-Status Collect(const json& v, const std::string& ptr, std::map<std::string, Constraint>* out);
+Status Collect(const json& v, const std::string& ptr, std::map<std::string, Constraint>* out,
+               int depth = 0);
 
 Status AndInto(Constraint c, const std::string& ptr, std::map<std::string, Constraint>* out) {
   auto it = out->find(c.left);
@@ -352,8 +356,12 @@ Status AndInto(Constraint c, const std::string& ptr, std::map<std::string, Const
   return Status::Ok();
 }
 
-Status Collect(const json& v, const std::string& ptr, std::map<std::string, Constraint>* out) {
+Status Collect(const json& v, const std::string& ptr, std::map<std::string, Constraint>* out,
+               int depth) {
   if (!v.is_object()) return Err(ptr, "a constraint must be an object");
+  if (depth > kMaxDepth)
+    return Err(ptr, "logical constraints nested more than " + std::to_string(kMaxDepth) +
+                        " deep");
   KEXIN_ASSIGN_OR_RETURN(auto m, Members(v, ptr));
   std::string logical;
   for (const char* k : {"and", "andSequence", "or", "xone"})
@@ -382,7 +390,7 @@ Status Collect(const json& v, const std::string& ptr, std::map<std::string, Cons
   }
   if (members.empty()) return Err(lp, "empty list of constraints");
   if (logical == "and" || logical == "andSequence") {
-    for (const auto& [item, p] : members) KEXIN_RETURN_IF_ERROR(Collect(*item, p, out));
+    for (const auto& [item, p] : members) KEXIN_RETURN_IF_ERROR(Collect(*item, p, out, depth + 1));
     return Status::Ok();
   }
   if (logical == "xone") return Err(lp, "'xone' is not supported; use 'or' over one left operand");
@@ -390,7 +398,7 @@ Status Collect(const json& v, const std::string& ptr, std::map<std::string, Cons
   std::optional<Constraint> joined;
   for (const auto& [item, p] : members) {
     std::map<std::string, Constraint> one;
-    KEXIN_RETURN_IF_ERROR(Collect(*item, p, &one));
+    KEXIN_RETURN_IF_ERROR(Collect(*item, p, &one, depth + 1));
     if (one.size() != 1 || (joined && one.begin()->first != joined->left))
       return Err(p, "'or' is supported only between constraints on one left operand");
     if (!joined) {

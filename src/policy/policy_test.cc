@@ -282,6 +282,17 @@ TEST(PolicyTest, ErrorsNameTheJsonPointer) {
                 .find("obligations are not supported"),
             std::string::npos);
   EXPECT_NE(ErrorOf(One({{"xone", {C("count", "lteq", 1)}}})).find("xone"), std::string::npos);
+  // Deep nesting is refused before it can exhaust the stack.
+  std::string text = R"({"permission":[{"action":"use","constraint":[)";
+  for (int i = 0; i < 100000; ++i) text += R"({"and":[)";
+  text += R"({"leftOperand":"count","operator":"lteq","rightOperand":1})";
+  for (int i = 0; i < 100000; ++i) text += "]}";
+  text += "]}]}";
+  json deep = json::parse(text);  // built by parsing: copying it would recurse
+  EXPECT_NE(ErrorOf(deep).find("nested more than 16 deep"), std::string::npos);
+  json ok = C("count", "lteq", 1);
+  for (int i = 0; i < 16; ++i) ok = json::object({{"and", json::array({std::move(ok)})}});
+  EXPECT_TRUE(Parse(One(ok)).ok());
 }
 
 Context Ok() {
