@@ -274,8 +274,9 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
           auto r = internal::NormalizeRegion(s);
           if (!r)
             return Err(v.ptr, "'" + s +
-                                  "' is not a region: use an ISO 3166-1 alpha-2 code (CN, DE) or "
-                                  "an ISO 3166-2:CN code (CN-BJ)");
+                                  "' is not a region: use an ISO 3166-1 alpha-2 code (CN, DE), "
+                                  "an ISO 3166-2:CN code (CN-BJ) or a province-level GB/T 2260 "
+                                  "code (110000)");
           s = *r;
         }
         set.insert(s);

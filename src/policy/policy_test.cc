@@ -192,6 +192,12 @@ TEST(PolicyTest, SetsRegionsAndFieldsNormalize) {
   json expected = One(C("spatial", "isAnyOf", {"DE", "CN"}));
   expected["permission"][0]["constraint"].push_back(C("spatial", "neq", "CN-XZ"));
   EXPECT_TRUE(Equivalent(P(both), P(expected))) << FirstDifference(P(both), P(expected));
+  // Province-level GB/T 2260 codes are the ISO 3166-2:CN subdivisions; finer codes are refused.
+  EXPECT_TRUE(Equivalent(P(One(C("spatial", "isAnyOf", {"440000", "110000"}))),
+                         P(One(C("spatial", "isAnyOf", {"CN-GD", "CN-BJ"})))));
+  EXPECT_NE(ErrorOf(One(C("spatial", "eq", "440300"))).find("is not a region"), std::string::npos);
+  EXPECT_NE(ErrorOf(One(C("spatial", "eq", "990000"))).find("is not a region"), std::string::npos);
+  EXPECT_EQ(NormalizeRegion("310000"), "CN-SH");
   // Intersection of region allowances keeps the narrower region.
   json narrow = One(C("spatial", "eq", "CN"));
   narrow["permission"][0]["constraint"].push_back(C("spatial", "isAnyOf", {"CN-SH", "DE"}));

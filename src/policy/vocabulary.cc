@@ -76,7 +76,23 @@ bool ActionCovers(std::string_view granted, std::string_view requested) {
   return granted == "use" || granted == requested;
 }
 
+// GB/T 2260 province-level division codes (first two digits of "XX0000") -> ISO 3166-2:CN.
+constexpr std::pair<std::string_view, std::string_view> kGbt2260[] = {
+    {"11", "BJ"}, {"12", "TJ"}, {"13", "HE"}, {"14", "SX"}, {"15", "NM"}, {"21", "LN"},
+    {"22", "JL"}, {"23", "HL"}, {"31", "SH"}, {"32", "JS"}, {"33", "ZJ"}, {"34", "AH"},
+    {"35", "FJ"}, {"36", "JX"}, {"37", "SD"}, {"41", "HA"}, {"42", "HB"}, {"43", "HN"},
+    {"44", "GD"}, {"45", "GX"}, {"46", "HI"}, {"50", "CQ"}, {"51", "SC"}, {"52", "GZ"},
+    {"53", "YN"}, {"54", "XZ"}, {"61", "SN"}, {"62", "GS"}, {"63", "QH"}, {"64", "NX"},
+    {"65", "XJ"}, {"71", "TW"}, {"81", "HK"}, {"82", "MO"}};
+
 std::optional<std::string> NormalizeRegion(std::string_view code) {
+  // A province-level GB/T 2260 code ("440000") names the same area as its ISO code; finer codes
+  // (cities, counties) are refused rather than widened to their province.
+  if (code.size() == 6 && code.substr(2) == "0000") {
+    for (const auto& [gb, iso] : kGbt2260)
+      if (code.substr(0, 2) == gb) return "CN-" + std::string(iso);
+    return std::nullopt;
+  }
   std::string up;
   for (char ch : code) up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
   auto alpha2 = [](std::string_view s) {
