@@ -513,8 +513,8 @@ Status SetPeerRegion(store::Store& store, std::string_view peer, std::string_vie
   auto r = policy::NormalizeRegion(region);
   if (!r)
     return InvalidArgument("region '" + std::string(region) +
-                           "': use an ISO 3166-1 alpha-2 code (CN, DE) or an ISO 3166-2:CN code "
-                           "(CN-BJ)");
+                           "': use an ISO 3166-1 alpha-2 code (CN, DE), an ISO 3166-2:CN code "
+                           "(CN-BJ) or a province-level GB/T 2260 code (110000)");
   if (peer.empty()) return InvalidArgument("peer: a name is required");
   region = *r;
   return store.Exec(

@@ -260,7 +260,10 @@ void RegisterCatalogCmd(CLI::App& app, RunFn* run) {
   CLI::App* region = cat->add_subcommand(
       "region", "Record a peer's region (matched by spatial constraints in access policies)");
   region->add_option("PEER", a->peer)->required();
-  region->add_option("REGION", a->region, "ISO 3166-1 alpha-2 or ISO 3166-2:CN code")->required();
+  region
+      ->add_option("REGION", a->region,
+                   "ISO 3166-1 alpha-2, ISO 3166-2:CN or province-level GB/T 2260 code")
+      ->required();
   for (CLI::App* c : {show, search, fed, region}) AddHome(c, &a->home);
 
   auto show_fn = [run, a] {
