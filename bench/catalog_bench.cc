@@ -53,23 +53,25 @@ Stats Measure(int iterations, const std::function<size_t()>& fn, size_t* bytes) 
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))]; };
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
+  };
   return {at(0.50), at(0.99), ms.back(), *bytes};
 }
 
 void Report(const char* name, const Stats& s, size_t /*unused*/, bool floor) {
   const size_t bytes = s.bytes;
-  std::printf("%-44s p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms  %10zu bytes%s\n", name, s.p50,
-              s.p99, s.max, bytes,
+  std::printf("%-44s p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms  %10zu bytes%s\n", name, s.p50, s.p99,
+              s.max, bytes,
               floor ? (s.p99 < kFloorMs ? "  [floor 50 ms: met]" : "  [floor 50 ms: MISSED]") : "");
 }
 
-const char* kSectors[] = {"finance", "retail", "healthcare", "transport", "energy",
-                          "government", "telecom", "manufacturing"};
+const char* kSectors[] = {"finance", "retail",     "healthcare", "transport",
+                          "energy",  "government", "telecom",    "manufacturing"};
 const char* kLevels[] = {"general-1", "general-2", "general-3", "general-4", "important"};
-const char* kCats[] = {"person_name", "id_card_cn", "mobile_cn", "bank_card", "address_cn",
-                       "email", "plate_cn", "uscc", "medical_record", "gps"};
-const char* kTopics[] = {"客户信息", "交易流水", "门诊记录", "车辆轨迹", "用电数据",
+const char* kCats[] = {"person_name", "id_card_cn", "mobile_cn", "bank_card",      "address_cn",
+                       "email",       "plate_cn",   "uscc",      "medical_record", "gps"};
+const char* kTopics[] = {"客户信息", "交易流水", "门诊记录",   "车辆轨迹", "用电数据",
                          "企业登记", "通话详单", "产线传感器", "信用评分", "物流订单"};
 
 json Record(int i, std::mt19937& rng) {
@@ -115,7 +117,8 @@ int Run(int assets, int iterations, const std::string& dir, const std::string& p
     admin = std::move(*a);
     schema = "kx_catalog_bench_" + std::to_string(getpid());
     if (!admin->Exec("CREATE SCHEMA " + schema).ok()) return 1;
-    url = pg + (pg.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+    url =
+        pg + (pg.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
   }
   auto opened = store::Store::Open(url);
   if (!opened.ok()) return std::fprintf(stderr, "%s\n", opened.status().ToString().c_str()), 1;
@@ -147,9 +150,10 @@ int Run(int assets, int iterations, const std::string& dir, const std::string& p
   for (int i = 0; i < assets; ++i) {
     json r = Record(i, rng);
     std::string id = r["id"];
-    Status s = store.Exec("INSERT INTO registrations (id, version, type, ledger_index, record)"
-                          " VALUES ($1, 1, 'initial', $2, $3)",
-                          {id, int64_t{i}, *::kexin::json::Canonicalize(r)});
+    Status s = store.Exec(
+        "INSERT INTO registrations (id, version, type, ledger_index, record)"
+        " VALUES ($1, 1, 'initial', $2, $3)",
+        {id, int64_t{i}, *::kexin::json::Canonicalize(r)});
     auto p = *policy::Parse(policies[i % 3]);
     p.id = "urn:uuid:bench-" + std::to_string(i);
     p.target = id;
@@ -157,12 +161,13 @@ int Run(int assets, int iterations, const std::string& dir, const std::string& p
     store::Value acc = std::monostate{};
     if (i % 10 == 0) acc = access_text;
     if (s.ok())
-      s = store.Exec("INSERT INTO offers (id, registration_id, policy, access_policy,"
-                     " manual_approval, created, withdrawn, withdrawn_at, fingerprint,"
-                     " ledger_index) VALUES ($1, $2, $3, $4, 0, '2026-12-01T00:00:00Z', 0, NULL,"
-                     " $5, $6)",
-                     {p.id, id, *::kexin::json::Canonicalize(policy::ToJsonLd(p)), acc,
-                      policy::Fingerprint(p), int64_t{assets + i}});
+      s = store.Exec(
+          "INSERT INTO offers (id, registration_id, policy, access_policy,"
+          " manual_approval, created, withdrawn, withdrawn_at, fingerprint,"
+          " ledger_index) VALUES ($1, $2, $3, $4, 0, '2026-12-01T00:00:00Z', 0, NULL,"
+          " $5, $6)",
+          {p.id, id, *::kexin::json::Canonicalize(policy::ToJsonLd(p)), acc, policy::Fingerprint(p),
+           int64_t{assets + i}});
     if (!s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
   }
   if (!store.Exec("UPDATE catalog_generation SET generation = generation + 1").ok()) return 1;
@@ -174,9 +179,10 @@ int Run(int assets, int iterations, const std::string& dir, const std::string& p
   if (Status s = index.Refresh(store); !s.ok())
     return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
   double build = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  std::printf("catalog_bench: %d assets (registrations + offers; 1 in 10 with an access policy), "
-              "%s\n",
-              assets, pg.empty() ? ("SQLite " + path).c_str() : ("PostgreSQL schema " + schema).c_str());
+  std::printf(
+      "catalog_bench: %d assets (registrations + offers; 1 in 10 with an access policy), "
+      "%s\n",
+      assets, pg.empty() ? ("SQLite " + path).c_str() : ("PostgreSQL schema " + schema).c_str());
   std::printf("store filled in %.2f s (%.1f MB); index built in %.1f ms (%zu datasets)\n", fill,
               pg.empty() ? std::filesystem::file_size(path) / 1e6 : 0.0, build, index.size());
   std::printf("%d iterations per workload, single thread\n\n", iterations);
@@ -186,32 +192,39 @@ int Run(int assets, int iterations, const std::string& dir, const std::string& p
   catalog::Viewer stranger{.name = "stranger"};
   size_t bytes = 0;
   Report("generation check (every request)",
-         Measure(iterations, [&] { return index.Refresh(store).ok() ? 0 : 1; }, &bytes), 0, false);
+         Measure(
+             iterations, [&] { return index.Refresh(store).ok() ? 0 : 1; }, &bytes),
+         0, false);
   Report("full catalog, local user (all offers)",
-         Measure(iterations, [&] { return index.Catalog(everyone, {}).json.size(); }, &bytes),
+         Measure(
+             iterations, [&] { return index.Catalog(everyone, {}).json.size(); }, &bytes),
          bytes, true);
   Report("full catalog, peer with access (bank-3)",
-         Measure(iterations, [&] { return index.Catalog(peer, {}).json.size(); }, &bytes), bytes,
-         true);
+         Measure(
+             iterations, [&] { return index.Catalog(peer, {}).json.size(); }, &bytes),
+         bytes, true);
   Report("full catalog, peer without access",
-         Measure(iterations, [&] { return index.Catalog(stranger, {}).json.size(); }, &bytes),
+         Measure(
+             iterations, [&] { return index.Catalog(stranger, {}).json.size(); }, &bytes),
          bytes, true);
   Report("request path: check + full catalog (peer)",
-         Measure(iterations,
-                 [&] {
-                   (void)index.Refresh(store);
-                   return index.Catalog(peer, {}).json.size();
-                 },
-                 &bytes),
+         Measure(
+             iterations,
+             [&] {
+               (void)index.Refresh(store);
+               return index.Catalog(peer, {}).json.size();
+             },
+             &bytes),
          bytes, true);
   std::mt19937 r2(7);
   Report("paged catalog, 50 per page, random page",
-         Measure(iterations,
-                 [&] {
-                   size_t off = r2() % static_cast<size_t>(std::max(1, assets - 50));
-                   return index.Catalog(peer, {.offset = off, .limit = 50}).json.size();
-                 },
-                 &bytes),
+         Measure(
+             iterations,
+             [&] {
+               size_t off = r2() % static_cast<size_t>(std::max(1, assets - 50));
+               return index.Catalog(peer, {.offset = off, .limit = 50}).json.size();
+             },
+             &bytes),
          bytes, true);
   struct S {
     const char* name;
@@ -221,32 +234,35 @@ int Run(int assets, int iterations, const std::string& dir, const std::string& p
       {"search q=\"dataset 77\" (substring)", {.q = "dataset 77"}},
       {"search q=\"交易流水\" (Chinese)", {.q = "交易流水"}},
       {"search sector=healthcare", {.sector = "healthcare"}},
-      {"search category=id_card_cn level=general-2", {.category = "id_card_cn", .level = "general-2"}},
+      {"search category=id_card_cn level=general-2",
+       {.category = "id_card_cn", .level = "general-2"}},
       {"search q=nomatch", {.q = "nomatch"}},
   };
   for (const auto& s : searches) {
     size_t hits = 0;
-    Stats st = Measure(iterations,
-                       [&] {
-                         auto p = index.Catalog(peer, s.q);
-                         hits = p.total;
-                         return p.json.size();
-                       },
-                       &bytes);
+    Stats st = Measure(
+        iterations,
+        [&] {
+          auto p = index.Catalog(peer, s.q);
+          hits = p.total;
+          return p.json.size();
+        },
+        &bytes);
     char name[96];
     std::snprintf(name, sizeof name, "%s [%zu hits]", s.name, hits);
     Report(name, st, bytes, true);
   }
   std::mt19937 r3(9);
   Report("dataset lookup (DSP GET dataset)",
-         Measure(iterations,
-                 [&] {
-                   char id[33];
-                   std::snprintf(id, sizeof id, "%032x", static_cast<int>(r3() % assets));
-                   auto d = index.Dataset(peer, id);
-                   return d.ok() ? d->dump().size() : 0;
-                 },
-                 &bytes),
+         Measure(
+             iterations,
+             [&] {
+               char id[33];
+               std::snprintf(id, sizeof id, "%032x", static_cast<int>(r3() % assets));
+               auto d = index.Dataset(peer, id);
+               return d.ok() ? d->dump().size() : 0;
+             },
+             &bytes),
          bytes, true);
   // A change (here: a new offer on an existing registration, as another process would add it)
   // makes the next request rebuild the entries that changed and reuse the others.
@@ -262,16 +278,18 @@ int Run(int assets, int iterations, const std::string& dir, const std::string& p
     // As CreateOffer does, in one transaction: the offer, the next generation and the dataset it
     // touched. Not timed; the refresh that follows is.
     (void)store.Begin();
-    (void)store.Exec("INSERT INTO offers (id, registration_id, policy, access_policy,"
-                     " manual_approval, created, withdrawn, withdrawn_at, fingerprint,"
-                     " ledger_index) VALUES ($1, $2, $3, NULL, 0, '2026-12-02T00:00:00Z', 0,"
-                     " NULL, $4, 0)",
-                     {p.id, std::string(id), *::kexin::json::Canonicalize(policy::ToJsonLd(p)),
-                      policy::Fingerprint(p)});
+    (void)store.Exec(
+        "INSERT INTO offers (id, registration_id, policy, access_policy,"
+        " manual_approval, created, withdrawn, withdrawn_at, fingerprint,"
+        " ledger_index) VALUES ($1, $2, $3, NULL, 0, '2026-12-02T00:00:00Z', 0,"
+        " NULL, $4, 0)",
+        {p.id, std::string(id), *::kexin::json::Canonicalize(policy::ToJsonLd(p)),
+         policy::Fingerprint(p)});
     (void)store.Exec("UPDATE catalog_generation SET generation = generation + 1");
-    (void)store.Exec("INSERT INTO catalog_changes (seq, registration_id) SELECT generation, $1"
-                     " FROM catalog_generation WHERE id = 1",
-                     {std::string(id)});
+    (void)store.Exec(
+        "INSERT INTO catalog_changes (seq, registration_id) SELECT generation, $1"
+        " FROM catalog_generation WHERE id = 1",
+        {std::string(id)});
     (void)store.Commit();
     auto r0 = Clock::now();
     (void)index.Refresh(store);
@@ -303,11 +321,16 @@ int main(int argc, char** argv) {
   int assets = 10000, iterations = 200;
   std::string dir = std::filesystem::temp_directory_path(), pg;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--assets")) assets = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--iterations")) iterations = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--pg")) pg = argv[i + 1];
-    else return std::fprintf(stderr, "unknown option %s\n", argv[i]), 2;
+    if (!std::strcmp(argv[i], "--assets"))
+      assets = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--iterations"))
+      iterations = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--dir"))
+      dir = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--pg"))
+      pg = argv[i + 1];
+    else
+      return std::fprintf(stderr, "unknown option %s\n", argv[i]), 2;
   }
   if (assets < 1 || iterations < 1) return std::fprintf(stderr, "bad --assets/--iterations\n"), 2;
   return kexin::bench::Run(assets, iterations, dir, pg);

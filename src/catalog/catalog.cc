@@ -93,9 +93,9 @@ json DatasetBase(const json& r, const std::string& service) {
     d["kexin:rows"] = r["magnitude"]["rows"];
   d["kexin:fields"] = fields;
   d["kexin:registrationVersion"] = r.value("version", 0);
-  d["distribution"] = json::array(
-      {{{"@type", "Distribution"}, {"format", MediaType(r.value("file_name", ""))},
-        {"accessService", service}}});
+  d["distribution"] = json::array({{{"@type", "Distribution"},
+                                    {"format", MediaType(r.value("file_name", ""))},
+                                    {"accessService", service}}});
   return d;
 }
 
@@ -112,13 +112,13 @@ json CatalogOffer(const Offer& o) {
 SearchDoc SearchDocOf(const json& d) {
   SearchDoc s;
   s.id = StringOf(Get(d, {"@id"}));
-  for (auto names : {std::initializer_list<const char*>{"dct:title", "title",
-                                                        "http://purl.org/dc/terms/title"},
-                     {"dct:description", "description", "http://purl.org/dc/terms/description"},
-                     {"dcat:keyword", "keyword", "http://www.w3.org/ns/dcat#keyword"},
-                     {"dct:publisher", "publisher"},
-                     {"kexin:coverage"},
-                     {"kexin:fields"}})
+  for (auto names :
+       {std::initializer_list<const char*>{"dct:title", "title", "http://purl.org/dc/terms/title"},
+        {"dct:description", "description", "http://purl.org/dc/terms/description"},
+        {"dcat:keyword", "keyword", "http://www.w3.org/ns/dcat#keyword"},
+        {"dct:publisher", "publisher"},
+        {"kexin:coverage"},
+        {"kexin:fields"}})
     AppendText(Get(d, names), &s.text);
   s.sector = Lower(StringOf(Get(d, {"kexin:sector"})));
   s.level = Lower(StringOf(Get(d, {"kexin:level"})));
@@ -300,19 +300,23 @@ Status CatalogIndex::Refresh(store::Store& store) {
         KEXIN_ASSIGN_OR_RETURN(std::vector<Offer> offers, ListOffersFor(store, id));
         std::shared_ptr<const Entry> e;
         if (!rows.empty() && !offers.empty()) {
-          KEXIN_ASSIGN_OR_RETURN(e, BuildEntry(id, store::AsInt(rows[0][0]),
-                                               store::AsText(rows[0][1]), offers,
-                                               OffersKey(offers), today, service));
+          KEXIN_ASSIGN_OR_RETURN(
+              e, BuildEntry(id, store::AsInt(rows[0][0]), store::AsText(rows[0][1]), offers,
+                            OffersKey(offers), today, service));
         }
         auto& v = snap->entries;
-        auto it = std::lower_bound(v.begin(), v.end(), id,
-                                   [](const auto& x, const std::string& k) { return x->doc.id < k; });
+        auto it = std::lower_bound(v.begin(), v.end(), id, [](const auto& x, const std::string& k) {
+          return x->doc.id < k;
+        });
         const bool present = it != v.end() && (*it)->doc.id == id;
         if (present) snap->all_bytes -= (*it)->all_json.size() + 1;
         if (e) snap->all_bytes += e->all_json.size() + 1;
-        if (present && e) *it = std::move(e);
-        else if (present) v.erase(it);
-        else if (e) v.insert(it, std::move(e));
+        if (present && e)
+          *it = std::move(e);
+        else if (present)
+          v.erase(it);
+        else if (e)
+          v.insert(it, std::move(e));
       }
       publish(std::move(snap));
       return Status::Ok();
@@ -320,10 +324,10 @@ Status CatalogIndex::Refresh(store::Store& store) {
   }
   // Full comparison: each offered registration's latest version and active offers; entries whose
   // version and offers are unchanged are still reused.
-  KEXIN_ASSIGN_OR_RETURN(
-      auto versions, store.Query("SELECT id, MAX(version) FROM registrations WHERE id IN"
-                                 " (SELECT registration_id FROM offers WHERE withdrawn = 0)"
-                                 " GROUP BY id ORDER BY id"));
+  KEXIN_ASSIGN_OR_RETURN(auto versions,
+                         store.Query("SELECT id, MAX(version) FROM registrations WHERE id IN"
+                                     " (SELECT registration_id FROM offers WHERE withdrawn = 0)"
+                                     " GROUP BY id ORDER BY id"));
   KEXIN_ASSIGN_OR_RETURN(auto offer_rows,
                          store.Query("SELECT registration_id, id FROM offers WHERE withdrawn = 0"
                                      " ORDER BY created, id"));
@@ -339,7 +343,8 @@ Status CatalogIndex::Refresh(store::Store& store) {
       stale.push_back(i);
   }
   std::map<std::string, std::shared_ptr<const Entry>> rebuilt;
-  if (stale.size() > bulk_threshold_) {  // many changes (or the first build): read everything at once
+  if (stale.size() >
+      bulk_threshold_) {  // many changes (or the first build): read everything at once
     KEXIN_ASSIGN_OR_RETURN(std::vector<Offer> offers, ListOffers(store, false));
     std::map<std::string, std::vector<Offer>> by_reg;
     for (auto& o : offers) by_reg[o.registration_id].push_back(std::move(o));
@@ -354,9 +359,9 @@ Status CatalogIndex::Refresh(store::Store& store) {
       std::string id = store::AsText(versions[i][0]);
       auto r = row_of.find(id);
       if (r == row_of.end()) continue;  // changed between the two queries; next refresh
-      KEXIN_ASSIGN_OR_RETURN(rebuilt[id], BuildEntry(id, store::AsInt((*r->second)[1]),
-                                                     store::AsText((*r->second)[2]), by_reg[id],
-                                                     keys[id], today, service));
+      KEXIN_ASSIGN_OR_RETURN(
+          rebuilt[id], BuildEntry(id, store::AsInt((*r->second)[1]), store::AsText((*r->second)[2]),
+                                  by_reg[id], keys[id], today, service));
     }
   } else {
     for (size_t i : stale) {
@@ -368,8 +373,8 @@ Status CatalogIndex::Refresh(store::Store& store) {
                                          {id, version}));
       if (rows.empty()) continue;
       KEXIN_ASSIGN_OR_RETURN(std::vector<Offer> offers, ListOffersFor(store, id));
-      KEXIN_ASSIGN_OR_RETURN(rebuilt[id], BuildEntry(id, version, store::AsText(rows[0][0]),
-                                                     offers, keys[id], today, service));
+      KEXIN_ASSIGN_OR_RETURN(rebuilt[id], BuildEntry(id, version, store::AsText(rows[0][0]), offers,
+                                                     keys[id], today, service));
     }
   }
   auto snap = std::make_shared<Snapshot>();
@@ -467,8 +472,7 @@ CatalogIndex::Page CatalogIndex::Catalog(const Viewer& viewer, const Query& quer
   out += ",\"dataset\":[";
   for (const auto& e : snap->entries) {
     if (!Matches(e->doc, query)) continue;
-    const bool in_page =
-        page.total >= query.offset && (!bounded || page.count < query.limit);
+    const bool in_page = page.total >= query.offset && (!bounded || page.count < query.limit);
     if (!in_page) {
       // Outside the page the dataset still counts toward total when the viewer may see it.
       if (AnyVisible(*e, viewer)) ++page.total;

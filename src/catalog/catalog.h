@@ -50,9 +50,9 @@ struct Query {
 
 // Identity of the node serving the catalog.
 struct CatalogInfo {
-  std::string node_name;   // "node-a"
-  std::string participant; // participantId: the node's origin, e.g. "kexin.local/node-a"
-  std::string endpoint;    // public URL, e.g. "http://127.0.0.1:8443"
+  std::string node_name;    // "node-a"
+  std::string participant;  // participantId: the node's origin, e.g. "kexin.local/node-a"
+  std::string endpoint;     // public URL, e.g. "http://127.0.0.1:8443"
 };
 
 // One dataset as search sees it (also built from peers' catalogs).

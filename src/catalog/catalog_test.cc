@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
-#include <atomic>
 #include <string>
 #include <thread>
 
@@ -139,7 +139,8 @@ TEST(CatalogTest, DcatShapeValidatesAgainstTheDspSchema) {
     GTEST_SKIP() << "DSP schemas not found at " << SpecDir() << " (set KEXIN_DSP_SPECS)";
   TestNode n;
   std::string reg = n.Register();
-  ASSERT_TRUE(CreateOffer(*n.store, *n.ledger, {reg, Example("statistics-compute-only.json")}).ok());
+  ASSERT_TRUE(
+      CreateOffer(*n.store, *n.ledger, {reg, Example("statistics-compute-only.json")}).ok());
   ASSERT_TRUE(CreateOffer(*n.store, *n.ledger, {reg, Example("bank-credit-risk-dp.json")}).ok());
   CatalogIndex index({"node-a", "kexin.local/node-a", "http://127.0.0.1:8443"});
   ASSERT_TRUE(index.Refresh(*n.store).ok());
@@ -178,12 +179,12 @@ TEST(CatalogTest, AccessPolicyDecidesWhoSeesAnOffer) {
   std::string reg = n.Register();
   std::string reg2 = n.Register();
   auto open = CreateOffer(*n.store, *n.ledger, {reg, Example("statistics-compute-only.json")});
-  auto closed = CreateOffer(*n.store, *n.ledger,
-                            {reg, Example("bank-credit-risk-dp.json"),
-                             Example("access-partners-cn.json")});
-  auto only = CreateOffer(*n.store, *n.ledger,
-                          {reg2, Example("research-fields-limited.json"),
-                           Example("access-partners-cn.json")});
+  auto closed =
+      CreateOffer(*n.store, *n.ledger,
+                  {reg, Example("bank-credit-risk-dp.json"), Example("access-partners-cn.json")});
+  auto only = CreateOffer(
+      *n.store, *n.ledger,
+      {reg2, Example("research-fields-limited.json"), Example("access-partners-cn.json")});
   ASSERT_TRUE(open.ok() && closed.ok() && only.ok());
   CatalogIndex index({"node-a", "kexin.local/node-a", "http://x"});
   ASSERT_TRUE(index.Refresh(*n.store).ok());
@@ -272,7 +273,8 @@ TEST(CatalogTest, IncrementalAndBulkRefreshAgree) {
   std::vector<std::string> offers;
   for (int i = 0; i < 4; ++i) {
     regs.push_back(n.Register());
-    auto o = CreateOffer(*n.store, *n.ledger, {regs.back(), Example("statistics-compute-only.json")});
+    auto o =
+        CreateOffer(*n.store, *n.ledger, {regs.back(), Example("statistics-compute-only.json")});
     ASSERT_TRUE(o.ok());
     offers.push_back(o->id);
   }
@@ -330,8 +332,8 @@ TEST(CatalogTest, ConcurrentReadersWhileOffersChange) {
       if (!s.ok()) return (void)++errors;
       while (!done) {
         if (!index.Refresh(**s).ok()) ++errors;
-        json cat = json::parse(index.Catalog({.name = "bank-a", .region = "CN"}, {}).json,
-                               nullptr, false);
+        json cat =
+            json::parse(index.Catalog({.name = "bank-a", .region = "CN"}, {}).json, nullptr, false);
         if (cat.is_discarded() || cat["@type"] != "Catalog") ++errors;
         ++reads;
       }
@@ -339,9 +341,9 @@ TEST(CatalogTest, ConcurrentReadersWhileOffersChange) {
   }
   for (int i = 0; i < 12; ++i) {
     json access = i % 2 ? Example("access-partners-cn.json") : json(nullptr);
-    ASSERT_TRUE(
-        CreateOffer(*n.store, *n.ledger, {regs[i % 3], Example("statistics-compute-only.json"), access})
-            .ok());
+    ASSERT_TRUE(CreateOffer(*n.store, *n.ledger,
+                            {regs[i % 3], Example("statistics-compute-only.json"), access})
+                    .ok());
   }
   while (reads < 50) std::this_thread::yield();
   done = true;

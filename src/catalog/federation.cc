@@ -33,7 +33,8 @@ Status StorePeerCatalog(store::Store& store, std::string_view peer, std::string_
 
 Result<std::vector<PeerCatalogInfo>> ListPeerCatalogs(store::Store& store) {
   KEXIN_ASSIGN_OR_RETURN(
-      auto rows, store.Query("SELECT peer, url, fetched_at, catalog FROM peer_catalogs ORDER BY peer"));
+      auto rows,
+      store.Query("SELECT peer, url, fetched_at, catalog FROM peer_catalogs ORDER BY peer"));
   std::vector<PeerCatalogInfo> out;
   for (const auto& r : rows) {
     json c = json::parse(store::AsText(r[3]), nullptr, false);

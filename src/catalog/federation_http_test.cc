@@ -73,8 +73,8 @@ struct Node {
 TEST(FederationHttpTest, PullSignedCatalogFromARunningPeer) {
   Node a("node-a"), b("node-b");
   std::string reg = b.t.Register();
-  ASSERT_TRUE(CreateOffer(*b.t.store, *b.t.ledger, {reg, Example("research-fields-limited.json")})
-                  .ok());
+  ASSERT_TRUE(
+      CreateOffer(*b.t.store, *b.t.ledger, {reg, Example("research-fields-limited.json")}).ok());
   json partners = Example("access-partners-cn.json");
   partners["permission"][0]["constraint"][0]["rightOperand"] = {"node-a"};
   ASSERT_TRUE(

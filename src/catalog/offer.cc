@@ -52,9 +52,10 @@ Result<Offer> FromRow(const store::Row& r) {
 Status BumpGeneration(store::Store& store, const std::string& registration_id) {
   KEXIN_RETURN_IF_ERROR(
       store.Exec("UPDATE catalog_generation SET generation = generation + 1 WHERE id = 1"));
-  return store.Exec("INSERT INTO catalog_changes (seq, registration_id) SELECT generation, $1 FROM"
-                    " catalog_generation WHERE id = 1",
-                    {registration_id});
+  return store.Exec(
+      "INSERT INTO catalog_changes (seq, registration_id) SELECT generation, $1 FROM"
+      " catalog_generation WHERE id = 1",
+      {registration_id});
 }
 
 }  // namespace
@@ -126,9 +127,9 @@ Result<Offer> CreateOffer(store::Store& store, ledger::Ledger& ledger, const Off
 }
 
 Result<Offer> GetOffer(store::Store& store, std::string_view id) {
-  KEXIN_ASSIGN_OR_RETURN(auto rows,
-                         store.Query(std::string("SELECT ") + kColumns + " FROM offers WHERE id = $1",
-                                     {std::string(id)}));
+  KEXIN_ASSIGN_OR_RETURN(
+      auto rows, store.Query(std::string("SELECT ") + kColumns + " FROM offers WHERE id = $1",
+                             {std::string(id)}));
   if (rows.empty()) return NotFound("offer '" + std::string(id) + "' does not exist");
   return FromRow(rows[0]);
 }
@@ -163,9 +164,9 @@ Result<std::vector<Offer>> ListOffersFor(store::Store& store, std::string_view r
 Result<Offer> WithdrawOffer(store::Store& store, ledger::Ledger& ledger, std::string_view id) {
   KEXIN_ASSIGN_OR_RETURN(Offer o, GetOffer(store, id));
   if (o.withdrawn) return FailedPrecondition("offer '" + o.id + "' is already withdrawn");
-  KEXIN_ASSIGN_OR_RETURN(uint64_t index,
-                         ledger.Append("offer.withdrawn",
-                                       json{{"offer", o.id}, {"registration", o.registration_id}}));
+  KEXIN_ASSIGN_OR_RETURN(
+      uint64_t index,
+      ledger.Append("offer.withdrawn", json{{"offer", o.id}, {"registration", o.registration_id}}));
   (void)index;
   KEXIN_RETURN_IF_ERROR(store.Begin());
   Status s = store.Exec("UPDATE offers SET withdrawn = 1, withdrawn_at = $2 WHERE id = $1",

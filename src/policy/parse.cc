@@ -15,17 +15,20 @@
 namespace kexin::policy {
 namespace {
 
-using nlohmann::json;
 using internal::IsClosedSet;
+using nlohmann::json;
 
 constexpr std::string_view kOdrlIri = "http://www.w3.org/ns/odrl/2/";
 
 std::string PointerToken(std::string_view key) {
   std::string out;
   for (char ch : key) {
-    if (ch == '~') out += "~0";
-    else if (ch == '/') out += "~1";
-    else out.push_back(ch);
+    if (ch == '~')
+      out += "~0";
+    else if (ch == '/')
+      out += "~1";
+    else
+      out.push_back(ch);
   }
   return out;
 }
@@ -205,8 +208,8 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
                        "kexin:computeMode, kexin:allowedFields, kexin:minGroupSize, "
                        "kexin:dpEpsilon, kexin:consumer)");
   KEXIN_ASSIGN_OR_RETURN(std::string op, TermValue(*m["operator"].value, op_ptr, "operator"));
-  static const std::set<std::string> kKnownOps = {"eq",   "neq",      "lt",      "lteq",
-                                                  "gt",   "gteq",     "isA",     "isPartOf",
+  static const std::set<std::string> kKnownOps = {"eq",      "neq",     "lt",      "lteq",
+                                                  "gt",      "gteq",    "isA",     "isPartOf",
                                                   "hasPart", "isAnyOf", "isAllOf", "isNoneOf"};
   if (!kKnownOps.count(op)) return Err(op_ptr, "unknown operator '" + op + "'");
   KEXIN_ASSIGN_OR_RETURN(auto vals, Values(*m["rightOperand"].value, rp));
@@ -254,8 +257,10 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
       } else if (!purpose && (op == "lt" || op == "lteq" || op == "gt" || op == "gteq")) {
         size_t rank = *internal::ComputeModeRank(terms[0]);
         for (size_t i = 0; i < vocab.size(); ++i) {
-          bool ok = op == "lt" ? i < rank : op == "lteq" ? i <= rank : op == "gt" ? i > rank
-                                                                                  : i >= rank;
+          bool ok = op == "lt"     ? i < rank
+                    : op == "lteq" ? i <= rank
+                    : op == "gt"   ? i > rank
+                                   : i >= rank;
           if (ok) set.insert(vocab[i]);
         }
       } else {
@@ -284,8 +289,8 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
       c.kind = Constraint::Kind::kSet;
       bool region = info->type == OperandInfo::kRegion;
       if (op == "eq" || op == "neq") KEXIN_RETURN_IF_ERROR(single());
-      if (op == "eq" || op == "isAnyOf" || (op == "isPartOf" && (region || c.left ==
-                                                                 "kexin:allowedFields")) ||
+      if (op == "eq" || op == "isAnyOf" ||
+          (op == "isPartOf" && (region || c.left == "kexin:allowedFields")) ||
           (op == "isA" && region)) {
         c.allow = set;
       } else if (op == "neq" || op == "isNoneOf") {
@@ -361,8 +366,7 @@ Status Collect(const json& v, const std::string& ptr, std::map<std::string, Cons
                int depth) {
   if (!v.is_object()) return Err(ptr, "a constraint must be an object");
   if (depth > kMaxDepth)
-    return Err(ptr, "logical constraints nested more than " + std::to_string(kMaxDepth) +
-                        " deep");
+    return Err(ptr, "logical constraints nested more than " + std::to_string(kMaxDepth) + " deep");
   KEXIN_ASSIGN_OR_RETURN(auto m, Members(v, ptr));
   std::string logical;
   for (const char* k : {"and", "andSequence", "or", "xone"})
@@ -381,7 +385,8 @@ Status Collect(const json& v, const std::string& ptr, std::map<std::string, Cons
   const json& list = *m[logical].value;
   std::vector<std::pair<const json*, std::string>> members;
   if (list.is_array()) {
-    for (size_t i = 0; i < list.size(); ++i) members.push_back({&list[i], lp + "/" + std::to_string(i)});
+    for (size_t i = 0; i < list.size(); ++i)
+      members.push_back({&list[i], lp + "/" + std::to_string(i)});
   } else if (list.is_object() && (list.contains("@list") || list.contains("@set"))) {
     const char* k = list.contains("@list") ? "@list" : "@set";
     for (size_t i = 0; i < list[k].size(); ++i)
@@ -492,8 +497,10 @@ Result<Policy> Parse(const json& odrl) {
       if (v->is_object() && v->size() == 1 && v->contains("@id")) v = &(*v)["@id"];
       if (!v->is_string() || v->get<std::string>().empty())
         return Err(kp, k + " must be a non-empty string");
-      (k == "@id" ? p.id : k == "target" ? p.target : k == "assigner" ? p.assigner : p.assignee) =
-          v->get<std::string>();
+      (k == "@id"        ? p.id
+       : k == "target"   ? p.target
+       : k == "assigner" ? p.assigner
+                         : p.assignee) = v->get<std::string>();
     } else if (k == "@type") {
       KEXIN_ASSIGN_OR_RETURN(std::string t, TermValue(*mem.value, kp, "@type"));
       if (t != "Offer" && t != "Agreement" && t != "Set" && t != "Policy")

@@ -39,27 +39,25 @@ json C(const char* left, const char* op, json right) {
 
 // The statistics/compute-only policy written in many notations.
 std::vector<json> StatisticsNotations() {
-  json base = {
-      {"@context", {"https://w3id.org/dspace/2025/1/context.jsonld"}},
-      {"@id", "urn:uuid:a"},
-      {"@type", "Offer"},
-      {"permission",
-       {{{"action", "use"},
-         {"constraint",
-          {C("purpose", "eq", "statistics"), C("kexin:computeMode", "eq", "compute-only"),
-           C("count", "lteq", 10), C("dateTime", "lt", "2027-01-01T00:00:00Z")}}}}}};
+  json base = {{"@context", {"https://w3id.org/dspace/2025/1/context.jsonld"}},
+               {"@id", "urn:uuid:a"},
+               {"@type", "Offer"},
+               {"permission",
+                {{{"action", "use"},
+                  {"constraint",
+                   {C("purpose", "eq", "statistics"), C("kexin:computeMode", "eq", "compute-only"),
+                    C("count", "lteq", 10), C("dateTime", "lt", "2027-01-01T00:00:00Z")}}}}}};
   std::vector<json> v = {base};
   // Constraints reordered, prefixed and full IRIs, one-element lists, other id, no context.
-  v.push_back(json{
-      {"@id", "urn:uuid:other"},
-      {"odrl:permission",
-       {{{"odrl:action", {{"@id", "odrl:use"}}},
-         {"odrl:constraint",
-          {C("http://www.w3.org/ns/odrl/2/dateTime", "odrl:lt",
-             {{"@value", "2027-01-01T08:00:00+08:00"}, {"@type", "xsd:dateTime"}}),
-           C("odrl:count", "http://www.w3.org/ns/odrl/2/lt", "11"),
-           C("https://w3id.org/kexin/ns/computeMode", "isAnyOf", {"compute-only"}),
-           C("odrl:purpose", "odrl:eq", {"statistics"})}}}}}});
+  v.push_back(json{{"@id", "urn:uuid:other"},
+                   {"odrl:permission",
+                    {{{"odrl:action", {{"@id", "odrl:use"}}},
+                      {"odrl:constraint",
+                       {C("http://www.w3.org/ns/odrl/2/dateTime", "odrl:lt",
+                          {{"@value", "2027-01-01T08:00:00+08:00"}, {"@type", "xsd:dateTime"}}),
+                        C("odrl:count", "http://www.w3.org/ns/odrl/2/lt", "11"),
+                        C("https://w3id.org/kexin/ns/computeMode", "isAnyOf", {"compute-only"}),
+                        C("odrl:purpose", "odrl:eq", {"statistics"})}}}}}});
   // and-logical constraint, single permission object, lteq instead of lt for the time.
   v.push_back(json{
       {"@type", "odrl:Offer"},
@@ -71,9 +69,10 @@ std::vector<json> StatisticsNotations() {
                 json::array(
                     {C("purpose", "isAnyOf", {"statistics"}),
                      json::object(
-                         {{"and", json::array({C("computeMode", "eq", {{"@value", "compute-only"}}),
-                                               C("count", "lteq",
-                                                 {{"@value", "10"}, {"@type", "xsd:integer"}})})}})})}}),
+                         {{"and",
+                           json::array({C("computeMode", "eq", {{"@value", "compute-only"}}),
+                                        C("count", "lteq",
+                                          {{"@value", "10"}, {"@type", "xsd:integer"}})})}})})}}),
           C("dateTime", "lteq", "2026-12-31T23:59:59.999999Z")}}}}});
   // Redundant constraints that intersect to the same thing; a duplicate permission.
   json dup = base;
@@ -105,15 +104,14 @@ TEST(PolicyTest, ManyNotationsAreEquivalentWithOneFingerprint) {
 TEST(PolicyTest, OrJoinsDisjointRangesOnlyWhenTheyTouch) {
   // count <= 5 or count >= 3 covers everything: together with count <= 10 it is count <= 10.
   EXPECT_TRUE(Parse(One({{"or", {C("count", "lteq", 5), C("count", "gteq", 6)}}})).ok());
-  EXPECT_NE(ErrorOf(One({{"or", {C("count", "lteq", 5), C("count", "gteq", 7)}}}))
-                .find("disjoint"),
+  EXPECT_NE(ErrorOf(One({{"or", {C("count", "lteq", 5), C("count", "gteq", 7)}}})).find("disjoint"),
             std::string::npos);
   EXPECT_NE(ErrorOf(One({{"or", {C("count", "lteq", 5), C("purpose", "eq", "research")}}}))
                 .find("one left operand"),
             std::string::npos);
-  EXPECT_TRUE(Equivalent(P(One({{"or", {C("purpose", "eq", "research"),
-                                         C("purpose", "eq", "statistics")}}})),
-                         P(One(C("purpose", "isAnyOf", {"statistics", "research"})))));
+  EXPECT_TRUE(Equivalent(
+      P(One({{"or", {C("purpose", "eq", "research"), C("purpose", "eq", "statistics")}}})),
+      P(One(C("purpose", "isAnyOf", {"statistics", "research"})))));
 }
 
 TEST(PolicyTest, ToJsonLdRoundTripsAndIsCanonical) {
@@ -166,9 +164,10 @@ TEST(PolicyTest, NonEquivalentPoliciesDiffer) {
   // A missing constraint, another action, an extra prohibition.
   json fewer = StatisticsNotations()[0];
   fewer["permission"][0]["constraint"].erase(2);
-  EXPECT_EQ(FirstDifference(base, P(fewer)), "/permission/0/constraint/count: "
-                                             "[[\"lteq\",{\"@type\":\"xsd:integer\",\"@value\":"
-                                             "\"10\"}]] vs (none)");
+  EXPECT_EQ(FirstDifference(base, P(fewer)),
+            "/permission/0/constraint/count: "
+            "[[\"lteq\",{\"@type\":\"xsd:integer\",\"@value\":"
+            "\"10\"}]] vs (none)");
   json read = StatisticsNotations()[0];
   read["permission"][0]["action"] = "read";
   EXPECT_EQ(FirstDifference(base, P(read)), "/permission/0/action: use vs read");
@@ -209,8 +208,8 @@ TEST(PolicyTest, SetsRegionsAndFieldsNormalize) {
   std::vector<std::string> rest;
   for (const auto& t : PurposeTerms())
     if (t != "marketing") rest.push_back(t);
-  EXPECT_TRUE(Equivalent(P(One(C("purpose", "neq", "marketing"))),
-                         P(One(C("purpose", "isAnyOf", rest)))));
+  EXPECT_TRUE(
+      Equivalent(P(One(C("purpose", "neq", "marketing"))), P(One(C("purpose", "isAnyOf", rest)))));
   // isA expands the hierarchy.
   EXPECT_TRUE(Equivalent(
       P(One(C("purpose", "isA", "research"))),
@@ -255,10 +254,12 @@ TEST(PolicyTest, ErrorsNameTheJsonPointer) {
   EXPECT_EQ(ErrorOf(json{{"@type", "Offer"}}), "/: a policy needs at least one permission");
   EXPECT_EQ(ErrorOf(json{{"permission", json::array()}}),
             "/permission: a policy needs at least one permission");
-  EXPECT_EQ(ErrorOf(json{{"permission", 5}}), "/permission: must be an object or an array of rules");
+  EXPECT_EQ(ErrorOf(json{{"permission", 5}}),
+            "/permission: must be an object or an array of rules");
   EXPECT_EQ(ErrorOf(json{{"permission", {{{"constraint", json::array()}}}}}),
             "/permission/0: missing action");
-  EXPECT_NE(ErrorOf(json{{"permission", {{{"action", "fly"}}}}}).find("/permission/0/action: unknown action 'fly'"),
+  EXPECT_NE(ErrorOf(json{{"permission", {{{"action", "fly"}}}}})
+                .find("/permission/0/action: unknown action 'fly'"),
             std::string::npos);
   EXPECT_EQ(ErrorOf(json{{"colour", 1}, {"permission", {{{"action", "use"}}}}}),
             "/colour: unknown member 'colour' in a policy");
@@ -407,8 +408,7 @@ TEST(PolicyTest, ProhibitionsAndSeveralPermissions) {
   json j = {{"permission",
              {{{"action", "use"}, {"constraint", {C("purpose", "eq", "research")}}},
               {{"action", "read"}, {"constraint", {C("purpose", "eq", "statistics")}}}}},
-            {"prohibition",
-             {{{"action", "use"}, {"constraint", {C("spatial", "eq", "US")}}}}}};
+            {"prohibition", {{{"action", "use"}, {"constraint", {C("spatial", "eq", "US")}}}}}};
   Policy p = P(j);
   Context c;
   c.purpose = "statistics";
@@ -468,11 +468,14 @@ TEST(PolicyTest, DateTimes) {
 json Renotate(const json& c, std::mt19937& rng) {
   auto name = [&](const std::string& t, bool kexin) {
     switch (rng() % 3) {
-      case 0: return t;
-      case 1: return (kexin ? "kexin:" : "odrl:") + t;
+      case 0:
+        return t;
+      case 1:
+        return (kexin ? "kexin:" : "odrl:") + t;
       default:
         return (kexin ? std::string("https://w3id.org/kexin/ns/")
-                      : std::string("http://www.w3.org/ns/odrl/2/")) + t;
+                      : std::string("http://www.w3.org/ns/odrl/2/")) +
+               t;
     }
   };
   std::string left = c["leftOperand"], op = c["operator"];
@@ -481,8 +484,10 @@ json Renotate(const json& c, std::mt19937& rng) {
   json right = c["rightOperand"];
   if ((left == "count" || left == "kexin:minGroupSize") && right.is_number_integer()) {
     int64_t v = right;
-    if (op == "lteq" && rng() % 2) op = "lt", v += 1;
-    else if (op == "gteq" && rng() % 2 && v > 0) op = "gt", v -= 1;
+    if (op == "lteq" && rng() % 2)
+      op = "lt", v += 1;
+    else if (op == "gteq" && rng() % 2 && v > 0)
+      op = "gt", v -= 1;
     right = rng() % 2 ? json(std::to_string(v))
                       : json{{"@value", std::to_string(v)}, {"@type", "xsd:integer"}};
   } else if (left == "dateTime" && rng() % 2) {
@@ -505,7 +510,8 @@ TEST(PolicyTest, RandomNotationsAreEquivalent) {
   const std::vector<std::vector<json>> pool = {
       {C("purpose", "eq", "statistics"), C("purpose", "isA", "research"),
        C("purpose", "neq", "marketing")},
-      {C("kexin:computeMode", "eq", "compute-only"), C("kexin:computeMode", "lteq", "deidentified")},
+      {C("kexin:computeMode", "eq", "compute-only"),
+       C("kexin:computeMode", "lteq", "deidentified")},
       {C("count", "lteq", 10)},
       {C("count", "gteq", 2)},
       {C("kexin:minGroupSize", "gteq", 20)},
@@ -534,9 +540,9 @@ TEST(PolicyTest, RandomNotationsAreEquivalent) {
         outer.push_back(json::object({{"and", inner}}));
         list = outer;
       }
-      json variant = {{rng() % 2 ? "permission" : "odrl:permission",
-                       json::array({{{"action", rng() % 2 ? "use" : "odrl:use"},
-                                     {"constraint", list}}})}};
+      json variant = {
+          {rng() % 2 ? "permission" : "odrl:permission",
+           json::array({{{"action", rng() % 2 ? "use" : "odrl:use"}, {"constraint", list}}})}};
       Policy q = P(variant);
       ASSERT_TRUE(Equivalent(p, q)) << FirstDifference(p, q) << "\n" << variant.dump();
       ASSERT_EQ(Fingerprint(p), Fingerprint(q));

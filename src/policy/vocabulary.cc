@@ -39,16 +39,17 @@ const std::vector<std::pair<std::string, std::string>>& PurposeTree() {
 
 // ISO 3166-2:CN subdivision codes (2017 revision): 34 provincial-level divisions.
 constexpr std::string_view kCnSubdivisions[] = {
-    "AH", "BJ", "CQ", "FJ", "GD", "GS", "GX", "GZ", "HA", "HB", "HE", "HI", "HK", "HL", "HN", "JL",
-    "JS", "JX", "LN", "MO", "NM", "NX", "QH", "SC", "SD", "SH", "SN", "SX", "TJ", "TW", "XJ", "XZ",
-    "YN", "ZJ"};
+    "AH", "BJ", "CQ", "FJ", "GD", "GS", "GX", "GZ", "HA", "HB", "HE", "HI",
+    "HK", "HL", "HN", "JL", "JS", "JX", "LN", "MO", "NM", "NX", "QH", "SC",
+    "SD", "SH", "SN", "SX", "TJ", "TW", "XJ", "XZ", "YN", "ZJ"};
 
 }  // namespace
 
 std::set<std::string> PurposeSubtree(std::string_view term) {
   std::set<std::string> out;
   const auto& tree = PurposeTree();
-  bool known = std::any_of(tree.begin(), tree.end(), [&](const auto& p) { return p.first == term; });
+  bool known =
+      std::any_of(tree.begin(), tree.end(), [&](const auto& p) { return p.first == term; });
   if (!known) return out;
   out.insert(std::string(term));
   for (const auto& [t, parent] : tree) {  // parents precede children, so one pass suffices
@@ -94,7 +95,8 @@ std::optional<std::string> NormalizeRegion(std::string_view code) {
     return std::nullopt;
   }
   std::string up;
-  for (char ch : code) up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+  for (char ch : code)
+    up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
   auto alpha2 = [](std::string_view s) {
     return s.size() == 2 && std::isupper(static_cast<unsigned char>(s[0])) &&
            std::isupper(static_cast<unsigned char>(s[1]));
@@ -200,8 +202,10 @@ Result<int64_t> ParseDateTime(std::string_view s) {
     ++pos;
     size_t start = pos;
     while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
-      if (pos - start < 6) micros = micros * 10 + (s[pos] - '0');
-      else if (s[pos] != '0') return bad("finer than microseconds");
+      if (pos - start < 6)
+        micros = micros * 10 + (s[pos] - '0');
+      else if (s[pos] != '0')
+        return bad("finer than microseconds");
       ++pos;
     }
     if (pos == start) return bad("empty fraction");
@@ -232,8 +236,8 @@ std::string FormatDateTime(int64_t micros) {
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(y), m,
-                d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(y), m, d,
+                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
                 static_cast<int>(rem % 60));
   std::string out = buf;
   if (frac != 0) {

@@ -12,8 +12,9 @@ namespace kexin::server {
 namespace {
 std::atomic<uint64_t> next_pool_id{1};
 Status EnsurePeers(store::Store& s) {
-  return s.Exec("CREATE TABLE IF NOT EXISTS peers (name TEXT PRIMARY KEY, url TEXT NOT NULL,"
-                " public_key TEXT NOT NULL)");
+  return s.Exec(
+      "CREATE TABLE IF NOT EXISTS peers (name TEXT PRIMARY KEY, url TEXT NOT NULL,"
+      " public_key TEXT NOT NULL)");
 }
 }  // namespace
 
@@ -47,8 +48,9 @@ Status AddPeer(store::Store& s, const Peer& p) {
 
 Result<Peer> GetPeer(store::Store& s, std::string_view name) {
   KEXIN_RETURN_IF_ERROR(EnsurePeers(s));
-  KEXIN_ASSIGN_OR_RETURN(auto rows, s.Query("SELECT name, url, public_key FROM peers WHERE name = $1",
-                                            {std::string(name)}));
+  KEXIN_ASSIGN_OR_RETURN(
+      auto rows,
+      s.Query("SELECT name, url, public_key FROM peers WHERE name = $1", {std::string(name)}));
   if (rows.empty()) return NotFound("peer '" + std::string(name) + "' does not exist");
   return Peer{store::AsText(rows[0][0]), store::AsText(rows[0][1]), store::AsText(rows[0][2])};
 }
