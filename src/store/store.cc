@@ -81,6 +81,9 @@ const std::vector<Migration>& KexinMigrations() {
        "CREATE INDEX offers_by_registration ON offers (registration_id);"
        "CREATE TABLE catalog_generation (id BIGINT PRIMARY KEY, generation BIGINT NOT NULL);"
        "INSERT INTO catalog_generation (id, generation) VALUES (1, 0);"
+       "CREATE TABLE catalog_changes (seq BIGINT PRIMARY KEY, registration_id TEXT NOT NULL);"
+       // The catalog finds registration rows newer than its snapshot by ledger index.
+       "CREATE INDEX registrations_by_ledger_index ON registrations (ledger_index);"
        "CREATE TABLE peer_catalogs (peer TEXT PRIMARY KEY, url TEXT NOT NULL,"
        " fetched_at TEXT NOT NULL, catalog TEXT NOT NULL);"
        "CREATE TABLE catalog_peer_regions (peer TEXT PRIMARY KEY, region TEXT NOT NULL)"},
