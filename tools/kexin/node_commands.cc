@@ -108,7 +108,10 @@ void RegisterNode(CLI::App& app, RunFn* run) {
                       {"name", c->name},
                       {"origin", c->origin},
                       {"store", RedactUrl(c->store_url)},
-                      {"public_key", vk.ToString()}});
+                      {"public_key", crypto::HexEncode(std::string_view(
+                                         reinterpret_cast<const char*>(key->public_key().data()),
+                                         key->public_key().size()))},
+                      {"verifier_key", vk.ToString()}});
       };
     });
   }
