@@ -51,11 +51,12 @@ call "$CURL_" "$CTOKEN" POST /v1/catalog/peers/provider/fetch '{}' >/dev/null
 HIT=$(call "$CURL_" "$CTOKEN" GET "/v1/catalog/federated/search?q=customer")
 echo "$HIT" | python3 -c '
 import json,sys
-r=json.load(sys.stdin)
-for d in r["results"]:
-    print("found %s %s (%s, level %s) offer %s" % (d["peer"], d["dataset"], d.get("title",""), d.get("level",""), d["offers"][0]["@id"]))'
-DATASET=$(echo "$HIT" | json "['results'][0]['dataset']")
-OFFER=$(echo "$HIT" | json "['results'][0]['offers'][0]['@id']")
+for r in json.load(sys.stdin)["results"]:
+    d=r["dataset"]
+    print("found on %s: dataset %s \"%s\" (%s, level %s), offer %s" % (r["peer"], d["@id"],
+          d.get("dct:title",""), d.get("kexin:sector",""), d.get("kexin:level",""), d["hasPolicy"][0]["@id"]))'
+DATASET=$(echo "$HIT" | json "['results'][0]['dataset']['@id']")
+OFFER=$(echo "$HIT" | json "['results'][0]['dataset']['hasPolicy'][0]['@id']")
 
 step "the consumer negotiates a contract for it (Dataspace Protocol, every message signed)"
 NEG=$(call "$CURL_" "$CTOKEN" POST /v1/negotiations "{\"peer\":\"provider\",\"dataset\":\"$DATASET\",\"offer\":\"$OFFER\"}" | json "['id']")

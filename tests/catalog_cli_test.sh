@@ -36,7 +36,10 @@ check "eval denied" 1 $?
 contains "eval names purpose" "$T/out" '"constraint": "purpose"'
 
 H=$T/home
-"$KEXIN" init --home "$H" --name node-a >/dev/null || exit 1
+# KEXIN_CATALOG_TEST_STORE=postgresql://... runs the node commands on an (empty) PostgreSQL database.
+STORE_OPT=()
+[ -n "${KEXIN_CATALOG_TEST_STORE:-}" ] && STORE_OPT=(--store "$KEXIN_CATALOG_TEST_STORE")
+"$KEXIN" init --home "$H" --name node-a "${STORE_OPT[@]}" >/dev/null || exit 1
 "$KEXIN" register "$SRC/examples/customers.csv" --meta "$SRC/examples/customers.meta.toml" \
   --home "$H" -o "$T/cert.json" 2>/dev/null || exit 1
 REG=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['registration']['id'])" "$T/cert.json")

@@ -192,10 +192,10 @@ cp "$H.init.json" "$T/init.json"
 python3 - "$T/init.json" "$H" <<'PY' || fail "init JSON"
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert set(j) == {"home", "name", "origin", "store", "public_key"}, j
+assert set(j) == {"home", "name", "origin", "store", "public_key", "verifier_key"}, j
 assert j["home"] == sys.argv[2] and j["name"] == "node-a" and j["origin"] == "kexin.local/node-a", j
 assert j["store"] == "sqlite:" + sys.argv[2] + "/node.db", j
-name, kid, mat = j["public_key"].split("+", 2)
+name, kid, mat = j["verifier_key"].split("+", 2)
 assert name == j["origin"] and len(kid) == 8, j
 PY
 [ "$(stat -c %a "$H/node.key")" = 600 ] || fail "node.key mode $(stat -c %a "$H/node.key"), want 600"
@@ -203,7 +203,7 @@ PY
 [ -f "$H/config.toml" ] && [ -f "$H/node.db" ] || fail "home lacks config.toml or node.db"
 SEED=$(sed -n 's/^kexin-ed25519-seed-v1 //p' "$H/node.key")
 [ ${#SEED} -eq 44 ] || fail "node.key does not hold a base64 seed: $(wc -c <"$H/node.key") bytes"
-PK=$(jget "$T/init.json" public_key)
+PK=$(jget "$T/init.json" verifier_key)
 # The public key, checked against the seed and the C2SP key id with Python (when available).
 python3 - "$PK" "$SEED" <<'PY' || fail "public key does not match the seed or its key id"
 import base64, sys
@@ -224,10 +224,11 @@ PY
 ok "$KEXIN" node show --home "$H"
 cp "$T/out" "$T/show0.json"
 python3 - "$T/show0.json" "$PK" <<'PY' || fail "node show JSON"
-import json, sys
+import base64, json, sys
 j = json.load(open(sys.argv[1]))
-assert set(j) == {"home", "name", "origin", "store", "public_key", "ledger"}, j
-assert j["public_key"] == sys.argv[2], j
+assert set(j) == {"home", "name", "origin", "store", "public_key", "verifier_key", "ledger"}, j
+assert j["verifier_key"] == sys.argv[2], j
+assert base64.b64decode(sys.argv[2].split("+")[2])[1:].hex() == j["public_key"], j
 assert j["ledger"] == {"size": 0, "root": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
                        "latest_checkpoint": None}, j["ledger"]
 PY
@@ -493,7 +494,7 @@ grep -qE "^format +FAIL" "$T/out" || fail "a JSON non-certificate does not fail 
 # Another node's key: the certificate was not issued by it.
 H2=$T/b
 init_home "$H2" node-b
-PK2=$(jget "$H2.init.json" public_key)
+PK2=$(jget "$H2.init.json" verifier_key)
 expect_exit 6 "certificate does not verify" -- "$KEXIN" cert verify "$T/cert.json" --key "$PK2"
 grep -qE "^trusted key +FAIL" "$T/out" ||
   fail "another node's --key: 'trusted key' not reported: $(cat "$T/out")"
@@ -591,7 +592,7 @@ expect_exit 6 "corruption: .*entry 3 is missing" -- "$KEXIN" ledger show --home 
 # a key.
 for attempt in $(seq 1 60); do
   init_home "$T/p" node-p || break
-  PKP=$(jget "$T/p.init.json" public_key)
+  PKP=$(jget "$T/p.init.json" verifier_key)
   case "${PKP#*+*+}" in *+*) break ;; esac
 done
 case "${PKP#*+*+}" in
@@ -606,7 +607,7 @@ esac
 
 # Witnessing: node W cosigns node A's checkpoints only when consistent with what it saw before.
 init_home "$T/wa" node-wa && init_home "$T/ww" node-ww
-PKA=$(jget "$T/wa.init.json" public_key)
+PKA=$(jget "$T/wa.init.json" verifier_key)
 for i in 1 2 3; do "$KEXIN" ledger append --type t --body "{\"i\":$i}" --home "$T/wa" >/dev/null; done
 "$KEXIN" ledger checkpoint --home "$T/wa" >"$T/cp3"
 ok "$KEXIN" ledger cosign "$T/cp3" --log-key "$PKA" --home "$T/ww"

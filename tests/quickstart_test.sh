@@ -18,7 +18,7 @@ QS=$!
 for _ in $(seq 200); do grep -q "Stop with Ctrl-C" "$T/qs.out" 2>/dev/null && break; sleep 0.05; done
 grep -q "Stop with Ctrl-C" "$T/qs.out" || { cat "$T/qs.out" "$T/qs.err" >&2; fail "quickstart did not report a serving node"; }
 grep -Eq "admin token +[0-9a-f]{64}" "$T/qs.out" || fail "no admin token printed"
-grep -q "URL +http://127.0.0.1:$PPORT" "$T/qs.out" || fail "no URL printed"
+grep -Eq "URL +http://127.0.0.1:$PPORT" "$T/qs.out" || fail "no URL printed"
 TOKEN=$(grep -Eo "admin token +[0-9a-f]{64}" "$T/qs.out" | awk '{print $3}')
 curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PPORT/v1/catalog" | grep -q "Customer records 2026" ||
   fail "the provider's catalog does not list the sample data"

@@ -50,9 +50,9 @@ struct Query {
 
 // Identity of the node serving the catalog.
 struct CatalogInfo {
-  std::string node_name;   // "node-a"
-  std::string participant; // participantId: the node's origin, e.g. "kexin.local/node-a"
-  std::string endpoint;    // public URL, e.g. "http://127.0.0.1:8443"
+  std::string node_name;    // "node-a"
+  std::string participant;  // participantId: the node's origin, e.g. "kexin.local/node-a"
+  std::string endpoint;     // public URL, e.g. "http://127.0.0.1:8443"
 };
 
 // One dataset as search sees it (also built from peers' catalogs).
@@ -85,11 +85,15 @@ class CatalogIndex {
   int64_t generation() const;
   size_t size() const;  // datasets indexed (with at least one active offer)
   const CatalogInfo& info() const { return info_; }
+  // Above this many changed datasets a refresh reads the whole store at once (default 64).
+  void set_bulk_threshold(size_t n) { bulk_threshold_ = n; }
 
   struct Snapshot;
 
  private:
   CatalogInfo info_;
+  size_t bulk_threshold_ = 64;
+  std::mutex rebuild_mu_;  // one rebuild at a time; the others wait and then find it done
   mutable std::mutex mu_;  // guards snap_ (the pointer, not the snapshot, which is immutable)
   std::shared_ptr<const Snapshot> snap_;
   std::shared_ptr<const Snapshot> Current() const;

@@ -33,7 +33,8 @@ Status StorePeerCatalog(store::Store& store, std::string_view peer, std::string_
 
 Result<std::vector<PeerCatalogInfo>> ListPeerCatalogs(store::Store& store) {
   KEXIN_ASSIGN_OR_RETURN(
-      auto rows, store.Query("SELECT peer, url, fetched_at, catalog FROM peer_catalogs ORDER BY peer"));
+      auto rows,
+      store.Query("SELECT peer, url, fetched_at, catalog FROM peer_catalogs ORDER BY peer"));
   std::vector<PeerCatalogInfo> out;
   for (const auto& r : rows) {
     json c = json::parse(store::AsText(r[3]), nullptr, false);
@@ -46,8 +47,8 @@ Result<std::vector<PeerCatalogInfo>> ListPeerCatalogs(store::Store& store) {
 Result<std::vector<FederatedHit>> FederatedSearch(store::Store& store, const Query& query,
                                                   std::string_view peer) {
   KEXIN_ASSIGN_OR_RETURN(auto rows,
-                         store.Query("SELECT peer, catalog FROM peer_catalogs WHERE $1 = '' OR "
-                                     "peer = $1 ORDER BY peer",
+                         store.Query("SELECT peer, catalog FROM peer_catalogs WHERE peer = $1 OR"
+                                     " $1 = '' ORDER BY peer",
                                      {std::string(peer)}));
   std::vector<FederatedHit> out;
   size_t seen = 0;

@@ -47,8 +47,15 @@ Result<Offer> FromRow(const store::Row& r) {
   return o;
 }
 
-Status BumpGeneration(store::Store& store) {
-  return store.Exec("UPDATE catalog_generation SET generation = generation + 1 WHERE id = 1");
+// Inside the transaction of an offer change: the next generation, and which dataset it touched
+// (catalog_changes, so indexes rebuild only that dataset; docs/catalog.md#index-and-refresh).
+Status BumpGeneration(store::Store& store, const std::string& registration_id) {
+  KEXIN_RETURN_IF_ERROR(
+      store.Exec("UPDATE catalog_generation SET generation = generation + 1 WHERE id = 1"));
+  return store.Exec(
+      "INSERT INTO catalog_changes (seq, registration_id) SELECT generation, $1 FROM"
+      " catalog_generation WHERE id = 1",
+      {registration_id});
 }
 
 }  // namespace
@@ -110,7 +117,7 @@ Result<Offer> CreateOffer(store::Store& store, ledger::Ledger& ledger, const Off
       " NULL, $7, $8)",
       {o.id, o.registration_id, pol, acc, int64_t{o.manual_approval}, o.created, o.fingerprint,
        static_cast<int64_t>(index)});
-  if (s.ok()) s = BumpGeneration(store);
+  if (s.ok()) s = BumpGeneration(store, o.registration_id);
   if (s.ok()) s = store.Commit();
   if (!s.ok()) {
     store.Rollback().IgnoreError();
@@ -120,9 +127,9 @@ Result<Offer> CreateOffer(store::Store& store, ledger::Ledger& ledger, const Off
 }
 
 Result<Offer> GetOffer(store::Store& store, std::string_view id) {
-  KEXIN_ASSIGN_OR_RETURN(auto rows,
-                         store.Query(std::string("SELECT ") + kColumns + " FROM offers WHERE id = $1",
-                                     {std::string(id)}));
+  KEXIN_ASSIGN_OR_RETURN(
+      auto rows, store.Query(std::string("SELECT ") + kColumns + " FROM offers WHERE id = $1",
+                             {std::string(id)}));
   if (rows.empty()) return NotFound("offer '" + std::string(id) + "' does not exist");
   return FromRow(rows[0]);
 }
@@ -141,17 +148,30 @@ Result<std::vector<Offer>> ListOffers(store::Store& store, bool include_withdraw
   return out;
 }
 
+Result<std::vector<Offer>> ListOffersFor(store::Store& store, std::string_view registration_id) {
+  KEXIN_ASSIGN_OR_RETURN(auto rows, store.Query(std::string("SELECT ") + kColumns +
+                                                    " FROM offers WHERE registration_id = $1 AND"
+                                                    " withdrawn = 0 ORDER BY created, id",
+                                                {std::string(registration_id)}));
+  std::vector<Offer> out;
+  for (const auto& r : rows) {
+    KEXIN_ASSIGN_OR_RETURN(Offer o, FromRow(r));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 Result<Offer> WithdrawOffer(store::Store& store, ledger::Ledger& ledger, std::string_view id) {
   KEXIN_ASSIGN_OR_RETURN(Offer o, GetOffer(store, id));
   if (o.withdrawn) return FailedPrecondition("offer '" + o.id + "' is already withdrawn");
-  KEXIN_ASSIGN_OR_RETURN(uint64_t index,
-                         ledger.Append("offer.withdrawn",
-                                       json{{"offer", o.id}, {"registration", o.registration_id}}));
+  KEXIN_ASSIGN_OR_RETURN(
+      uint64_t index,
+      ledger.Append("offer.withdrawn", json{{"offer", o.id}, {"registration", o.registration_id}}));
   (void)index;
   KEXIN_RETURN_IF_ERROR(store.Begin());
   Status s = store.Exec("UPDATE offers SET withdrawn = 1, withdrawn_at = $2 WHERE id = $1",
                         {o.id, NowRfc3339()});
-  if (s.ok()) s = BumpGeneration(store);
+  if (s.ok()) s = BumpGeneration(store, o.registration_id);
   if (s.ok()) s = store.Commit();
   if (!s.ok()) {
     store.Rollback().IgnoreError();

@@ -26,7 +26,8 @@ namespace kexin::catalog {
 struct Offer {
   std::string id;               // "urn:uuid:<uuid v4>"
   std::string registration_id;  // the registered resource offered
-  nlohmann::json policy;  // canonical ODRL Offer JSON-LD with "@id" = id, "target" = registration id
+  nlohmann::json
+      policy;  // canonical ODRL Offer JSON-LD with "@id" = id, "target" = registration id
   bool manual_approval = false;
   std::string created;  // RFC 3339 UTC
   bool withdrawn = false;
@@ -36,8 +37,8 @@ struct Offer {
 
 struct OfferRequest {
   std::string registration_id;
-  nlohmann::json policy;                       // ODRL in any accepted notation
-  nlohmann::json access_policy = nullptr;      // ODRL Set or null
+  nlohmann::json policy;                   // ODRL in any accepted notation
+  nlohmann::json access_policy = nullptr;  // ODRL Set or null
   bool manual_approval = false;
 };
 
@@ -48,6 +49,8 @@ Result<Offer> CreateOffer(store::Store& store, ledger::Ledger& ledger, const Off
 // kNotFound names the offer.
 Result<Offer> GetOffer(store::Store& store, std::string_view id);
 Result<std::vector<Offer>> ListOffers(store::Store& store, bool include_withdrawn = true);
+// The active (not withdrawn) offers of one registration, oldest first.
+Result<std::vector<Offer>> ListOffersFor(store::Store& store, std::string_view registration_id);
 // Marks the offer withdrawn and appends "offer.withdrawn"; kFailedPrecondition when it already is.
 Result<Offer> WithdrawOffer(store::Store& store, ledger::Ledger& ledger, std::string_view id);
 

@@ -128,6 +128,14 @@ Response CreateOfferHandler(Shared& s, const Request& req) {
     return Response::Error(400, "invalid_argument", "access_policy: expected an object or null");
   if (b.contains("manual_approval") && !b["manual_approval"].is_boolean())
     return Response::Error(400, "invalid_argument", "manual_approval: expected true or false");
+  // Check the policies in place before copying them into the request: a copy of a hostile,
+  // deeply nested body would recurse; a policy that parses is shallow.
+  for (const char* k : {"policy", "access_policy"}) {
+    if (!b.contains(k) || b[k].is_null()) continue;
+    auto p = policy::Parse(b[k]);
+    if (!p.ok())
+      return Response::Error(422, "data_error", std::string(k) + ": " + p.status().message());
+  }
   auto store = s.ctx->stores->ForThisThread();
   if (!store.ok()) return Response::FromStatus(store.status());
   OfferRequest r{b["registration"], b["policy"], b.value("access_policy", json(nullptr)),
@@ -166,8 +174,12 @@ void AddCatalogRoutes(server::Router& router, server::NodeContext& ctx) {
       &ctx, CatalogInfo{ctx.config.name, ctx.config.origin, ctx.public_url});
   const std::vector<Role> kAny = {Role::kAdmin, Role::kProvider, Role::kConsumer, Role::kAuditor};
 
-  router.Add({"POST", "/v1/offers", Auth::kToken, {Role::kProvider, Role::kAdmin},
-              "Offer a registered resource under an ODRL usage policy", "catalog",
+  router.Add({"POST",
+              "/v1/offers",
+              Auth::kToken,
+              {Role::kProvider, Role::kAdmin},
+              "Offer a registered resource under an ODRL usage policy",
+              "catalog",
               json{{"type", "object"},
                    {"required", {"registration", "policy"}},
                    {"additionalProperties", false},
@@ -202,8 +214,14 @@ void AddCatalogRoutes(server::Router& router, server::NodeContext& ctx) {
                 return Response::Json(200, OfferJson(*o));
               }});
 
-  router.Add({"DELETE", "/v1/offers/:id", Auth::kToken, {Role::kProvider, Role::kAdmin},
-              "Withdraw an offer (409 when already withdrawn)", "catalog", nullptr, OfferSchema(),
+  router.Add({"DELETE",
+              "/v1/offers/:id",
+              Auth::kToken,
+              {Role::kProvider, Role::kAdmin},
+              "Withdraw an offer (409 when already withdrawn)",
+              "catalog",
+              nullptr,
+              OfferSchema(),
               [s](const Request& req, const Principal&) {
                 auto store = s->ctx->stores->ForThisThread();
                 if (!store.ok()) return Response::FromStatus(store.status());
@@ -222,60 +240,99 @@ void AddCatalogRoutes(server::Router& router, server::NodeContext& ctx) {
               "catalog", nullptr, CatalogSchema(),
               [s](const Request& req, const Principal&) { return CatalogPage(*s, req); }});
 
-  router.Add({"POST", "/v1/catalog/peers/:name/fetch", Auth::kToken,
-              {Role::kConsumer, Role::kAdmin},
-              "Pull a peer's catalog over DSP and cache it for federated search", "catalog",
-              nullptr,
-              json{{"type", "object"},
-                   {"properties",
-                    {{"peer", {{"type", "string"}}}, {"datasets", {{"type", "integer"}}}}}},
-              [s](const Request& req, const Principal&) {
-                auto store = s->ctx->stores->ForThisThread();
-                if (!store.ok()) return Response::FromStatus(store.status());
-                auto peer = server::GetPeer(**store, req.params.at("name"));
-                if (!peer.ok()) return Response::FromStatus(peer.status());
-                auto c = FetchPeerCatalog(**store, *s->ctx->client, *peer);
-                if (!c.ok()) {
-                  // The peer, not this node or the caller, failed: 502.
-                  StatusCode code = c.status().code();
-                  if (code == StatusCode::kIoError || code == StatusCode::kFailedPrecondition ||
-                      code == StatusCode::kDataError)
-                    return Response::Error(502, "bad_gateway", c.status().message());
-                  return Response::FromStatus(c.status());
-                }
-                size_t n = c->contains("dataset") ? (*c)["dataset"].size() : 0;
-                return Response::Json(200, json{{"peer", peer->name}, {"datasets", n}});
-              }});
+  router.Add(
+      {"POST",
+       "/v1/catalog/peers/:name/fetch",
+       Auth::kToken,
+       {Role::kConsumer, Role::kAdmin},
+       "Pull a peer's catalog over DSP and cache it for federated search",
+       "catalog",
+       nullptr,
+       json{{"type", "object"},
+            {"properties", {{"peer", {{"type", "string"}}}, {"datasets", {{"type", "integer"}}}}}},
+       [s](const Request& req, const Principal&) {
+         auto store = s->ctx->stores->ForThisThread();
+         if (!store.ok()) return Response::FromStatus(store.status());
+         auto peer = server::GetPeer(**store, req.params.at("name"));
+         if (!peer.ok()) return Response::FromStatus(peer.status());
+         auto c = FetchPeerCatalog(**store, *s->ctx->client, *peer);
+         if (!c.ok()) {
+           // The peer, not this node or the caller, failed: 502.
+           StatusCode code = c.status().code();
+           if (code == StatusCode::kIoError || code == StatusCode::kFailedPrecondition ||
+               code == StatusCode::kDataError)
+             return Response::Error(502, "bad_gateway", c.status().message());
+           return Response::FromStatus(c.status());
+         }
+         size_t n = c->contains("dataset") ? (*c)["dataset"].size() : 0;
+         return Response::Json(200, json{{"peer", peer->name}, {"datasets", n}});
+       }});
 
-  router.Add({"GET", "/v1/catalog/federated/search", Auth::kToken, kAny,
-              "Search the cached catalogs of peers: ?q=&sector=&category=&level=&peer=", "catalog",
-              nullptr,
-              json{{"type", "object"},
-                   {"properties",
-                    {{"results", {{"type", "array"}}}, {"peers", {{"type", "array"}}}}}},
-              [s](const Request& req, const Principal&) {
-                auto store = s->ctx->stores->ForThisThread();
-                if (!store.ok()) return Response::FromStatus(store.status());
-                auto q = QueryOf(req);
-                if (!q.ok()) return Response::FromStatus(q.status());
-                auto hits = FederatedSearch(**store, *q, req.Query("peer").value_or(""));
-                if (!hits.ok()) return Response::FromStatus(hits.status());
-                auto peers = ListPeerCatalogs(**store);
-                if (!peers.ok()) return Response::FromStatus(peers.status());
-                json results = json::array(), ps = json::array();
-                for (auto& h : *hits)
-                  results.push_back(json{{"peer", h.peer}, {"dataset", std::move(h.dataset)}});
-                for (const auto& p : *peers)
-                  ps.push_back(json{{"peer", p.peer},
-                                    {"url", p.url},
-                                    {"fetched_at", p.fetched_at},
-                                    {"datasets", p.datasets}});
-                return Response::Json(200, json{{"results", results}, {"peers", ps}});
-              }});
+  router.Add(
+      {"PUT",
+       "/v1/catalog/peers/:name/region",
+       Auth::kToken,
+       {Role::kAdmin},
+       "Record a peer's region, matched by spatial constraints of access policies",
+       "catalog",
+       json{{"type", "object"},
+            {"required", {"region"}},
+            {"additionalProperties", false},
+            {"properties", {{"region", {{"type", "string"}}}}}},
+       json{{"type", "object"},
+            {"properties", {{"peer", {{"type", "string"}}}, {"region", {{"type", "string"}}}}}},
+       [s](const Request& req, const Principal&) {
+         auto body = req.JsonBody();
+         if (!body.ok()) return Response::FromStatus(body.status());
+         if (!body->is_object() || body->size() != 1 || !body->contains("region") ||
+             !(*body)["region"].is_string())
+           return Response::Error(400, "invalid_argument",
+                                  "body: expected {\"region\": \"<region code>\"}");
+         auto store = s->ctx->stores->ForThisThread();
+         if (!store.ok()) return Response::FromStatus(store.status());
+         auto peer = server::GetPeer(**store, req.params.at("name"));
+         if (!peer.ok()) return Response::FromStatus(peer.status());
+         std::string region = (*body)["region"];
+         Status st = SetPeerRegion(**store, peer->name, region);
+         if (!st.ok()) return Response::FromStatus(st);
+         return Response::Json(
+             200, json{{"peer", peer->name}, {"region", *policy::NormalizeRegion(region)}});
+       }});
 
-  router.Add({"POST", "/dsp/catalog/request", Auth::kPeer, {},
-              "DSP CatalogRequestMessage: the catalog as the signing peer may see it", "dsp",
-              json{{"type", "object"}, {"required", {"@type"}}}, CatalogSchema(),
+  router.Add(
+      {"GET", "/v1/catalog/federated/search", Auth::kToken, kAny,
+       "Search the cached catalogs of peers: ?q=&sector=&category=&level=&peer=", "catalog",
+       nullptr,
+       json{{"type", "object"},
+            {"properties", {{"results", {{"type", "array"}}}, {"peers", {{"type", "array"}}}}}},
+       [s](const Request& req, const Principal&) {
+         auto store = s->ctx->stores->ForThisThread();
+         if (!store.ok()) return Response::FromStatus(store.status());
+         auto q = QueryOf(req);
+         if (!q.ok()) return Response::FromStatus(q.status());
+         auto hits = FederatedSearch(**store, *q, req.Query("peer").value_or(""));
+         if (!hits.ok()) return Response::FromStatus(hits.status());
+         auto peers = ListPeerCatalogs(**store);
+         if (!peers.ok()) return Response::FromStatus(peers.status());
+         json results = json::array(), ps = json::array();
+         for (auto& h : *hits)
+           results.push_back(json{{"peer", h.peer}, {"dataset", std::move(h.dataset)}});
+         for (const auto& p : *peers)
+           ps.push_back(json{{"peer", p.peer},
+                             {"url", p.url},
+                             {"fetched_at", p.fetched_at},
+                             {"datasets", p.datasets}});
+         return Response::Json(200, json{{"results", results}, {"peers", ps}});
+       }});
+
+  router.Add({"POST",
+              "/dsp/catalog/request",
+              Auth::kPeer,
+              {},
+              "DSP CatalogRequestMessage: the catalog as the signing peer may see it",
+              "dsp",
+              json{{"type", "object"}, {"required", {"@type"}}},
+              CatalogSchema(),
               [s](const Request& req, const Principal& who) {
                 auto body = req.JsonBody();
                 if (!body.ok()) return DspError(400, body.status().message());
@@ -293,8 +350,13 @@ void AddCatalogRoutes(server::Router& router, server::NodeContext& ctx) {
                 return Catalog(200, s->index.Catalog(v, {}).json);
               }});
 
-  router.Add({"GET", "/dsp/catalog/datasets/:id", Auth::kPeer, {},
-              "DSP dataset request: one dataset as the signing peer may see it", "dsp", nullptr,
+  router.Add({"GET",
+              "/dsp/catalog/datasets/:id",
+              Auth::kPeer,
+              {},
+              "DSP dataset request: one dataset as the signing peer may see it",
+              "dsp",
+              nullptr,
               json{{"type", "object"}, {"required", {"@id", "@type", "hasPolicy"}}},
               [s](const Request& req, const Principal& who) {
                 auto store = Refreshed(*s);

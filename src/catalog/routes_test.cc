@@ -52,7 +52,8 @@ class RoutesTest : public ::testing::Test {
         if (amp == std::string::npos) amp = qs.size();
         std::string kv = qs.substr(i, amp - i);
         auto eq = kv.find('=');
-        if (!kv.empty()) req.query.insert({kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1)});
+        if (!kv.empty())
+          req.query.insert({kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1)});
         i = amp + 1;
       }
     }
@@ -92,13 +93,15 @@ class RoutesTest : public ::testing::Test {
 };
 
 TEST_F(RoutesTest, EveryRouteIsDescribedForOpenApi) {
-  ASSERT_EQ(router_.routes().size(), 10u);
+  ASSERT_EQ(router_.routes().size(), 11u);
   for (const auto& r : router_.routes()) {
     EXPECT_FALSE(r.summary.empty()) << r.pattern;
     EXPECT_FALSE(r.tag.empty()) << r.pattern;
     EXPECT_FALSE(r.response_schema.is_null()) << r.pattern;
-    if (r.pattern.rfind("/dsp/", 0) == 0) EXPECT_EQ(r.auth, server::Auth::kPeer);
-    else EXPECT_EQ(r.auth, server::Auth::kToken);
+    if (r.pattern.rfind("/dsp/", 0) == 0)
+      EXPECT_EQ(r.auth, server::Auth::kPeer);
+    else
+      EXPECT_EQ(r.auth, server::Auth::kToken);
   }
 }
 
@@ -128,9 +131,10 @@ TEST_F(RoutesTest, OfferLifecycle) {
   EXPECT_FALSE(json::parse(r.body).contains("dataset"));
 
   // DSP endpoints, as a signing peer.
-  r = Call("POST", "/dsp/catalog/request",
-           R"({"@context":["https://w3id.org/dspace/2025/1/context.jsonld"],"@type":"CatalogRequestMessage","filter":[]})",
-           Peer("node-b"));
+  r = Call(
+      "POST", "/dsp/catalog/request",
+      R"({"@context":["https://w3id.org/dspace/2025/1/context.jsonld"],"@type":"CatalogRequestMessage","filter":[]})",
+      Peer("node-b"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body)["dataset"].size(), 1u);
   r = Call("GET", "/dsp/catalog/datasets/" + reg, "", Peer("node-b"));
@@ -166,11 +170,15 @@ TEST_F(RoutesTest, BadRequestsGetPreciseStatusesAndChangeNothing) {
       {"[]", 400, "body: expected an object"},
       {json{{"policy", Example("statistics-compute-only.json")}}.dump(), 400, "registration:"},
       {json{{"registration", reg}}.dump(), 400, "policy:"},
-      {json{{"registration", reg}, {"policy", Example("statistics-compute-only.json")},
-            {"colour", 1}}.dump(),
+      {json{{"registration", reg},
+            {"policy", Example("statistics-compute-only.json")},
+            {"colour", 1}}
+           .dump(),
        400, "body: unknown member 'colour'"},
-      {json{{"registration", reg}, {"policy", Example("statistics-compute-only.json")},
-            {"manual_approval", "yes"}}.dump(),
+      {json{{"registration", reg},
+            {"policy", Example("statistics-compute-only.json")},
+            {"manual_approval", "yes"}}
+           .dump(),
        400, "manual_approval:"},
       {CreateBody(reg, bad_count), 422,
        "policy: /permission/0/constraint/0/rightOperand: 'ten' is not an integer"},
@@ -185,6 +193,16 @@ TEST_F(RoutesTest, BadRequestsGetPreciseStatusesAndChangeNothing) {
     EXPECT_EQ(e["error"]["message"].get<std::string>().substr(0, c.message_prefix.size()),
               c.message_prefix);
   }
+  // A hostile, deeply nested policy: refused (422), without exhausting the stack.
+  std::string deep =
+      R"({"registration":")" + reg + R"(","policy":{"permission":[{"action":"use","constraint":[)";
+  for (int i = 0; i < 100000; ++i) deep += R"({"and":[)";
+  deep += R"({"leftOperand":"count","operator":"lteq","rightOperand":1})";
+  for (int i = 0; i < 100000; ++i) deep += "]}";
+  deep += "]}]}}";
+  Response r_deep = Call("POST", "/v1/offers", deep);
+  EXPECT_EQ(r_deep.status, 422);
+  EXPECT_NE(r_deep.body.find("nested more than 16 deep"), std::string::npos) << r_deep.body;
   EXPECT_EQ(Offers(), 0);
   EXPECT_EQ(node_.ledger->Size(), before);
   EXPECT_EQ(Call("GET", "/v1/offers/urn:uuid:none").status, 404);
@@ -197,29 +215,36 @@ TEST_F(RoutesTest, BadRequestsGetPreciseStatusesAndChangeNothing) {
   EXPECT_EQ(Call("POST", "/dsp/catalog/request", "{", Peer("node-b")).status, 400);
   // Cancelled registration: 409.
   ASSERT_TRUE(node_.registry->Cancel(reg, "gone").ok());
-  EXPECT_EQ(Call("POST", "/v1/offers", CreateBody(reg, Example("statistics-compute-only.json")))
-                .status,
-            409);
+  EXPECT_EQ(
+      Call("POST", "/v1/offers", CreateBody(reg, Example("statistics-compute-only.json"))).status,
+      409);
 }
 
 TEST_F(RoutesTest, PeersSeeWhatTheirAccessPolicyAllows) {
   std::string reg = node_.Register();
-  ASSERT_EQ(Call("POST", "/v1/offers",
-                 CreateBody(reg, Example("bank-credit-risk-dp.json"),
-                            Example("access-partners-cn.json")))
-                .status,
-            201);
-  ASSERT_TRUE(server::AddPeer(*node_.store, {"bank-a", "http://127.0.0.1:1", "aa"}).ok());
-  ASSERT_TRUE(server::AddPeer(*node_.store, {"stranger", "http://127.0.0.1:2", "bb"}).ok());
+  ASSERT_EQ(
+      Call("POST", "/v1/offers",
+           CreateBody(reg, Example("bank-credit-risk-dp.json"), Example("access-partners-cn.json")))
+          .status,
+      201);
+  const std::string ka(64, 'a'), kb(64, 'b');  // peers' Ed25519 keys (hex)
+  ASSERT_TRUE(server::AddPeer(*node_.store, {"bank-a", "http://127.0.0.1:1", ka}).ok());
+  ASSERT_TRUE(server::AddPeer(*node_.store, {"stranger", "http://127.0.0.1:2", kb}).ok());
   auto datasets = [&](const Response& r) {
     EXPECT_EQ(r.status, 200) << r.body;
     return json::parse(r.body).value("dataset", json::array()).size();
   };
   std::string msg = R"({"@type":"CatalogRequestMessage"})";
-  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", "aa"))), 0u);
-  ASSERT_TRUE(SetPeerRegion(*node_.store, "bank-a", "CN-GD").ok());
-  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", "aa"))), 1u);
-  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("stranger", "bb"))), 0u);
+  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", ka))), 0u);
+  EXPECT_EQ(Call("PUT", "/v1/catalog/peers/bank-a/region", R"({"region": "Mars"})").status, 400);
+  EXPECT_EQ(Call("PUT", "/v1/catalog/peers/bank-a/region", R"({"area": "CN"})").status, 400);
+  EXPECT_EQ(Call("PUT", "/v1/catalog/peers/nobody/region", R"({"region": "CN"})").status, 404);
+  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", ka))), 0u);
+  Response put = Call("PUT", "/v1/catalog/peers/bank-a/region", R"({"region": "cn-gd"})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(json::parse(put.body)["region"], "CN-GD");
+  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("bank-a", ka))), 1u);
+  EXPECT_EQ(datasets(Call("POST", "/dsp/catalog/request", msg, Peer("stranger", kb))), 0u);
   EXPECT_EQ(datasets(Call("GET", "/v1/catalog?consumer=bank-a")), 1u);
   EXPECT_EQ(datasets(Call("GET", "/v1/catalog?consumer=stranger")), 0u);
   EXPECT_EQ(datasets(Call("GET", "/v1/catalog")), 1u);
@@ -229,7 +254,8 @@ TEST_F(RoutesTest, FederatedSearchOverCachedPeerCatalogs) {
   // A second real node publishes its catalog; this node caches it as peer "node-b".
   TestNode b("node-b");
   std::string reg = b.Register();
-  ASSERT_TRUE(CreateOffer(*b.store, *b.ledger, {reg, Example("research-fields-limited.json")}).ok());
+  ASSERT_TRUE(
+      CreateOffer(*b.store, *b.ledger, {reg, Example("research-fields-limited.json")}).ok());
   CatalogIndex index({"node-b", b.config.origin, "http://127.0.0.1:9"});
   ASSERT_TRUE(index.Refresh(*b.store).ok());
   json cat = json::parse(index.Catalog({.name = "node-a"}, {}).json);
@@ -245,16 +271,17 @@ TEST_F(RoutesTest, FederatedSearchOverCachedPeerCatalogs) {
   EXPECT_EQ(j["results"][0]["peer"], "node-b");
   EXPECT_EQ(j["results"][0]["dataset"]["@id"], reg);
   EXPECT_EQ(j["peers"][0]["datasets"], 1);
-  EXPECT_EQ(json::parse(Call("GET", "/v1/catalog/federated/search?sector=retail").body)["results"]
-                .size(),
-            0u);
-  EXPECT_EQ(json::parse(Call("GET", "/v1/catalog/federated/search?peer=node-x").body)["results"]
-                .size(),
-            0u);
+  EXPECT_EQ(
+      json::parse(Call("GET", "/v1/catalog/federated/search?sector=retail").body)["results"].size(),
+      0u);
+  EXPECT_EQ(
+      json::parse(Call("GET", "/v1/catalog/federated/search?peer=node-x").body)["results"].size(),
+      0u);
   // Fetching from an unknown peer: 404; from a known one that cannot be reached: an error that
   // names the peer's URL and leaves the cache alone.
   EXPECT_EQ(Call("POST", "/v1/catalog/peers/nobody/fetch").status, 404);
-  ASSERT_TRUE(server::AddPeer(*node_.store, {"node-c", "http://127.0.0.1:1", "cc"}).ok());
+  ASSERT_TRUE(
+      server::AddPeer(*node_.store, {"node-c", "http://127.0.0.1:1", std::string(64, 'c')}).ok());
   r = Call("POST", "/v1/catalog/peers/node-c/fetch");
   EXPECT_GE(r.status, 500) << r.body;
   EXPECT_NE(json::parse(r.body)["error"]["message"].get<std::string>().find("127.0.0.1:1"),

@@ -1,5 +1,6 @@
 // Test helper (tests only): a real node home with its ledger and store, and registrations of the
-// example table, for the catalog's tests.
+// example table, for the catalog's tests. With $KEXIN_TEST_PG_URL set, the node's store is a fresh
+// PostgreSQL schema (dropped afterwards) instead of SQLite.
 #ifndef KEXIN_CATALOG_TEST_NODE_H_
 #define KEXIN_CATALOG_TEST_NODE_H_
 
@@ -16,6 +17,7 @@
 #include "ledger/ledger.h"
 #include "registry/registry.h"
 #include "store/store.h"
+#include "store/test_database.h"
 
 namespace kexin::catalog::testing_node {
 
@@ -33,7 +35,12 @@ class TestNode {
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     dir_ = mkdtemp(buf.data());
-    auto c = identity::InitHome(dir_ + "/home", name, std::nullopt);
+    std::optional<std::string> url;
+    if (std::getenv("KEXIN_TEST_PG_URL") != nullptr) {
+      db_.Create("postgresql", "kx_catalog_");
+      url = db_.url();
+    }
+    auto c = identity::InitHome(dir_ + "/home", name, url);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     config = *c;
     auto l = identity::OpenLedger(config);
@@ -51,6 +58,7 @@ class TestNode {
     registry.reset();
     store.reset();
     ledger.reset();
+    db_.Drop();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -70,6 +78,7 @@ class TestNode {
 
  private:
   std::string dir_;
+  store::TestDatabase db_;
 };
 
 }  // namespace kexin::catalog::testing_node

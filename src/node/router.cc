@@ -1,5 +1,6 @@
 #include "node/router.h"
 
+#include "catalog/routes.h"
 #include "server/routes.h"
 
 namespace kexin::node {
@@ -8,6 +9,7 @@ server::Router BuildNodeRouter(server::NodeContext& ctx) {
   server::Router router;
   server::AddServerRoutes(router, ctx);
   AddNodeRoutes(router, ctx);
+  catalog::AddCatalogRoutes(router, ctx);
   return router;
 }
 

@@ -127,8 +127,9 @@ Check One(const Constraint& c, const Context& x) {
 // The first constraint of `r` the context fails, or nullopt when all hold.
 std::optional<std::pair<std::string, std::string>> FirstFailure(const Rule& r, const Context& x) {
   if (!internal::ActionCovers(r.action, x.action))
-    return std::make_pair(std::string("action"),
-                          "action '" + x.action + "' is not granted (rule grants '" + r.action + "')");
+    return std::make_pair(
+        std::string("action"),
+        "action '" + x.action + "' is not granted (rule grants '" + r.action + "')");
   for (const auto& c : r.constraints) {
     Check k = One(c, x);
     if (k.ok || (k.unset && x.skip_unset)) continue;
@@ -163,8 +164,8 @@ Decision Evaluate(const Policy& p, const Context& c) {
       best = Decision{false, f->first, f->second};
   }
   if (best.constraint.empty()) best = Decision{false, "permission", "the policy grants nothing"};
-  if (p.permissions.size() > 1) best.reason += " (first of " + std::to_string(p.permissions.size()) +
-                                               " permissions)";
+  if (p.permissions.size() > 1)
+    best.reason += " (first of " + std::to_string(p.permissions.size()) + " permissions)";
   return best;
 }
 

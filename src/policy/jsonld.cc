@@ -31,8 +31,8 @@ std::vector<json> Emit(const Constraint& c) {
   std::vector<json> out;
   switch (c.kind) {
     case Constraint::Kind::kSet:
-      if (!c.allow_all) out.push_back(Atom(c.left, c.allow.size() == 1 ? "eq" : "isAnyOf",
-                                           SetValue(c.allow)));
+      if (!c.allow_all)
+        out.push_back(Atom(c.left, c.allow.size() == 1 ? "eq" : "isAnyOf", SetValue(c.allow)));
       if (!c.deny.empty())
         out.push_back(Atom(c.left, c.deny.size() == 1 ? "neq" : "isNoneOf", SetValue(c.deny)));
       break;
@@ -50,8 +50,10 @@ std::vector<json> Emit(const Constraint& c) {
       if (c.lo != INT64_MIN && (time || c.lo > 0)) out.push_back(Atom(c.left, "gteq", val(c.lo)));
       if (c.hi != INT64_MAX) {
         // A validity window reads best as [start, end): "lt" the first excluded instant.
-        if (time) out.push_back(Atom(c.left, "lt", val(c.hi + 1)));
-        else out.push_back(Atom(c.left, "lteq", val(c.hi)));
+        if (time)
+          out.push_back(Atom(c.left, "lt", val(c.hi + 1)));
+        else
+          out.push_back(Atom(c.left, "lteq", val(c.hi)));
       }
       break;
     }
@@ -94,8 +96,7 @@ std::string RulesDifference(const std::string& name, const std::vector<Rule>& a,
                             const std::vector<Rule>& b) {
   for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
     std::string p = "/" + name + "/" + std::to_string(i);
-    if (a[i].action != b[i].action)
-      return p + "/action: " + a[i].action + " vs " + b[i].action;
+    if (a[i].action != b[i].action) return p + "/action: " + a[i].action + " vs " + b[i].action;
     std::map<std::string, const Constraint*> ma, mb;
     for (const auto& c : a[i].constraints) ma[c.left] = &c;
     for (const auto& c : b[i].constraints) mb[c.left] = &c;
@@ -109,8 +110,7 @@ std::string RulesDifference(const std::string& name, const std::vector<Rule>& a,
       if (!ma.count(left)) return p + "/constraint/" + left + ": (none) vs " + Show(*c);
   }
   if (a.size() != b.size())
-    return "/" + name + ": " + std::to_string(a.size()) + " rule(s) vs " +
-           std::to_string(b.size());
+    return "/" + name + ": " + std::to_string(a.size()) + " rule(s) vs " + std::to_string(b.size());
   return "";
 }
 
@@ -133,9 +133,7 @@ json ToJsonLd(const Policy& p) {
   return j;
 }
 
-bool Equivalent(const Policy& a, const Policy& b) {
-  return NormalForm(a) == NormalForm(b);
-}
+bool Equivalent(const Policy& a, const Policy& b) { return NormalForm(a) == NormalForm(b); }
 
 std::string Fingerprint(const Policy& p) {
   auto canon = ::kexin::json::Canonicalize(NormalForm(p));

@@ -15,17 +15,20 @@
 namespace kexin::policy {
 namespace {
 
-using nlohmann::json;
 using internal::IsClosedSet;
+using nlohmann::json;
 
 constexpr std::string_view kOdrlIri = "http://www.w3.org/ns/odrl/2/";
 
 std::string PointerToken(std::string_view key) {
   std::string out;
   for (char ch : key) {
-    if (ch == '~') out += "~0";
-    else if (ch == '/') out += "~1";
-    else out.push_back(ch);
+    if (ch == '~')
+      out += "~0";
+    else if (ch == '/')
+      out += "~1";
+    else
+      out.push_back(ch);
   }
   return out;
 }
@@ -205,8 +208,8 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
                        "kexin:computeMode, kexin:allowedFields, kexin:minGroupSize, "
                        "kexin:dpEpsilon, kexin:consumer)");
   KEXIN_ASSIGN_OR_RETURN(std::string op, TermValue(*m["operator"].value, op_ptr, "operator"));
-  static const std::set<std::string> kKnownOps = {"eq",   "neq",      "lt",      "lteq",
-                                                  "gt",   "gteq",     "isA",     "isPartOf",
+  static const std::set<std::string> kKnownOps = {"eq",      "neq",     "lt",      "lteq",
+                                                  "gt",      "gteq",    "isA",     "isPartOf",
                                                   "hasPart", "isAnyOf", "isAllOf", "isNoneOf"};
   if (!kKnownOps.count(op)) return Err(op_ptr, "unknown operator '" + op + "'");
   KEXIN_ASSIGN_OR_RETURN(auto vals, Values(*m["rightOperand"].value, rp));
@@ -254,8 +257,10 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
       } else if (!purpose && (op == "lt" || op == "lteq" || op == "gt" || op == "gteq")) {
         size_t rank = *internal::ComputeModeRank(terms[0]);
         for (size_t i = 0; i < vocab.size(); ++i) {
-          bool ok = op == "lt" ? i < rank : op == "lteq" ? i <= rank : op == "gt" ? i > rank
-                                                                                  : i >= rank;
+          bool ok = op == "lt"     ? i < rank
+                    : op == "lteq" ? i <= rank
+                    : op == "gt"   ? i > rank
+                                   : i >= rank;
           if (ok) set.insert(vocab[i]);
         }
       } else {
@@ -274,8 +279,9 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
           auto r = internal::NormalizeRegion(s);
           if (!r)
             return Err(v.ptr, "'" + s +
-                                  "' is not a region: use an ISO 3166-1 alpha-2 code (CN, DE) or "
-                                  "an ISO 3166-2:CN code (CN-BJ)");
+                                  "' is not a region: use an ISO 3166-1 alpha-2 code (CN, DE), "
+                                  "an ISO 3166-2:CN code (CN-BJ) or a province-level GB/T 2260 "
+                                  "code (110000)");
           s = *r;
         }
         set.insert(s);
@@ -283,8 +289,8 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
       c.kind = Constraint::Kind::kSet;
       bool region = info->type == OperandInfo::kRegion;
       if (op == "eq" || op == "neq") KEXIN_RETURN_IF_ERROR(single());
-      if (op == "eq" || op == "isAnyOf" || (op == "isPartOf" && (region || c.left ==
-                                                                 "kexin:allowedFields")) ||
+      if (op == "eq" || op == "isAnyOf" ||
+          (op == "isPartOf" && (region || c.left == "kexin:allowedFields")) ||
           (op == "isA" && region)) {
         c.allow = set;
       } else if (op == "neq" || op == "isNoneOf") {
@@ -322,6 +328,8 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
         if (x < 0) return Err(vals[0].ptr, "must not be negative");
       }
       c.kind = Constraint::Kind::kIntRange;
+      if (op == "gt" && x == INT64_MAX)
+        return Err(ptr, "no value of " + c.left + " satisfies this constraint");
       if (op == "eq") c.lo = c.hi = x;
       if (op == "gteq") c.lo = x;
       if (op == "gt") c.lo = x + 1;
@@ -335,8 +343,12 @@ Result<Constraint> Atomic(const json& obj, const std::string& ptr) {
   return c;
 }
 
+// Logical constraints nest at most this deep (a hostile body must not exhaust the stack).
+constexpr int kMaxDepth = 16;
+
 // Collects the restrictions of one constraint (atomic or logical) into `out`, ANDed.
-Status Collect(const json& v, const std::string& ptr, std::map<std::string, Constraint>* out);
+Status Collect(const json& v, const std::string& ptr, std::map<std::string, Constraint>* out,
+               int depth = 0);
 
 Status AndInto(Constraint c, const std::string& ptr, std::map<std::string, Constraint>* out) {
   auto it = out->find(c.left);
@@ -350,8 +362,11 @@ Status AndInto(Constraint c, const std::string& ptr, std::map<std::string, Const
   return Status::Ok();
 }
 
-Status Collect(const json& v, const std::string& ptr, std::map<std::string, Constraint>* out) {
+Status Collect(const json& v, const std::string& ptr, std::map<std::string, Constraint>* out,
+               int depth) {
   if (!v.is_object()) return Err(ptr, "a constraint must be an object");
+  if (depth > kMaxDepth)
+    return Err(ptr, "logical constraints nested more than " + std::to_string(kMaxDepth) + " deep");
   KEXIN_ASSIGN_OR_RETURN(auto m, Members(v, ptr));
   std::string logical;
   for (const char* k : {"and", "andSequence", "or", "xone"})
@@ -370,7 +385,8 @@ Status Collect(const json& v, const std::string& ptr, std::map<std::string, Cons
   const json& list = *m[logical].value;
   std::vector<std::pair<const json*, std::string>> members;
   if (list.is_array()) {
-    for (size_t i = 0; i < list.size(); ++i) members.push_back({&list[i], lp + "/" + std::to_string(i)});
+    for (size_t i = 0; i < list.size(); ++i)
+      members.push_back({&list[i], lp + "/" + std::to_string(i)});
   } else if (list.is_object() && (list.contains("@list") || list.contains("@set"))) {
     const char* k = list.contains("@list") ? "@list" : "@set";
     for (size_t i = 0; i < list[k].size(); ++i)
@@ -380,7 +396,7 @@ Status Collect(const json& v, const std::string& ptr, std::map<std::string, Cons
   }
   if (members.empty()) return Err(lp, "empty list of constraints");
   if (logical == "and" || logical == "andSequence") {
-    for (const auto& [item, p] : members) KEXIN_RETURN_IF_ERROR(Collect(*item, p, out));
+    for (const auto& [item, p] : members) KEXIN_RETURN_IF_ERROR(Collect(*item, p, out, depth + 1));
     return Status::Ok();
   }
   if (logical == "xone") return Err(lp, "'xone' is not supported; use 'or' over one left operand");
@@ -388,7 +404,7 @@ Status Collect(const json& v, const std::string& ptr, std::map<std::string, Cons
   std::optional<Constraint> joined;
   for (const auto& [item, p] : members) {
     std::map<std::string, Constraint> one;
-    KEXIN_RETURN_IF_ERROR(Collect(*item, p, &one));
+    KEXIN_RETURN_IF_ERROR(Collect(*item, p, &one, depth + 1));
     if (one.size() != 1 || (joined && one.begin()->first != joined->left))
       return Err(p, "'or' is supported only between constraints on one left operand");
     if (!joined) {
@@ -471,13 +487,20 @@ Result<Policy> Parse(const json& odrl) {
   for (const auto& [k, mem] : m) {
     std::string kp = "/" + PointerToken(mem.key);
     if (k == "@context" || k == "profile") continue;
+    if (k == "timestamp" || k == "dspace:timestamp") {  // DSP agreements: when it was agreed
+      if (!mem.value->is_string() && !mem.value->is_object())
+        return Err(kp, "timestamp must be a date-time string");
+      continue;
+    }
     if (k == "@id" || k == "target" || k == "assigner" || k == "assignee") {
       const json* v = mem.value;
       if (v->is_object() && v->size() == 1 && v->contains("@id")) v = &(*v)["@id"];
       if (!v->is_string() || v->get<std::string>().empty())
         return Err(kp, k + " must be a non-empty string");
-      (k == "@id" ? p.id : k == "target" ? p.target : k == "assigner" ? p.assigner : p.assignee) =
-          v->get<std::string>();
+      (k == "@id"        ? p.id
+       : k == "target"   ? p.target
+       : k == "assigner" ? p.assigner
+                         : p.assignee) = v->get<std::string>();
     } else if (k == "@type") {
       KEXIN_ASSIGN_OR_RETURN(std::string t, TermValue(*mem.value, kp, "@type"));
       if (t != "Offer" && t != "Agreement" && t != "Set" && t != "Policy")

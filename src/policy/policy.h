@@ -61,11 +61,11 @@ struct Rule {
 
 // Normalized form of an ODRL policy.
 struct Policy {
-  std::string id;        // "@id" (may be empty)
-  std::string type;      // "Offer", "Agreement", "Set" or "Policy"
-  std::string target;    // may be empty (offers inside a catalog dataset carry none)
-  std::string assigner;  // may be empty
-  std::string assignee;  // may be empty
+  std::string id;                  // "@id" (may be empty)
+  std::string type;                // "Offer", "Agreement", "Set" or "Policy"
+  std::string target;              // may be empty (offers inside a catalog dataset carry none)
+  std::string assigner;            // may be empty
+  std::string assignee;            // may be empty
   std::vector<Rule> permissions;   // sorted and deduplicated; never empty
   std::vector<Rule> prohibitions;  // sorted and deduplicated
 };
@@ -91,16 +91,16 @@ std::string FirstDifference(const Policy& a, const Policy& b);
 // numbers) fail any constraint on them, unless skip_unset: then such constraints are not checked
 // (catalog and negotiation scopes, where e.g. the fields are not known yet).
 struct Context {
-  std::string purpose;           // a purpose term (docs/policies.md#purposes)
-  std::string now;               // RFC 3339; empty = the current time
-  int64_t use_count = -1;        // the number of this use, 1 for the first
-  std::string destination;       // ISO 3166-1 alpha-2 ("CN", "DE") or ISO 3166-2:CN ("CN-BJ")
-  std::string compute_mode;      // download | deidentified | compute-only | psi-only
+  std::string purpose;              // a purpose term (docs/policies.md#purposes)
+  std::string now;                  // RFC 3339; empty = the current time
+  int64_t use_count = -1;           // the number of this use, 1 for the first
+  std::string destination;          // "CN", "DE"; "CN-BJ" (ISO 3166-2:CN) or "110000" (GB/T 2260)
+  std::string compute_mode;         // download | deidentified | compute-only | psi-only
   std::vector<std::string> fields;  // the fields the use reads
-  int64_t group_size = -1;       // smallest group size of the released results
-  double epsilon = -1;           // differential-privacy epsilon the use spends
-  std::string consumer;          // peer name
-  std::string consumer_key;      // peer public key, lowercase hex (matched like the name)
+  int64_t group_size = -1;          // smallest group size of the released results
+  double epsilon = -1;              // differential-privacy epsilon the use spends
+  std::string consumer;             // peer name
+  std::string consumer_key;         // peer public key, lowercase hex (matched like the name)
   std::string action = "use";
   bool skip_unset = false;
 };
@@ -116,7 +116,8 @@ Decision Evaluate(const Policy& p, const Context& c);
 // Vocabulary helpers (docs/policies.md).
 const std::vector<std::string>& PurposeTerms();
 const std::vector<std::string>& ComputeModes();  // least to most revealing
-// "cn-bj" -> "CN-BJ"; nullopt unless an ISO 3166-1 alpha-2 code or an ISO 3166-2:CN code.
+// "cn-bj" -> "CN-BJ", "110000" -> "CN-BJ"; nullopt unless an ISO 3166-1 alpha-2 code, an
+// ISO 3166-2:CN code or a province-level GB/T 2260 code.
 std::optional<std::string> NormalizeRegion(std::string_view code);
 // Microseconds since the Unix epoch of an RFC 3339 date-time or an xsd:date (midnight UTC).
 Result<int64_t> ParseDateTime(std::string_view text);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -38,27 +39,25 @@ json C(const char* left, const char* op, json right) {
 
 // The statistics/compute-only policy written in many notations.
 std::vector<json> StatisticsNotations() {
-  json base = {
-      {"@context", {"https://w3id.org/dspace/2025/1/context.jsonld"}},
-      {"@id", "urn:uuid:a"},
-      {"@type", "Offer"},
-      {"permission",
-       {{{"action", "use"},
-         {"constraint",
-          {C("purpose", "eq", "statistics"), C("kexin:computeMode", "eq", "compute-only"),
-           C("count", "lteq", 10), C("dateTime", "lt", "2027-01-01T00:00:00Z")}}}}}};
+  json base = {{"@context", {"https://w3id.org/dspace/2025/1/context.jsonld"}},
+               {"@id", "urn:uuid:a"},
+               {"@type", "Offer"},
+               {"permission",
+                {{{"action", "use"},
+                  {"constraint",
+                   {C("purpose", "eq", "statistics"), C("kexin:computeMode", "eq", "compute-only"),
+                    C("count", "lteq", 10), C("dateTime", "lt", "2027-01-01T00:00:00Z")}}}}}};
   std::vector<json> v = {base};
   // Constraints reordered, prefixed and full IRIs, one-element lists, other id, no context.
-  v.push_back(json{
-      {"@id", "urn:uuid:other"},
-      {"odrl:permission",
-       {{{"odrl:action", {{"@id", "odrl:use"}}},
-         {"odrl:constraint",
-          {C("http://www.w3.org/ns/odrl/2/dateTime", "odrl:lt",
-             {{"@value", "2027-01-01T08:00:00+08:00"}, {"@type", "xsd:dateTime"}}),
-           C("odrl:count", "http://www.w3.org/ns/odrl/2/lt", "11"),
-           C("https://w3id.org/kexin/ns/computeMode", "isAnyOf", {"compute-only"}),
-           C("odrl:purpose", "odrl:eq", {"statistics"})}}}}}});
+  v.push_back(json{{"@id", "urn:uuid:other"},
+                   {"odrl:permission",
+                    {{{"odrl:action", {{"@id", "odrl:use"}}},
+                      {"odrl:constraint",
+                       {C("http://www.w3.org/ns/odrl/2/dateTime", "odrl:lt",
+                          {{"@value", "2027-01-01T08:00:00+08:00"}, {"@type", "xsd:dateTime"}}),
+                        C("odrl:count", "http://www.w3.org/ns/odrl/2/lt", "11"),
+                        C("https://w3id.org/kexin/ns/computeMode", "isAnyOf", {"compute-only"}),
+                        C("odrl:purpose", "odrl:eq", {"statistics"})}}}}}});
   // and-logical constraint, single permission object, lteq instead of lt for the time.
   v.push_back(json{
       {"@type", "odrl:Offer"},
@@ -70,9 +69,10 @@ std::vector<json> StatisticsNotations() {
                 json::array(
                     {C("purpose", "isAnyOf", {"statistics"}),
                      json::object(
-                         {{"and", json::array({C("computeMode", "eq", {{"@value", "compute-only"}}),
-                                               C("count", "lteq",
-                                                 {{"@value", "10"}, {"@type", "xsd:integer"}})})}})})}}),
+                         {{"and",
+                           json::array({C("computeMode", "eq", {{"@value", "compute-only"}}),
+                                        C("count", "lteq",
+                                          {{"@value", "10"}, {"@type", "xsd:integer"}})})}})})}}),
           C("dateTime", "lteq", "2026-12-31T23:59:59.999999Z")}}}}});
   // Redundant constraints that intersect to the same thing; a duplicate permission.
   json dup = base;
@@ -104,15 +104,14 @@ TEST(PolicyTest, ManyNotationsAreEquivalentWithOneFingerprint) {
 TEST(PolicyTest, OrJoinsDisjointRangesOnlyWhenTheyTouch) {
   // count <= 5 or count >= 3 covers everything: together with count <= 10 it is count <= 10.
   EXPECT_TRUE(Parse(One({{"or", {C("count", "lteq", 5), C("count", "gteq", 6)}}})).ok());
-  EXPECT_NE(ErrorOf(One({{"or", {C("count", "lteq", 5), C("count", "gteq", 7)}}}))
-                .find("disjoint"),
+  EXPECT_NE(ErrorOf(One({{"or", {C("count", "lteq", 5), C("count", "gteq", 7)}}})).find("disjoint"),
             std::string::npos);
   EXPECT_NE(ErrorOf(One({{"or", {C("count", "lteq", 5), C("purpose", "eq", "research")}}}))
                 .find("one left operand"),
             std::string::npos);
-  EXPECT_TRUE(Equivalent(P(One({{"or", {C("purpose", "eq", "research"),
-                                         C("purpose", "eq", "statistics")}}})),
-                         P(One(C("purpose", "isAnyOf", {"statistics", "research"})))));
+  EXPECT_TRUE(Equivalent(
+      P(One({{"or", {C("purpose", "eq", "research"), C("purpose", "eq", "statistics")}}})),
+      P(One(C("purpose", "isAnyOf", {"statistics", "research"})))));
 }
 
 TEST(PolicyTest, ToJsonLdRoundTripsAndIsCanonical) {
@@ -165,9 +164,10 @@ TEST(PolicyTest, NonEquivalentPoliciesDiffer) {
   // A missing constraint, another action, an extra prohibition.
   json fewer = StatisticsNotations()[0];
   fewer["permission"][0]["constraint"].erase(2);
-  EXPECT_EQ(FirstDifference(base, P(fewer)), "/permission/0/constraint/count: "
-                                             "[[\"lteq\",{\"@type\":\"xsd:integer\",\"@value\":"
-                                             "\"10\"}]] vs (none)");
+  EXPECT_EQ(FirstDifference(base, P(fewer)),
+            "/permission/0/constraint/count: "
+            "[[\"lteq\",{\"@type\":\"xsd:integer\",\"@value\":"
+            "\"10\"}]] vs (none)");
   json read = StatisticsNotations()[0];
   read["permission"][0]["action"] = "read";
   EXPECT_EQ(FirstDifference(base, P(read)), "/permission/0/action: use vs read");
@@ -191,6 +191,12 @@ TEST(PolicyTest, SetsRegionsAndFieldsNormalize) {
   json expected = One(C("spatial", "isAnyOf", {"DE", "CN"}));
   expected["permission"][0]["constraint"].push_back(C("spatial", "neq", "CN-XZ"));
   EXPECT_TRUE(Equivalent(P(both), P(expected))) << FirstDifference(P(both), P(expected));
+  // Province-level GB/T 2260 codes are the ISO 3166-2:CN subdivisions; finer codes are refused.
+  EXPECT_TRUE(Equivalent(P(One(C("spatial", "isAnyOf", {"440000", "110000"}))),
+                         P(One(C("spatial", "isAnyOf", {"CN-GD", "CN-BJ"})))));
+  EXPECT_NE(ErrorOf(One(C("spatial", "eq", "440300"))).find("is not a region"), std::string::npos);
+  EXPECT_NE(ErrorOf(One(C("spatial", "eq", "990000"))).find("is not a region"), std::string::npos);
+  EXPECT_EQ(NormalizeRegion("310000"), "CN-SH");
   // Intersection of region allowances keeps the narrower region.
   json narrow = One(C("spatial", "eq", "CN"));
   narrow["permission"][0]["constraint"].push_back(C("spatial", "isAnyOf", {"CN-SH", "DE"}));
@@ -202,8 +208,8 @@ TEST(PolicyTest, SetsRegionsAndFieldsNormalize) {
   std::vector<std::string> rest;
   for (const auto& t : PurposeTerms())
     if (t != "marketing") rest.push_back(t);
-  EXPECT_TRUE(Equivalent(P(One(C("purpose", "neq", "marketing"))),
-                         P(One(C("purpose", "isAnyOf", rest)))));
+  EXPECT_TRUE(
+      Equivalent(P(One(C("purpose", "neq", "marketing"))), P(One(C("purpose", "isAnyOf", rest)))));
   // isA expands the hierarchy.
   EXPECT_TRUE(Equivalent(
       P(One(C("purpose", "isA", "research"))),
@@ -248,10 +254,12 @@ TEST(PolicyTest, ErrorsNameTheJsonPointer) {
   EXPECT_EQ(ErrorOf(json{{"@type", "Offer"}}), "/: a policy needs at least one permission");
   EXPECT_EQ(ErrorOf(json{{"permission", json::array()}}),
             "/permission: a policy needs at least one permission");
-  EXPECT_EQ(ErrorOf(json{{"permission", 5}}), "/permission: must be an object or an array of rules");
+  EXPECT_EQ(ErrorOf(json{{"permission", 5}}),
+            "/permission: must be an object or an array of rules");
   EXPECT_EQ(ErrorOf(json{{"permission", {{{"constraint", json::array()}}}}}),
             "/permission/0: missing action");
-  EXPECT_NE(ErrorOf(json{{"permission", {{{"action", "fly"}}}}}).find("/permission/0/action: unknown action 'fly'"),
+  EXPECT_NE(ErrorOf(json{{"permission", {{{"action", "fly"}}}}})
+                .find("/permission/0/action: unknown action 'fly'"),
             std::string::npos);
   EXPECT_EQ(ErrorOf(json{{"colour", 1}, {"permission", {{{"action", "use"}}}}}),
             "/colour: unknown member 'colour' in a policy");
@@ -273,10 +281,25 @@ TEST(PolicyTest, ErrorsNameTheJsonPointer) {
   EXPECT_EQ(ErrorOf(contra),
             "/permission/0/constraint/1: no value of purpose satisfies all its constraints");
   EXPECT_NE(ErrorOf(One(C("count", "lt", 0))).find("no value of count"), std::string::npos);
+  EXPECT_NE(ErrorOf(One(C("count", "gt", "9223372036854775807"))).find("no value of count"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(One(C("count", "lteq", "99999999999999999999"))).find("not an integer"),
+            std::string::npos);
   EXPECT_NE(ErrorOf(json{{"permission", {{{"action", "use"}}}}, {"obligation", json::array()}})
                 .find("obligations are not supported"),
             std::string::npos);
   EXPECT_NE(ErrorOf(One({{"xone", {C("count", "lteq", 1)}}})).find("xone"), std::string::npos);
+  // Deep nesting is refused before it can exhaust the stack.
+  std::string text = R"({"permission":[{"action":"use","constraint":[)";
+  for (int i = 0; i < 100000; ++i) text += R"({"and":[)";
+  text += R"({"leftOperand":"count","operator":"lteq","rightOperand":1})";
+  for (int i = 0; i < 100000; ++i) text += "]}";
+  text += "]}]}";
+  json deep = json::parse(text);  // built by parsing: copying it would recurse
+  EXPECT_NE(ErrorOf(deep).find("nested more than 16 deep"), std::string::npos);
+  json ok = C("count", "lteq", 1);
+  for (int i = 0; i < 16; ++i) ok = json::object({{"and", json::array({std::move(ok)})}});
+  EXPECT_TRUE(Parse(One(ok)).ok());
 }
 
 Context Ok() {
@@ -385,8 +408,7 @@ TEST(PolicyTest, ProhibitionsAndSeveralPermissions) {
   json j = {{"permission",
              {{{"action", "use"}, {"constraint", {C("purpose", "eq", "research")}}},
               {{"action", "read"}, {"constraint", {C("purpose", "eq", "statistics")}}}}},
-            {"prohibition",
-             {{{"action", "use"}, {"constraint", {C("spatial", "eq", "US")}}}}}};
+            {"prohibition", {{{"action", "use"}, {"constraint", {C("spatial", "eq", "US")}}}}}};
   Policy p = P(j);
   Context c;
   c.purpose = "statistics";
@@ -405,6 +427,26 @@ TEST(PolicyTest, ProhibitionsAndSeveralPermissions) {
   EXPECT_EQ(d.constraint, "purpose");
 }
 
+TEST(PolicyTest, AgreementMetadataIsNotPartOfTheTerms) {
+  json offer = StatisticsNotations()[0];
+  json agreement = offer;
+  agreement["@type"] = "Agreement";
+  agreement["@id"] = "urn:uuid:agreement";
+  agreement["target"] = "dataset-1";
+  agreement["assigner"] = "provider";
+  agreement["assignee"] = "consumer";
+  agreement["timestamp"] = "2026-12-03T10:00:00Z";
+  Policy a = P(agreement);
+  EXPECT_TRUE(Equivalent(P(offer), a));
+  EXPECT_EQ(a.type, "Agreement");
+  EXPECT_EQ(a.assignee, "consumer");
+  json out = ToJsonLd(a);
+  EXPECT_EQ(out["target"], "dataset-1");
+  EXPECT_FALSE(out.contains("timestamp"));
+  agreement["timestamp"] = 5;
+  EXPECT_EQ(ErrorOf(agreement), "/timestamp: timestamp must be a date-time string");
+}
+
 TEST(PolicyTest, DateTimes) {
   EXPECT_EQ(*ParseDateTime("1970-01-01T00:00:00Z"), 0);
   EXPECT_EQ(*ParseDateTime("1970-01-01T08:00:00+08:00"), 0);
@@ -418,6 +460,100 @@ TEST(PolicyTest, DateTimes) {
   EXPECT_FALSE(ParseDateTime("2023-01-01T00:00:00.1234567Z").ok());
   EXPECT_TRUE(ParseDateTime("2023-01-01T00:00:00.1234560Z").ok());
   EXPECT_FALSE(ParseDateTime("2023-01-01 00:00:00Z").ok());
+}
+
+// Random re-notations of the same constraints: names as compact/prefixed/IRI, values wrapped in
+// lists or typed literals, integer bounds moved between lt and lteq, times in other offsets,
+// constraints shuffled and nested in "and". Every variant must be Equivalent with one fingerprint.
+json Renotate(const json& c, std::mt19937& rng) {
+  auto name = [&](const std::string& t, bool kexin) {
+    switch (rng() % 3) {
+      case 0:
+        return t;
+      case 1:
+        return (kexin ? "kexin:" : "odrl:") + t;
+      default:
+        return (kexin ? std::string("https://w3id.org/kexin/ns/")
+                      : std::string("http://www.w3.org/ns/odrl/2/")) +
+               t;
+    }
+  };
+  std::string left = c["leftOperand"], op = c["operator"];
+  bool kexin = left.rfind("kexin:", 0) == 0;
+  std::string bare = kexin ? left.substr(6) : left;
+  json right = c["rightOperand"];
+  if ((left == "count" || left == "kexin:minGroupSize") && right.is_number_integer()) {
+    int64_t v = right;
+    if (op == "lteq" && rng() % 2)
+      op = "lt", v += 1;
+    else if (op == "gteq" && rng() % 2 && v > 0)
+      op = "gt", v -= 1;
+    right = rng() % 2 ? json(std::to_string(v))
+                      : json{{"@value", std::to_string(v)}, {"@type", "xsd:integer"}};
+  } else if (left == "dateTime" && rng() % 2) {
+    // Same instant written at +08:00.
+    std::string t = right;
+    int64_t micros = *ParseDateTime(t) + int64_t{8} * 3600 * 1000000;
+    std::string local = FormatDateTime(micros);
+    right = local.substr(0, local.size() - 1) + "+08:00";
+  } else if (right.is_string() && rng() % 2) {
+    right = rng() % 2 ? json::array({right}) : json{{"@value", right}};
+  }
+  json out = {{name("leftOperand", false), name(bare, kexin)},
+              {name("operator", false), rng() % 4 == 0 ? json{{"@id", "odrl:" + op}} : json(op)},
+              {name("rightOperand", false), right}};
+  return out;
+}
+
+TEST(PolicyTest, RandomNotationsAreEquivalent) {
+  // Groups of alternatives (one is picked from a group: two purposes would contradict).
+  const std::vector<std::vector<json>> pool = {
+      {C("purpose", "eq", "statistics"), C("purpose", "isA", "research"),
+       C("purpose", "neq", "marketing")},
+      {C("kexin:computeMode", "eq", "compute-only"),
+       C("kexin:computeMode", "lteq", "deidentified")},
+      {C("count", "lteq", 10)},
+      {C("count", "gteq", 2)},
+      {C("kexin:minGroupSize", "gteq", 20)},
+      {C("dateTime", "gteq", "2026-01-01T00:00:00Z")},
+      {C("dateTime", "lt", "2027-06-30T12:00:00Z")},
+      {C("spatial", "eq", "CN")},
+      {C("kexin:destination", "neq", "CN-XZ")},
+      {C("kexin:allowedFields", "isAnyOf", {"a", "b", "年龄"})},
+      {C("kexin:dpEpsilon", "lteq", 0.5)},
+      {C("kexin:consumer", "isAnyOf", {"bank-a", "b"})}};
+  std::mt19937 rng(1234);
+  for (int round = 0; round < 200; ++round) {
+    json cs = json::array();
+    for (const auto& group : pool)
+      if (rng() % 2) cs.push_back(group[rng() % group.size()]);
+    json base = {{"permission", {{{"action", "use"}, {"constraint", cs}}}}};
+    Policy p = P(base);
+    for (int v = 0; v < 5; ++v) {
+      json vs = json::array();
+      for (const auto& c : cs) vs.push_back(Renotate(c, rng));
+      std::shuffle(vs.begin(), vs.end(), rng);
+      json list = vs;
+      if (vs.size() > 2 && rng() % 2) {  // nest the first half in an "and"
+        json inner = json::array(), outer = json::array();
+        for (size_t i = 0; i < vs.size(); ++i) (i < vs.size() / 2 ? inner : outer).push_back(vs[i]);
+        outer.push_back(json::object({{"and", inner}}));
+        list = outer;
+      }
+      json variant = {
+          {rng() % 2 ? "permission" : "odrl:permission",
+           json::array({{{"action", rng() % 2 ? "use" : "odrl:use"}, {"constraint", list}}})}};
+      Policy q = P(variant);
+      ASSERT_TRUE(Equivalent(p, q)) << FirstDifference(p, q) << "\n" << variant.dump();
+      ASSERT_EQ(Fingerprint(p), Fingerprint(q));
+    }
+    // And one change of a bound is never equivalent.
+    if (!cs.empty()) {
+      json changed = base;
+      changed["permission"][0]["constraint"].push_back(C("kexin:dpEpsilon", "lteq", 0.25));
+      EXPECT_FALSE(Equivalent(p, P(changed))) << changed.dump();
+    }
+  }
 }
 
 std::string Examples() {

@@ -123,7 +123,8 @@ Result<Constraint> Intersect(const Constraint& a, const Constraint& b) {
       }
       break;
   }
-  if (IsEmpty(r)) return InvalidArgument("no value of " + a.left + " satisfies all its constraints");
+  if (IsEmpty(r))
+    return InvalidArgument("no value of " + a.left + " satisfies all its constraints");
   return r;
 }
 
@@ -140,8 +141,7 @@ Result<Constraint> Join(const Constraint& a, const Constraint& b) {
     case Constraint::Kind::kIntRange: {
       // The union is one range only when the two overlap or touch.
       bool apart = (a.hi != INT64_MAX && b.lo > a.hi + 1) || (b.hi != INT64_MAX && a.lo > b.hi + 1);
-      if (apart)
-        return InvalidArgument("'or' of disjoint " + a.left + " ranges is not supported");
+      if (apart) return InvalidArgument("'or' of disjoint " + a.left + " ranges is not supported");
       r.lo = std::min(a.lo, b.lo);
       r.hi = std::max(a.hi, b.hi);
       return r;

@@ -39,16 +39,17 @@ const std::vector<std::pair<std::string, std::string>>& PurposeTree() {
 
 // ISO 3166-2:CN subdivision codes (2017 revision): 34 provincial-level divisions.
 constexpr std::string_view kCnSubdivisions[] = {
-    "AH", "BJ", "CQ", "FJ", "GD", "GS", "GX", "GZ", "HA", "HB", "HE", "HI", "HK", "HL", "HN", "JL",
-    "JS", "JX", "LN", "MO", "NM", "NX", "QH", "SC", "SD", "SH", "SN", "SX", "TJ", "TW", "XJ", "XZ",
-    "YN", "ZJ"};
+    "AH", "BJ", "CQ", "FJ", "GD", "GS", "GX", "GZ", "HA", "HB", "HE", "HI",
+    "HK", "HL", "HN", "JL", "JS", "JX", "LN", "MO", "NM", "NX", "QH", "SC",
+    "SD", "SH", "SN", "SX", "TJ", "TW", "XJ", "XZ", "YN", "ZJ"};
 
 }  // namespace
 
 std::set<std::string> PurposeSubtree(std::string_view term) {
   std::set<std::string> out;
   const auto& tree = PurposeTree();
-  bool known = std::any_of(tree.begin(), tree.end(), [&](const auto& p) { return p.first == term; });
+  bool known =
+      std::any_of(tree.begin(), tree.end(), [&](const auto& p) { return p.first == term; });
   if (!known) return out;
   out.insert(std::string(term));
   for (const auto& [t, parent] : tree) {  // parents precede children, so one pass suffices
@@ -76,9 +77,26 @@ bool ActionCovers(std::string_view granted, std::string_view requested) {
   return granted == "use" || granted == requested;
 }
 
+// GB/T 2260 province-level division codes (first two digits of "XX0000") -> ISO 3166-2:CN.
+constexpr std::pair<std::string_view, std::string_view> kGbt2260[] = {
+    {"11", "BJ"}, {"12", "TJ"}, {"13", "HE"}, {"14", "SX"}, {"15", "NM"}, {"21", "LN"},
+    {"22", "JL"}, {"23", "HL"}, {"31", "SH"}, {"32", "JS"}, {"33", "ZJ"}, {"34", "AH"},
+    {"35", "FJ"}, {"36", "JX"}, {"37", "SD"}, {"41", "HA"}, {"42", "HB"}, {"43", "HN"},
+    {"44", "GD"}, {"45", "GX"}, {"46", "HI"}, {"50", "CQ"}, {"51", "SC"}, {"52", "GZ"},
+    {"53", "YN"}, {"54", "XZ"}, {"61", "SN"}, {"62", "GS"}, {"63", "QH"}, {"64", "NX"},
+    {"65", "XJ"}, {"71", "TW"}, {"81", "HK"}, {"82", "MO"}};
+
 std::optional<std::string> NormalizeRegion(std::string_view code) {
+  // A province-level GB/T 2260 code ("440000") names the same area as its ISO code; finer codes
+  // (cities, counties) are refused rather than widened to their province.
+  if (code.size() == 6 && code.substr(2) == "0000") {
+    for (const auto& [gb, iso] : kGbt2260)
+      if (code.substr(0, 2) == gb) return "CN-" + std::string(iso);
+    return std::nullopt;
+  }
   std::string up;
-  for (char ch : code) up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+  for (char ch : code)
+    up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
   auto alpha2 = [](std::string_view s) {
     return s.size() == 2 && std::isupper(static_cast<unsigned char>(s[0])) &&
            std::isupper(static_cast<unsigned char>(s[1]));
@@ -184,8 +202,10 @@ Result<int64_t> ParseDateTime(std::string_view s) {
     ++pos;
     size_t start = pos;
     while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
-      if (pos - start < 6) micros = micros * 10 + (s[pos] - '0');
-      else if (s[pos] != '0') return bad("finer than microseconds");
+      if (pos - start < 6)
+        micros = micros * 10 + (s[pos] - '0');
+      else if (s[pos] != '0')
+        return bad("finer than microseconds");
       ++pos;
     }
     if (pos == start) return bad("empty fraction");
@@ -216,8 +236,8 @@ std::string FormatDateTime(int64_t micros) {
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(y), m,
-                d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(y), m, d,
+                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
                 static_cast<int>(rem % 60));
   std::string out = buf;
   if (frac != 0) {

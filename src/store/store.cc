@@ -62,6 +62,16 @@ const std::vector<Migration>& KexinMigrations() {
        " destination TEXT NOT NULL, people BIGINT NOT NULL, sensitive_people BIGINT NOT NULL,"
        " recorded_at TEXT NOT NULL);"
        "CREATE INDEX outbound_transfers_by_year ON outbound_transfers (handler, year)"},
+      // The node server: API users (token hashes only), trusted peers and the RFC 9421 nonces
+      // seen within the signature window (src/server/users.h, node.h, auth.h; docs/api.md).
+      {3,
+       "CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL,"
+       " token_hash TEXT NOT NULL UNIQUE, created TEXT NOT NULL);"
+       "CREATE TABLE peers (name TEXT PRIMARY KEY, url TEXT NOT NULL,"
+       " public_key TEXT NOT NULL UNIQUE, added TEXT NOT NULL);"
+       "CREATE TABLE httpsig_nonces (key TEXT NOT NULL, nonce TEXT NOT NULL,"
+       " created BIGINT NOT NULL, PRIMARY KEY (key, nonce));"
+       "CREATE INDEX httpsig_nonces_by_created ON httpsig_nonces (created)"},
       // Offers and the catalog (src/catalog/offer.h, docs/catalog.md#storage).
       {4,
        "CREATE TABLE offers (id TEXT PRIMARY KEY, registration_id TEXT NOT NULL,"
@@ -71,6 +81,9 @@ const std::vector<Migration>& KexinMigrations() {
        "CREATE INDEX offers_by_registration ON offers (registration_id);"
        "CREATE TABLE catalog_generation (id BIGINT PRIMARY KEY, generation BIGINT NOT NULL);"
        "INSERT INTO catalog_generation (id, generation) VALUES (1, 0);"
+       "CREATE TABLE catalog_changes (seq BIGINT PRIMARY KEY, registration_id TEXT NOT NULL);"
+       // The catalog finds registration rows newer than its snapshot by ledger index.
+       "CREATE INDEX registrations_by_ledger_index ON registrations (ledger_index);"
        "CREATE TABLE peer_catalogs (peer TEXT PRIMARY KEY, url TEXT NOT NULL,"
        " fetched_at TEXT NOT NULL, catalog TEXT NOT NULL);"
        "CREATE TABLE catalog_peer_regions (peer TEXT PRIMARY KEY, region TEXT NOT NULL)"},

@@ -96,7 +96,8 @@ void RegisterPolicy(CLI::App& app, RunFn* run) {
     *run = [a] {
       auto p = ReadPolicy(a->file);
       if (!p.ok()) return Fail(p.status());
-      return Print(json{{"fingerprint", policy::Fingerprint(*p)}, {"policy", policy::ToJsonLd(*p)}});
+      return Print(
+          json{{"fingerprint", policy::Fingerprint(*p)}, {"policy", policy::ToJsonLd(*p)}});
     };
   });
   CLI::App* match = pol->add_subcommand(
@@ -144,8 +145,8 @@ void RegisterPolicy(CLI::App& app, RunFn* run) {
         i = comma + 1;
       }
       policy::Decision d = policy::Evaluate(*p, c);
-      int rc = Print(json{{"permitted", d.permitted}, {"constraint", d.constraint},
-                          {"reason", d.reason}});
+      int rc = Print(
+          json{{"permitted", d.permitted}, {"constraint", d.constraint}, {"reason", d.reason}});
       return rc != 0 ? rc : d.permitted ? 0 : 1;
     };
   });
@@ -187,13 +188,14 @@ void RegisterOffer(CLI::App& app, RunFn* run) {
       }
       auto n = OpenNode(a->home, true);
       if (!n.ok()) return Fail(n.status());
-      auto o = catalog::CreateOffer(*n->store, *n->ledger,
-                                    {a->registration, *pj, access, a->manual});
+      auto o =
+          catalog::CreateOffer(*n->store, *n->ledger, {a->registration, *pj, access, a->manual});
       if (!o.ok()) {
         // "policy: /permission/..." -> "usage.json: /permission/...": name the file.
         const std::string& m = o.status().message();
-        for (const auto& [prefix, file] : {std::pair<std::string, std::string>{"policy: ", a->policy},
-                                           {"access_policy: ", a->access}})
+        for (const auto& [prefix, file] :
+             {std::pair<std::string, std::string>{"policy: ", a->policy},
+              {"access_policy: ", a->access}})
           if (o.status().code() == StatusCode::kDataError && m.rfind(prefix, 0) == 0)
             return Fail(DataError(file + ": " + m.substr(prefix.size())));
         return Fail(o.status());
@@ -260,7 +262,10 @@ void RegisterCatalogCmd(CLI::App& app, RunFn* run) {
   CLI::App* region = cat->add_subcommand(
       "region", "Record a peer's region (matched by spatial constraints in access policies)");
   region->add_option("PEER", a->peer)->required();
-  region->add_option("REGION", a->region, "ISO 3166-1 alpha-2 or ISO 3166-2:CN code")->required();
+  region
+      ->add_option("REGION", a->region,
+                   "ISO 3166-1 alpha-2, ISO 3166-2:CN or province-level GB/T 2260 code")
+      ->required();
   for (CLI::App* c : {show, search, fed, region}) AddHome(c, &a->home);
 
   auto show_fn = [run, a] {
@@ -270,8 +275,10 @@ void RegisterCatalogCmd(CLI::App& app, RunFn* run) {
       catalog::CatalogIndex index({n->config.name, n->config.origin, ""});
       Status s = index.Refresh(*n->store);
       if (!s.ok()) return Fail(s);
-      catalog::Viewer v{.everyone = a->consumer.empty(), .name = a->consumer,
-                        .public_key = a->key, .region = a->region};
+      catalog::Viewer v{.everyone = a->consumer.empty(),
+                        .name = a->consumer,
+                        .public_key = a->key,
+                        .region = a->region};
       if (!a->consumer.empty() && a->region.empty()) {
         auto r = catalog::PeerRegion(*n->store, a->consumer);
         if (!r.ok()) return Fail(r.status());

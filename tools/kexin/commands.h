@@ -20,6 +20,7 @@ void RegisterDeid(CLI::App& app, RunFn* run);
 void RegisterOutbound(CLI::App& app, RunFn* run);
 // `kexin policy`, `kexin offer`, `kexin catalog` (catalog_commands.cc).
 void RegisterCatalog(CLI::App& app, RunFn* run);
+void RegisterServe(CLI::App& app, RunFn* run);  // serve, user, peer, openapi
 void RegisterContract(CLI::App& app, RunFn* run);  // contract_commands.cc
 
 // Writes `data` to `path` atomically (temp file in the same directory, fsync, rename), or to

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   kexin::cli::RegisterDeid(app, &run);
   kexin::cli::RegisterOutbound(app, &run);
   kexin::cli::RegisterCatalog(app, &run);
+  kexin::cli::RegisterServe(app, &run);
   kexin::cli::RegisterContract(app, &run);
   try {
     app.parse(argc, argv);

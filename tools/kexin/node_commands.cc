@@ -108,7 +108,10 @@ void RegisterNode(CLI::App& app, RunFn* run) {
                       {"name", c->name},
                       {"origin", c->origin},
                       {"store", RedactUrl(c->store_url)},
-                      {"public_key", vk.ToString()}});
+                      {"public_key", crypto::HexEncode(std::string_view(
+                                         reinterpret_cast<const char*>(key->public_key().data()),
+                                         key->public_key().size()))},
+                      {"verifier_key", vk.ToString()}});
       };
     });
   }
@@ -128,7 +131,12 @@ void RegisterNode(CLI::App& app, RunFn* run) {
                   {"name", n->config.name},
                   {"origin", n->config.origin},
                   {"store", RedactUrl(n->config.store_url)},
-                  {"public_key", n->ledger->verifier().ToString()},
+                  // The Ed25519 key in hex: what peers trust (`kexin peer add`, /v1/node).
+                  {"public_key", crypto::HexEncode(std::string_view(
+                                     reinterpret_cast<const char*>(n->ledger->key().public_key().data()),
+                                     n->ledger->key().public_key().size()))},
+                  // The same key as a C2SP note verifier key (cert verify, ledger cosign).
+                  {"verifier_key", n->ledger->verifier().ToString()},
                   {"ledger", {{"size", size}, {"root", B64(n->ledger->Root(size))}}}};
         auto cp = n->ledger->LatestCheckpoint();
         j["ledger"]["latest_checkpoint"] = cp.ok() ? json(*cp) : json(nullptr);

@@ -1,0 +1,270 @@
+#include "server/auth.h"
+
+#include <algorithm>
+#include <atomic>
+#include <ctime>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "server/httpsig.h"
+#include "server/users.h"
+
+namespace kexin::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Bumped by InvalidateAuthCaches; a cache entry from an older generation is a miss.
+std::atomic<uint64_t> cache_generation{1};
+std::atomic<uint64_t> next_authenticator_id{1};
+
+template <typename V>
+class TtlCache {
+ public:
+  bool Get(const std::string& key, V* out) {
+    std::shared_lock lock(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return false;
+    if (it->second.expires < Clock::now() ||
+        it->second.generation != cache_generation.load(std::memory_order_relaxed)) {
+      return false;
+    }
+    *out = it->second.value;
+    return true;
+  }
+  void Put(const std::string& key, V value, std::chrono::seconds ttl) {
+    std::unique_lock lock(mu_);
+    if (map_.size() >= 100000) map_.clear();  // bounded: unknown tokens cannot grow it forever
+    map_[key] = {std::move(value), Clock::now() + ttl,
+                 cache_generation.load(std::memory_order_relaxed)};
+  }
+
+ private:
+  struct Entry {
+    V value;
+    Clock::time_point expires;
+    uint64_t generation;
+  };
+  std::shared_mutex mu_;
+  std::unordered_map<std::string, Entry> map_;
+};
+
+AuthOutcome Deny(int status, std::string_view code, std::string message) {
+  AuthOutcome o;
+  o.status = status;
+  o.code = std::string(code);
+  o.message = std::move(message);
+  return o;
+}
+
+bool StartsWithCaseless(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+std::string RoleList(const std::vector<Role>& roles) {
+  std::string out;
+  for (Role r : roles) {
+    if (!out.empty()) out += ", ";
+    out += RoleName(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+void InvalidateAuthCaches() { cache_generation.fetch_add(1); }
+
+struct Authenticator::Impl {
+  StorePool* stores;
+  int64_t window;
+  // token hash -> user principal (kind kAnonymous caches "no such token").
+  TtlCache<Principal> tokens;
+  // public key hex -> peer principal (kind kAnonymous caches "not a peer").
+  TtlCache<Principal> peers;
+  std::mutex nonce_mu;
+  std::unordered_map<std::string, int64_t> nonces;  // keyid + " " + nonce -> created
+  int64_t last_memory_prune = 0;
+  std::atomic<int64_t> last_db_prune{0};
+
+  // Nonces are written through their own connections, committed without waiting for the disk
+  // (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off): a replay check must not cost
+  // an fsync per peer request. A crash can forget the last few milliseconds of nonces; the
+  // in-memory set covers them while the process lives.
+  std::unique_ptr<StorePool> nonce_stores;
+  uint64_t id = next_authenticator_id.fetch_add(1);  // never reused, unlike addresses
+  Result<store::Store*> NonceStore() {
+    thread_local std::unordered_map<uint64_t, store::Store*> configured;
+    auto it = configured.find(id);
+    if (it != configured.end()) return it->second;
+    KEXIN_ASSIGN_OR_RETURN(store::Store * st, nonce_stores->ForThisThread());
+    Status s = st->backend() == "sqlite" ? st->Exec("PRAGMA synchronous=NORMAL")
+                                         : st->Exec("SET synchronous_commit = off");
+    KEXIN_RETURN_IF_ERROR(s);
+    configured[id] = st;
+    return st;
+  }
+
+  AuthOutcome Token(const Route& route, const Request& req);
+  AuthOutcome Peer(const Request& req, std::string_view scheme);
+  // True when the nonce is new (and now remembered); false for a replay.
+  Result<bool> RememberNonce(const httpsig::Verified& v, int64_t now);
+};
+
+Authenticator::Authenticator(StorePool* stores, int64_t window)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->stores = stores;
+  impl_->window = window;
+  if (stores) impl_->nonce_stores = std::make_unique<StorePool>(stores->url());
+}
+Authenticator::~Authenticator() = default;
+
+AuthOutcome Authenticator::Impl::Token(const Route& route, const Request& req) {
+  auto header = req.Header("authorization");
+  if (!header) {
+    return Deny(401, "missing_token",
+                req.method + " " + route.pattern + " requires \"Authorization: Bearer <token>\"");
+  }
+  if (!StartsWithCaseless(*header, "bearer ")) {
+    return Deny(401, "invalid_token", "the Authorization header must be \"Bearer <token>\"");
+  }
+  std::string_view token = std::string_view(*header).substr(7);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty() || token.size() > 256) return Deny(401, "invalid_token", "invalid API token");
+  std::string hash = TokenHash(token);
+  Principal p;
+  if (!tokens.Get(hash, &p)) {
+    auto st = stores->ForThisThread();
+    if (!st.ok()) return Deny(500, "internal", "cannot open the store: " + st.status().message());
+    auto user = FindUserByTokenHash(**st, hash);
+    if (!user.ok()) return Deny(500, "internal", "user lookup failed: " + user.status().message());
+    if (*user) {
+      p.kind = Principal::Kind::kUser;
+      p.name = (*user)->name;
+      p.role = (*user)->role;
+      tokens.Put(hash, p, kTokenCacheTtl);
+    } else {
+      p = Principal();
+      tokens.Put(hash, p, kNegativeCacheTtl);
+    }
+  }
+  if (p.kind != Principal::Kind::kUser) return Deny(401, "invalid_token", "invalid API token");
+  if (!route.roles.empty() &&
+      std::find(route.roles.begin(), route.roles.end(), p.role) == route.roles.end()) {
+    return Deny(403, "forbidden",
+                "user \"" + p.name + "\" with role " + std::string(RoleName(p.role)) +
+                    " may not " + req.method + " " + route.pattern + " (allowed: " +
+                    RoleList(route.roles) + ")");
+  }
+  AuthOutcome o;
+  o.principal = std::move(p);
+  return o;
+}
+
+Result<bool> Authenticator::Impl::RememberNonce(const httpsig::Verified& v, int64_t now) {
+  std::string key = v.keyid + " " + v.nonce;
+  {
+    std::lock_guard<std::mutex> lock(nonce_mu);
+    if (now - last_memory_prune > 10) {
+      for (auto it = nonces.begin(); it != nonces.end();) {
+        it = it->second < now - window - 1 ? nonces.erase(it) : std::next(it);
+      }
+      last_memory_prune = now;
+    }
+    if (!nonces.emplace(key, v.created).second) return false;
+  }
+  KEXIN_ASSIGN_OR_RETURN(store::Store * st, NonceStore());
+  int64_t last = last_db_prune.load();
+  if (now - last > 60 && last_db_prune.compare_exchange_strong(last, now)) {
+    std::vector<store::Value> cutoff;
+    cutoff.emplace_back(int64_t{now - window - 1});
+    st->Exec("DELETE FROM httpsig_nonces WHERE created < $1", cutoff).IgnoreError();
+  }
+  std::vector<store::Value> params;
+  params.reserve(3);
+  params.emplace_back(v.keyid);
+  params.emplace_back(v.nonce);
+  params.emplace_back(v.created);
+  KEXIN_ASSIGN_OR_RETURN(
+      auto rows,
+      st->Query("INSERT INTO httpsig_nonces (key, nonce, created) VALUES ($1, $2, $3) "
+                "ON CONFLICT DO NOTHING RETURNING nonce",
+                params));
+  return !rows.empty();
+}
+
+AuthOutcome Authenticator::Impl::Peer(const Request& req, std::string_view scheme) {
+  httpsig::VerifyInput in;
+  in.method = req.method;
+  auto host = req.Header("host");
+  std::string target_uri = std::string(scheme) + "://" + host.value_or("") + req.target;
+  in.target_uri = target_uri;
+  in.body = req.body;
+  auto digest = req.Header("content-digest");
+  auto input = req.Header("signature-input");
+  auto sig = req.Header("signature");
+  if (digest) in.content_digest = *digest;
+  if (input) in.signature_input = *input;
+  if (sig) in.signature = *sig;
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  in.now = now;
+  in.window = window;
+  httpsig::VerifyResult vr = httpsig::Verify(in);
+  if (!vr.ok()) return Deny(401, vr.error_code, vr.message);
+  Principal p;
+  if (!peers.Get(vr.verified.keyid, &p)) {
+    auto st = stores->ForThisThread();
+    if (!st.ok()) return Deny(500, "internal", "cannot open the store: " + st.status().message());
+    auto peer = FindPeerByKey(**st, vr.verified.keyid);
+    if (!peer.ok()) return Deny(500, "internal", "peer lookup failed: " + peer.status().message());
+    p = Principal();
+    if (*peer) {
+      p.kind = Principal::Kind::kPeer;
+      p.name = (*peer)->name;
+      p.public_key = (*peer)->public_key;
+    }
+    peers.Put(vr.verified.keyid, p, (*peer) ? kTokenCacheTtl : kNegativeCacheTtl);
+  }
+  if (p.kind != Principal::Kind::kPeer) {
+    return Deny(401, httpsig::kUnknownSigner,
+                "keyid " + vr.verified.keyid + " is not a trusted peer (kexin peer add)");
+  }
+  auto fresh = RememberNonce(vr.verified, now);
+  if (!fresh.ok()) return Deny(500, "internal", "nonce check failed: " + fresh.status().message());
+  if (!*fresh) {
+    return Deny(401, httpsig::kReplayedNonce,
+                "nonce \"" + vr.verified.nonce + "\" of peer \"" + p.name + "\" was already used");
+  }
+  AuthOutcome o;
+  o.principal = std::move(p);
+  return o;
+}
+
+AuthOutcome Authenticator::AuthenticatePeer(const Request& request, std::string_view scheme) {
+  return impl_->Peer(request, scheme);
+}
+
+AuthOutcome Authenticator::Authenticate(const Route& route, const Request& req,
+                                        std::string_view scheme) {
+  switch (route.auth) {
+    case Auth::kNone: return AuthOutcome();
+    case Auth::kToken: return impl_->Token(route, req);
+    case Auth::kPeer: return impl_->Peer(req, scheme);
+    case Auth::kTokenOrPeer:
+      if (req.Header("authorization")) return impl_->Token(route, req);
+      if (req.Header("signature-input") || req.Header("signature")) {
+        return impl_->Peer(req, scheme);
+      }
+      return Deny(401, "missing_credentials",
+                  req.method + " " + route.pattern +
+                      " requires \"Authorization: Bearer <token>\" or a peer signature");
+  }
+  return Deny(500, "internal", "unknown auth mode");
+}
+
+}  // namespace kexin::server

@@ -1,0 +1,60 @@
+// Module `server` (authentication): turns a request's credentials into a Principal for a Route,
+// or into the 401/403 error the server answers with (docs/api.md#authentication).
+//
+// Bearer tokens are hashed (SHA-256) and looked up in the users table; results are cached in
+// memory for kTokenCacheTtl (positive) and kNegativeCacheTtl (unknown tokens), so an
+// authenticated request costs no database read on the hot path. A removed user's token therefore
+// keeps working on a running server for at most kTokenCacheTtl. Peers are looked up by the
+// signature's keyid (the public key) with the same kind of cache. Nonces of accepted signatures
+// are remembered in memory and inserted into httpsig_nonces (primary key (key, nonce)), so a
+// replay is refused by any thread, and after a restart or from another process sharing the
+// database; rows older than the signature window are pruned.
+//
+// Thread-safety: an Authenticator is used concurrently by all server threads.
+#ifndef KEXIN_SERVER_AUTH_H_
+#define KEXIN_SERVER_AUTH_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "server/api.h"
+#include "server/node.h"
+
+namespace kexin::server {
+
+inline constexpr std::chrono::seconds kTokenCacheTtl{10};
+inline constexpr std::chrono::seconds kNegativeCacheTtl{1};
+
+struct AuthOutcome {
+  Principal principal;
+  int status = 0;  // 0 when authenticated, else 401 or 403
+  std::string code;
+  std::string message;
+  bool ok() const { return status == 0; }
+};
+
+class Authenticator {
+ public:
+  Authenticator(StorePool* stores, int64_t signature_window_seconds);
+  ~Authenticator();
+  // `scheme` is "http" or "https": with the Host header and the request target it forms the
+  // @target-uri that peer signatures cover.
+  AuthOutcome Authenticate(const Route& route, const Request& request, std::string_view scheme);
+  // Peer-only check, for callers outside the router.
+  AuthOutcome AuthenticatePeer(const Request& request, std::string_view scheme);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Forgets every cached token and peer (all Authenticators of the process): call after changing
+// users or peers so the change takes effect at once in this process.
+void InvalidateAuthCaches();
+
+}  // namespace kexin::server
+
+#endif  // KEXIN_SERVER_AUTH_H_

@@ -1,0 +1,498 @@
+// The node server end to end, in process: real sockets, real HTTP, real store and ledger.
+// The role x endpoint matrix walks every route of node::BuildNodeRouter, so routes other modules
+// add are covered as soon as they are merged.
+#include "server/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "identity/node_home.h"
+#include "node/router.h"
+#include "server/auth.h"
+#include "server/httpsig.h"
+#include "server/users.h"
+
+namespace kexin::server {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using nlohmann::json;
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  http::fields headers;
+  json Json() const { return json::parse(body, nullptr, false); }
+  std::string Code() const {
+    auto j = Json();
+    return j.is_object() && j.contains("error") ? j["error"].value("code", "") : "";
+  }
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+Reply Exchange(tcp::socket& sock, beast::flat_buffer& buf, const std::string& method,
+               const std::string& target, const Headers& headers, const std::string& body,
+               bool keep_alive = false) {
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(sock.remote_endpoint().port()));
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  req.keep_alive(keep_alive);
+  req.prepare_payload();
+  http::write(sock, req);
+  http::response_parser<http::string_body> p;
+  p.body_limit(64 << 20);
+  http::read(sock, buf, p);
+  Reply r;
+  r.status = static_cast<int>(p.get().result_int());
+  r.body = p.get().body();
+  r.headers = p.get().base();
+  return r;
+}
+
+Reply Http(uint16_t port, const std::string& method, const std::string& target,
+           const Headers& headers = {}, const std::string& body = "") {
+  net::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  beast::flat_buffer buf;
+  return Exchange(sock, buf, method, target, headers, body);
+}
+
+std::string Hex(const crypto::SigningKey& k) {
+  return crypto::HexEncode(
+      std::string_view(reinterpret_cast<const char*>(k.public_key().data()), 32));
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("kexin_server_test_" + std::to_string(::getpid()) + "_" +
+            std::to_string(counter_++));
+    std::filesystem::remove_all(dir_);
+    auto config = identity::InitHome(dir_.string(), "node-a", std::nullopt);
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    auto key = identity::LoadNodeKey(*config);
+    ASSERT_TRUE(key.ok());
+    auto ledger = identity::OpenLedger(*config);
+    ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+    ledger_ = std::move(*ledger);
+    stores_ = std::make_unique<StorePool>(config->store_url);
+    client_ = std::make_unique<PeerClient>(*key);
+    ctx_.config = *config;
+    ctx_.key = *key;
+    ctx_.public_key = Hex(*key);
+    ctx_.ledger = ledger_.get();
+    ctx_.stores = stores_.get();
+    ctx_.client = client_.get();
+    ctx_.public_url = "http://127.0.0.1";
+    router_ = node::BuildNodeRouter(ctx_);
+    AddTestRoutes();
+    auto st = stores_->ForThisThread();
+    ASSERT_TRUE(st.ok());
+    for (Role r : {Role::kAdmin, Role::kProvider, Role::kConsumer, Role::kAuditor}) {
+      auto u = AddUser(**st, RoleName(r), r);
+      ASSERT_TRUE(u.ok());
+      tokens_[r] = u->token;
+    }
+    peer_key_ = crypto::SigningKey::Generate();
+    ASSERT_TRUE(AddPeer(**st, {"peer-b", "http://127.0.0.1:1", Hex(peer_key_)}).ok());
+    peer_client_ = std::make_unique<PeerClient>(peer_key_);
+    InvalidateAuthCaches();
+    ServerOptions opt;
+    opt.listen = "127.0.0.1:0";
+    opt.threads = 2;
+    opt.body_limit = 4096;
+    server_ = std::make_unique<Server>(router_, ctx_, opt);
+    Status s = server_->Start();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    port_ = server_->port();
+  }
+  void TearDown() override {
+    server_.reset();
+    stores_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  virtual void AddTestRoutes() {}
+
+  Headers Bearer(Role r) { return {{"Authorization", "Bearer " + tokens_[r]}}; }
+  // Signed by peer-b, for a request to this server.
+  Headers Signed(const std::string& method, const std::string& target, const std::string& body,
+                 const crypto::SigningKey* key = nullptr, int64_t created = 0) {
+    auto h = httpsig::Sign(key ? *key : peer_key_, method,
+                           "http://127.0.0.1:" + std::to_string(port_) + target, body,
+                           created ? created : static_cast<int64_t>(std::time(nullptr)),
+                           httpsig::NewNonce());
+    return {{"Content-Digest", h.content_digest},
+            {"Signature-Input", h.signature_input},
+            {"Signature", h.signature}};
+  }
+
+  static inline int counter_ = 0;
+  std::filesystem::path dir_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<StorePool> stores_;
+  std::unique_ptr<PeerClient> client_, peer_client_;
+  crypto::SigningKey peer_key_;
+  NodeContext ctx_;
+  Router router_;
+  std::map<Role, std::string> tokens_;
+  std::unique_ptr<Server> server_;
+  uint16_t port_ = 0;
+};
+
+std::string Concrete(const std::string& pattern) {
+  std::string out;
+  size_t i = 0;
+  while (i < pattern.size()) {
+    if (pattern[i] == ':' && (i == 0 || pattern[i - 1] == '/')) {
+      out += "x";
+      size_t end = pattern.find('/', i);
+      i = end == std::string::npos ? pattern.size() : end;
+    } else {
+      out += pattern[i++];
+    }
+  }
+  return out;
+}
+
+TEST_F(ServerTest, RoleByEndpointMatrix) {
+  const std::vector<Role> all = {Role::kAdmin, Role::kProvider, Role::kConsumer, Role::kAuditor};
+  int checked = 0;
+  for (const auto& route : router_.routes()) {
+    std::string target = Concrete(route.pattern);
+    std::string body = route.method == "GET" ? "" : "{}";
+    std::string where = route.method + " " + route.pattern;
+    bool tokens_ok = route.auth == Auth::kToken || route.auth == Auth::kTokenOrPeer;
+    bool peers_ok = route.auth == Auth::kPeer || route.auth == Auth::kTokenOrPeer;
+    bool open = route.auth == Auth::kNone;
+    // No credentials, and a token that does not exist.
+    for (const Headers& h : {Headers{}, Headers{{"Authorization", "Bearer " + std::string(64, '0')}}}) {
+      Reply r = Http(port_, route.method, target, h, body);
+      if (open) {
+        EXPECT_NE(r.status, 401) << where;
+        EXPECT_NE(r.status, 403) << where;
+      } else {
+        EXPECT_EQ(r.status, 401) << where << " " << r.body;
+        EXPECT_NE(r.Json()["error"].value("request_id", ""), "") << where;
+      }
+      ++checked;
+    }
+    for (Role role : all) {
+      Reply r = Http(port_, route.method, target, Bearer(role), body);
+      std::string who = where + " as " + std::string(RoleName(role));
+      bool allowed = open || (tokens_ok && (route.roles.empty() ||
+                                            std::find(route.roles.begin(), route.roles.end(),
+                                                      role) != route.roles.end()));
+      if (allowed) {
+        EXPECT_NE(r.status, 401) << who << " " << r.body;
+        EXPECT_FALSE(r.status == 403 && r.Code() == "forbidden") << who << " " << r.body;
+      } else if (!tokens_ok) {
+        EXPECT_EQ(r.status, 401) << who << " " << r.body;
+      } else {
+        EXPECT_EQ(r.status, 403) << who << " " << r.body;
+        EXPECT_EQ(r.Code(), "forbidden") << who;
+      }
+      ++checked;
+    }
+    Reply r = Http(port_, route.method, target, Signed(route.method, target, body), body);
+    std::string who = where + " as signed peer";
+    if (open || peers_ok) {
+      EXPECT_NE(r.status, 401) << who << " " << r.body;
+      EXPECT_FALSE(r.status == 403 && r.Code() == "forbidden") << who << " " << r.body;
+    } else {
+      EXPECT_EQ(r.status, 401) << who << " " << r.body;
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 7 * 7);
+}
+
+TEST_F(ServerTest, NodeInfoForUsersAndPeers) {
+  Reply r = Http(port_, "GET", "/v1/node", Bearer(Role::kAuditor));
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = r.Json();
+  EXPECT_EQ(j["name"], "node-a");
+  EXPECT_EQ(j["origin"], "kexin.local/node-a");
+  EXPECT_EQ(j["public_key"], ctx_.public_key);
+  EXPECT_EQ(j["public_key"].get<std::string>().size(), 64u);
+  // PeerClient signs; the server accepts peer-b's signature.
+  auto pr = peer_client_->Send("GET", "http://127.0.0.1:" + std::to_string(port_) + "/v1/node", "");
+  ASSERT_TRUE(pr.ok()) << pr.status().ToString();
+  EXPECT_EQ(pr->status, 200) << pr->body;
+  // Keep-alive reuse: many sequential requests through the same client.
+  for (int i = 0; i < 20; ++i) {
+    auto again =
+        peer_client_->Send("GET", "http://127.0.0.1:" + std::to_string(port_) + "/v1/node", "");
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->status, 200);
+  }
+  // The node's own key is not a trusted peer of itself.
+  auto self = client_->Send("GET", "http://127.0.0.1:" + std::to_string(port_) + "/v1/node", "");
+  ASSERT_TRUE(self.ok());
+  EXPECT_EQ(self->status, 401);
+  EXPECT_NE(self->body.find("unknown_signer"), std::string::npos) << self->body;
+}
+
+TEST_F(ServerTest, PeerSignatureErrors) {
+  // Replay: the same signed request twice.
+  Headers h = Signed("GET", "/v1/node", "");
+  EXPECT_EQ(Http(port_, "GET", "/v1/node", h).status, 200);
+  Reply replay = Http(port_, "GET", "/v1/node", h);
+  EXPECT_EQ(replay.status, 401);
+  EXPECT_EQ(replay.Code(), "replayed_nonce") << replay.body;
+  // Stale and future.
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  Reply stale = Http(port_, "GET", "/v1/node", Signed("GET", "/v1/node", "", nullptr, now - 301));
+  EXPECT_EQ(stale.Code(), "stale_signature") << stale.body;
+  Reply future = Http(port_, "GET", "/v1/node", Signed("GET", "/v1/node", "", nullptr, now + 400));
+  EXPECT_EQ(future.Code(), "stale_signature") << future.body;
+  // Unknown signer.
+  auto stranger = crypto::SigningKey::Generate();
+  Reply unknown = Http(port_, "GET", "/v1/node", Signed("GET", "/v1/node", "", &stranger));
+  EXPECT_EQ(unknown.Code(), "unknown_signer") << unknown.body;
+  // Signed for another path.
+  Reply wrong = Http(port_, "GET", "/v1/node", Signed("GET", "/v1/peers", ""));
+  EXPECT_EQ(wrong.Code(), "bad_signature") << wrong.body;
+  // Body changed after signing.
+  Headers hb = Signed("POST", "/v1/node", "{\"a\":1}");
+  Reply digest = Http(port_, "GET", "/v1/node", hb, "{\"a\":2}");
+  EXPECT_EQ(digest.status, 401);
+  // Missing signature on a token-or-peer route is missing_credentials; all are 401.
+  EXPECT_EQ(Http(port_, "GET", "/v1/node").Code(), "missing_credentials");
+  for (const Reply* r : {&replay, &stale, &future, &unknown, &wrong}) EXPECT_EQ(r->status, 401);
+}
+
+TEST_F(ServerTest, BadDigestCode) {
+  Headers h = Signed("GET", "/v1/node", "");
+  Reply r = Http(port_, "GET", "/v1/node", h, "unexpected body");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.Code(), "bad_digest") << r.body;
+}
+
+TEST_F(ServerTest, NotFoundMethodNotAllowedAndLimits) {
+  Reply nf = Http(port_, "GET", "/v1/nope");
+  EXPECT_EQ(nf.status, 404);
+  EXPECT_EQ(nf.Code(), "not_found");
+  EXPECT_FALSE(nf.Json()["error"]["request_id"].get<std::string>().empty());
+  EXPECT_EQ(std::string(nf.headers["X-Request-Id"]), nf.Json()["error"]["request_id"]);
+  Reply mna = Http(port_, "DELETE", "/healthz");
+  EXPECT_EQ(mna.status, 405);
+  EXPECT_EQ(mna.Code(), "method_not_allowed");
+  EXPECT_EQ(std::string(mna.headers["Allow"]), "GET");
+  // Body over the 4096-byte limit of this server.
+  Reply big = Http(port_, "POST", "/v1/peers", Bearer(Role::kAdmin), std::string(5000, 'x'));
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(big.Code(), "body_too_large");
+  Reply bad_json = Http(port_, "POST", "/v1/peers", Bearer(Role::kAdmin), "{\"name\":");
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_NE(bad_json.body.find("malformed JSON"), std::string::npos) << bad_json.body;
+  // A client's request id is echoed.
+  Reply rid = Http(port_, "GET", "/v1/nope", {{"X-Request-Id", "abc-123"}});
+  EXPECT_EQ(rid.Json()["error"]["request_id"], "abc-123");
+}
+
+TEST_F(ServerTest, PeersAndUsersEndpoints) {
+  auto other = crypto::SigningKey::Generate();
+  json p = {{"name", "peer-c"}, {"url", "http://127.0.0.1:9/"}, {"public_key", Hex(other)}};
+  Reply add = Http(port_, "POST", "/v1/peers", Bearer(Role::kAdmin), p.dump());
+  ASSERT_EQ(add.status, 201) << add.body;
+  EXPECT_EQ(add.Json()["url"], "http://127.0.0.1:9");
+  Reply dup = Http(port_, "POST", "/v1/peers", Bearer(Role::kAdmin), p.dump());
+  EXPECT_EQ(dup.status, 409) << dup.body;
+  p["public_key"] = "zz";
+  p["name"] = "peer-d";
+  Reply badkey = Http(port_, "POST", "/v1/peers", Bearer(Role::kAdmin), p.dump());
+  EXPECT_EQ(badkey.status, 400);
+  EXPECT_NE(badkey.body.find("public_key"), std::string::npos);
+  Reply missing = Http(port_, "POST", "/v1/peers", Bearer(Role::kAdmin), "{\"name\":\"x\"}");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find("\\\"url\\\""), std::string::npos) << missing.body;
+  Reply list = Http(port_, "GET", "/v1/peers", Bearer(Role::kAdmin));
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.Json()["peers"].size(), 2u);
+  // The new peer is trusted at once (the cache was invalidated).
+  Reply signed_c = Http(port_, "GET", "/v1/node", Signed("GET", "/v1/node", "", &other));
+  EXPECT_EQ(signed_c.status, 200) << signed_c.body;
+  Reply users = Http(port_, "GET", "/v1/users", Bearer(Role::kAdmin));
+  ASSERT_EQ(users.status, 200);
+  EXPECT_EQ(users.Json()["users"].size(), 4u);
+  EXPECT_EQ(users.body.find(tokens_[Role::kAdmin]), std::string::npos);
+  // A removed user's token stops working once caches are invalidated.
+  auto st = stores_->ForThisThread();
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE(RemoveUser(**st, "auditor").ok());
+  InvalidateAuthCaches();
+  EXPECT_EQ(Http(port_, "GET", "/v1/node", Bearer(Role::kAuditor)).status, 401);
+}
+
+TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  net::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+  beast::flat_buffer buf;
+  for (int i = 0; i < 50; ++i) {
+    Reply r = Exchange(sock, buf, "GET", "/v1/node", Bearer(Role::kConsumer), "", true);
+    ASSERT_EQ(r.status, 200);
+  }
+  Reply last = Exchange(sock, buf, "GET", "/healthz", {}, "", false);
+  EXPECT_EQ(last.status, 200);
+}
+
+TEST_F(ServerTest, MetricsAndOpenApi) {
+  Http(port_, "GET", "/healthz");
+  Reply m = Http(port_, "GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("kexin_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("kexin_ledger_size 0"), std::string::npos);
+  EXPECT_NE(m.body.find("kexin_uptime_seconds"), std::string::npos);
+  EXPECT_NE(m.body.find("kexin_http_requests_in_flight"), std::string::npos);
+  Reply o = Http(port_, "GET", "/openapi.json");
+  ASSERT_EQ(o.status, 200);
+  json doc = o.Json();
+  EXPECT_EQ(doc["openapi"], "3.1.0");
+  EXPECT_EQ(doc["paths"]["/v1/users"]["get"]["x-kexin-roles"], json::array({"admin"}));
+  EXPECT_EQ(doc["paths"]["/healthz"]["get"]["security"], json::array());
+  for (const auto& r : router_.routes()) {
+    std::string path = r.pattern;
+    std::string lower;
+    for (char c : r.method) lower += static_cast<char>(std::tolower(c));
+    (void)path;
+    (void)lower;
+  }
+}
+
+// Routes only this test adds: a handler that throws and one that is slow.
+class ServerExtraTest : public ServerTest {
+ protected:
+  void AddTestRoutes() override {
+    router_.Add({"GET", "/test/throw", Auth::kNone, {}, "", "test", nullptr, nullptr,
+                 [](const Request&, const Principal&) -> Response {
+                   throw std::runtime_error("boom");
+                 }});
+    router_.Add({"GET", "/test/slow", Auth::kNone, {}, "", "test", nullptr, nullptr,
+                 [](const Request&, const Principal&) {
+                   std::this_thread::sleep_for(std::chrono::milliseconds(400));
+                   return Response::Json(200, {{"slow", true}});
+                 }});
+  }
+};
+
+TEST_F(ServerExtraTest, HandlerExceptionIs500) {
+  Reply r = Http(port_, "GET", "/test/throw");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.Code(), "internal");
+  EXPECT_EQ(r.body.find("boom"), std::string::npos);  // no internals leak
+}
+
+TEST_F(ServerExtraTest, StopFinishesInFlightRequests) {
+  auto pending = std::async(std::launch::async, [&] { return Http(port_, "GET", "/test/slow"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server_->Stop();
+  Reply r = pending.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(std::string(r.headers[http::field::connection]), "close");
+  server_->Wait();
+  // No longer accepting.
+  net::io_context ioc;
+  tcp::socket sock(ioc);
+  beast::error_code ec;
+  sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+  EXPECT_TRUE(ec);
+}
+
+TEST(PeerClientTest, TransportErrorsNameTheUrl) {
+  PeerClient c(crypto::SigningKey::Generate());
+  auto r = c.Send("GET", "http://127.0.0.1:1/v1/node", "", std::chrono::milliseconds(500));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kIoError);
+  EXPECT_NE(r.status().message().find("http://127.0.0.1:1/v1/node"), std::string::npos);
+  auto bad = c.Send("GET", "ftp://x/y", "");
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace kexin::server
+
+namespace kexin::server {
+namespace {
+
+// HTTPS: the server with a self-signed certificate made by `openssl req`, the PeerClient trusting
+// it through KEXIN_CA_FILE and checking the host name.
+
+TEST(TlsTest, PeerClientOverHttps) {
+  auto dir = std::filesystem::temp_directory_path() / ("kexin_tls_test_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                    "-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                    key + " -out " + cert + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto config = identity::InitHome((dir / "home").string(), "node-t", std::nullopt);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto node_key = identity::LoadNodeKey(*config);
+  ASSERT_TRUE(node_key.ok());
+  StorePool stores(config->store_url);
+  auto peer_key = crypto::SigningKey::Generate();
+  {
+    auto st = stores.ForThisThread();
+    ASSERT_TRUE(st.ok());
+    ASSERT_TRUE(AddPeer(**st, {"p", "https://127.0.0.1:1", Hex(peer_key)}).ok());
+  }
+  NodeContext ctx;
+  ctx.config = *config;
+  ctx.key = *node_key;
+  ctx.public_key = Hex(*node_key);
+  ctx.stores = &stores;
+  Router router = node::BuildNodeRouter(ctx);
+  ServerOptions opt;
+  opt.listen = "127.0.0.1:0";
+  opt.threads = 1;
+  opt.tls_cert = cert;
+  opt.tls_key = key;
+  Server server(router, ctx, opt);
+  ASSERT_TRUE(server.Start().ok());
+  std::string url = "https://127.0.0.1:" + std::to_string(server.port()) + "/v1/node";
+  EXPECT_EQ(server.url().rfind("https://", 0), 0u);
+  {
+    // Without trusting the self-signed certificate: a TLS error, kIoError.
+    PeerClient untrusting(peer_key);
+    auto r = untrusting.Send("GET", url, "", std::chrono::seconds(5));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kIoError);
+    EXPECT_NE(r.status().message().find("TLS"), std::string::npos) << r.status().ToString();
+  }
+  ::setenv("KEXIN_CA_FILE", cert.c_str(), 1);
+  PeerClient client(peer_key);
+  ::unsetenv("KEXIN_CA_FILE");
+  for (int i = 0; i < 3; ++i) {  // the second and third reuse the TLS connection
+    auto r = client.Send("GET", url, "", std::chrono::seconds(5));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_NE(r->body.find(ctx.public_key), std::string::npos);
+  }
+  server.Stop();
+  server.Wait();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kexin::server

@@ -1,0 +1,231 @@
+// Server commands: `kexin serve`, `kexin user add|list|remove`, `kexin peer add|list` and
+// `kexin openapi`. See docs/cli.md and docs/api.md.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "identity/node_home.h"
+#include "node/router.h"
+#include "server/auth.h"
+#include "server/node.h"
+#include "server/openapi.h"
+#include "server/server.h"
+#include "server/users.h"
+#include "tools/kexin/commands.h"
+
+namespace kexin::cli {
+namespace {
+
+using nlohmann::json;
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "kexin: %s\n", s.ToString().c_str());
+  return ExitCodeFor(s);
+}
+
+int Print(const json& j) { return WriteOutput("", j.dump(2) + "\n"); }
+
+void AddHome(CLI::App* cmd, std::string* home) {
+  cmd->add_option("--home", *home, "Node home directory (default $KEXIN_HOME or ~/.kexin)");
+}
+
+// The node's store, migrated, for the user and peer commands.
+Result<std::unique_ptr<store::Store>> OpenStore(const std::string& home) {
+  KEXIN_ASSIGN_OR_RETURN(auto config, identity::LoadHome(home));
+  KEXIN_ASSIGN_OR_RETURN(auto st, store::Store::Open(config.store_url));
+  KEXIN_RETURN_IF_ERROR(st->Migrate(store::KexinMigrations()));
+  return st;
+}
+
+std::string HexKey(const crypto::SigningKey& key) {
+  return crypto::HexEncode(std::string_view(
+      reinterpret_cast<const char*>(key.public_key().data()), key.public_key().size()));
+}
+
+struct ServeArgs {
+  std::string home = identity::DefaultHome();
+  std::string listen = "127.0.0.1:8443";
+  std::string public_url, tls_cert, tls_key;
+  int threads = 0;
+  int workers = 0;
+  size_t body_limit = 1 << 20;
+  bool access_log = false;
+};
+
+int RunServe(const ServeArgs& a, std::chrono::steady_clock::time_point t0) {
+  auto config = identity::LoadHome(a.home);
+  if (!config.ok()) return Fail(config.status());
+  auto key = identity::LoadNodeKey(*config);
+  if (!key.ok()) return Fail(key.status());
+  auto ledger = identity::OpenLedger(*config);
+  if (!ledger.ok()) return Fail(ledger.status());
+  server::StorePool stores(config->store_url);
+  server::PeerClient client(*key);
+  server::NodeContext ctx;
+  ctx.config = *config;
+  ctx.key = *key;
+  ctx.public_key = HexKey(*key);
+  ctx.ledger = ledger->get();
+  ctx.stores = &stores;
+  ctx.client = &client;
+  server::ServerOptions opt;
+  opt.listen = a.listen;
+  opt.threads = a.threads;
+  opt.workers = a.workers;
+  opt.tls_cert = a.tls_cert;
+  opt.tls_key = a.tls_key;
+  opt.body_limit = a.body_limit;
+  opt.access_log = a.access_log;
+  opt.handle_signals = true;
+  opt.process_start = t0;
+  std::string scheme = a.tls_cert.empty() ? "http://" : "https://";
+  ctx.public_url = a.public_url.empty() ? scheme + a.listen : a.public_url;
+  while (!ctx.public_url.empty() && ctx.public_url.back() == '/') ctx.public_url.pop_back();
+  opt.public_url = ctx.public_url;
+  server::Router router = node::BuildNodeRouter(ctx);
+  server::Server srv(router, ctx, opt);
+  Status s = srv.Start();
+  if (!s.ok()) return Fail(s);
+  srv.Wait();
+  return 0;
+}
+
+}  // namespace
+
+void RegisterServe(CLI::App& app, RunFn* run) {
+  // kexin serve
+  {
+    auto a = std::make_shared<ServeArgs>();
+    CLI::App* cmd = app.add_subcommand("serve", "Run the node's HTTP API server (docs/api.md)");
+    AddHome(cmd, &a->home);
+    cmd->add_option("--listen", a->listen, "HOST:PORT to listen on (default 127.0.0.1:8443)");
+    cmd->add_option("--public-url", a->public_url,
+                    "URL peers use to reach this node (default: from --listen)");
+    cmd->add_option("--threads", a->threads, "I/O threads (default: hardware concurrency)")
+        ->check(CLI::Range(0, 1024));
+    cmd->add_option("--workers", a->workers, "Handler threads (default: max(8, 4 x threads))")
+        ->check(CLI::Range(0, 4096));
+    cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate chain: serve HTTPS");
+    cmd->add_option("--tls-key", a->tls_key, "PEM private key of --tls-cert");
+    cmd->add_option("--body-limit", a->body_limit, "Largest request body in bytes (default 1 MiB)")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+    cmd->add_flag("--access-log", a->access_log, "Log one JSON line per request on stderr");
+    cmd->callback([run, a] {
+      auto t0 = std::chrono::steady_clock::now();
+      *run = [a, t0] { return RunServe(*a, t0); };
+    });
+  }
+  // kexin user add|list|remove
+  {
+    struct A {
+      std::string home = identity::DefaultHome(), name, role;
+    };
+    auto a = std::make_shared<A>();
+    CLI::App* user = app.add_subcommand("user", "API users and their tokens (docs/api.md)");
+    user->require_subcommand(1);
+    CLI::App* add = user->add_subcommand("add", "Add a user; prints its token once");
+    AddHome(add, &a->home);
+    add->add_option("NAME", a->name, "User name")->required();
+    add->add_option("--role", a->role, "admin, provider, consumer or auditor")
+        ->required()
+        ->check(CLI::IsMember({"admin", "provider", "consumer", "auditor"}));
+    add->callback([run, a] {
+      *run = [a] {
+        auto st = OpenStore(a->home);
+        if (!st.ok()) return Fail(st.status());
+        auto u = server::AddUser(**st, a->name, *server::ParseRole(a->role));
+        if (!u.ok()) return Fail(u.status());
+        return Print({{"name", u->user.name},
+                      {"role", server::RoleName(u->user.role)},
+                      {"token", u->token}});
+      };
+    });
+    CLI::App* list = user->add_subcommand("list", "List users (never their tokens)");
+    AddHome(list, &a->home);
+    list->callback([run, a] {
+      *run = [a] {
+        auto st = OpenStore(a->home);
+        if (!st.ok()) return Fail(st.status());
+        auto users = server::ListUsers(**st);
+        if (!users.ok()) return Fail(users.status());
+        json out = json::array();
+        for (const auto& u : *users) {
+          out.push_back({{"name", u.name}, {"role", server::RoleName(u.role)}, {"created", u.created}});
+        }
+        return Print(out);
+      };
+    });
+    CLI::App* remove = user->add_subcommand("remove", "Remove a user and revoke its token");
+    AddHome(remove, &a->home);
+    remove->add_option("NAME", a->name, "User name")->required();
+    remove->callback([run, a] {
+      *run = [a] {
+        auto st = OpenStore(a->home);
+        if (!st.ok()) return Fail(st.status());
+        Status s = server::RemoveUser(**st, a->name);
+        if (!s.ok()) return Fail(s);
+        return Print({{"name", a->name}, {"removed", true}});
+      };
+    });
+  }
+  // kexin peer add|list
+  {
+    struct A {
+      std::string home = identity::DefaultHome(), name, url, key;
+    };
+    auto a = std::make_shared<A>();
+    CLI::App* peer = app.add_subcommand("peer", "Peers this node trusts by public key");
+    peer->require_subcommand(1);
+    CLI::App* add = peer->add_subcommand("add", "Trust a peer: NAME URL PUBKEY (64 hex digits)");
+    AddHome(add, &a->home);
+    add->add_option("NAME", a->name, "Local name of the peer")->required();
+    add->add_option("URL", a->url, "Base URL of the peer, e.g. http://127.0.0.1:8444")->required();
+    add->add_option("PUBKEY", a->key, "The peer's public key (public_key of its /v1/node)")
+        ->required();
+    add->callback([run, a] {
+      *run = [a] {
+        auto st = OpenStore(a->home);
+        if (!st.ok()) return Fail(st.status());
+        Status s = server::AddPeer(**st, {a->name, a->url, a->key});
+        if (!s.ok()) return Fail(s);
+        auto p = server::GetPeer(**st, a->name);
+        if (!p.ok()) return Fail(p.status());
+        return Print({{"name", p->name}, {"url", p->url}, {"public_key", p->public_key}});
+      };
+    });
+    CLI::App* list = peer->add_subcommand("list", "List trusted peers");
+    AddHome(list, &a->home);
+    list->callback([run, a] {
+      *run = [a] {
+        auto st = OpenStore(a->home);
+        if (!st.ok()) return Fail(st.status());
+        auto peers = server::ListPeers(**st);
+        if (!peers.ok()) return Fail(peers.status());
+        json out = json::array();
+        for (const auto& p : *peers) {
+          out.push_back({{"name", p.name}, {"url", p.url}, {"public_key", p.public_key}});
+        }
+        return Print(out);
+      };
+    });
+  }
+  // kexin openapi
+  {
+    auto out = std::make_shared<std::string>();
+    CLI::App* cmd =
+        app.add_subcommand("openapi", "Write the node API's OpenAPI 3.1 document (docs/openapi.json)");
+    cmd->add_option("-o,--output", *out, "Output file (default: standard output)");
+    cmd->callback([run, out] {
+      *run = [out] {
+        // The routes only: handlers are never called, so the context needs no home.
+        server::NodeContext ctx;
+        ctx.key = crypto::SigningKey::Generate();
+        server::Router router = node::BuildNodeRouter(ctx);
+        return WriteOutput(*out, server::BuildOpenApi(router).dump(2) + "\n");
+      };
+    });
+  }
+}
+
+}  // namespace kexin::cli
