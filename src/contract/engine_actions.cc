@@ -296,6 +296,8 @@ Result<int> Engine::DeliverDue(size_t limit) {
     }
   }
   if (items.empty()) {
+    KEXIN_ASSIGN_OR_RETURN(bool due, HasDue(*s, NowMs()));
+    if (!due) return 0;
     KEXIN_RETURN_IF_ERROR(InTxn([&](store::Store& w) -> Status {
       KEXIN_ASSIGN_OR_RETURN(
           items, LeaseDue(w, NowMs(), config_.retry.lease_ms, static_cast<int64_t>(limit)));

@@ -269,6 +269,13 @@ Result<std::vector<OutboxItem>> LeaseDue(store::Store& s, int64_t now_ms, int64_
   return out;
 }
 
+Result<bool> HasDue(store::Store& s, int64_t now_ms) {
+  KEXIN_ASSIGN_OR_RETURN(auto rows, s.Query("SELECT id FROM negotiation_outbox WHERE status ="
+                                            " 'pending' AND next_attempt <= $1 LIMIT 1",
+                                            {now_ms}));
+  return !rows.empty();
+}
+
 Status UpdateOutbox(store::Store& s, const OutboxItem& o) {
   return s.Exec("UPDATE negotiation_outbox SET attempts=$1, next_attempt=$2, status=$3,"
                 " last_error=$4 WHERE id=$5",

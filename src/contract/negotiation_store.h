@@ -108,6 +108,8 @@ Status Enqueue(store::Store& s, const OutboxItem& item);
 // now_ms + lease_ms) so other workers skip it.
 Result<std::vector<OutboxItem>> LeaseDue(store::Store& s, int64_t now_ms, int64_t lease_ms,
                                          int64_t limit);
+// Whether any pending item is due at `now_ms` (a read: lets idle workers skip the lease write).
+Result<bool> HasDue(store::Store& s, int64_t now_ms);
 Status UpdateOutbox(store::Store& s, const OutboxItem& item);
 Result<std::optional<OutboxItem>> LoadOutbox(store::Store& s, const std::string& id);
 Result<std::vector<OutboxItem>> ListOutbox(store::Store& s, const std::string& negotiation_id);
