@@ -6,7 +6,9 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "contract/agreement.h"
@@ -36,6 +38,8 @@ struct Node {
   std::unique_ptr<Engine> engine;
   crypto::SigningKey key = crypto::SigningKey::Generate();
   std::string url;
+  std::mutex mu;
+  std::map<std::thread::id, std::unique_ptr<store::Store>> per_thread;
 };
 
 struct Sent {
@@ -59,6 +63,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
   void TearDown() override {
     for (auto* n : {&provider_, &consumer_}) {
       n->engine.reset();
+      n->per_thread.clear();
       n->ledger.reset();
       n->store.reset();
       n->db.Drop();
@@ -77,7 +82,15 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(l.ok()) << l.status().ToString();
     n.ledger = std::move(l).value();
     EngineConfig c;
-    c.store = [&n]() -> Result<store::Store*> { return n.store.get(); };
+    // A Store is single-threaded: each thread gets its own, as StorePool does in the server.
+    c.store = [&n]() -> Result<store::Store*> {
+      std::lock_guard<std::mutex> lock(n.mu);
+      auto& s = n.per_thread[std::this_thread::get_id()];
+      if (!s) {
+        KEXIN_ASSIGN_OR_RETURN(s, store::Store::Open(n.db.url()));
+      }
+      return s.get();
+    };
     c.ledger = n.ledger.get();
     c.key = n.key;
     c.public_key = Hex(n.key);
@@ -136,7 +149,10 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     } else {
       return TransportReply{404, "{}"};
     }
-    sent_.push_back({url, body, r.status, r.body.dump()});
+    {
+      std::lock_guard<std::mutex> lock(sent_mu_);
+      sent_.push_back({url, body, r.status, r.body.dump()});
+    }
     if (lose_acks_ > 0) {
       --lose_acks_;
       return IoError("read " + url + ": Connection reset by peer");
@@ -177,6 +193,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
   }
 
   Node provider_, consumer_;
+  std::mutex sent_mu_;
   std::vector<Sent> sent_;
   bool down_ = false, manual_ = false;
   int fail_5xx_ = 0, lose_acks_ = 0;
@@ -466,6 +483,44 @@ TEST_P(EngineTest, ConsumerAcceptsACounterOffer) {
   EXPECT_EQ(Load(consumer_, c.id).offer_id, "offer-2");
   ASSERT_TRUE(consumer_.engine->Approve(c.id).ok());
   EXPECT_EQ(Load(consumer_, c.id).pending, State::kAccepted);
+}
+
+TEST_P(EngineTest, ConcurrentNegotiationsShareCommitsAndAllFinalize) {
+  // Many threads at once: on SQLite their writes share group commits (engine_commit.cc).
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<std::string> ids;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        auto n = consumer_.engine->Start({"provider", provider_.url, Hex(provider_.key)}, "reg-1",
+                                         "offer-1", Policy("credit-scoring"));
+        std::lock_guard<std::mutex> lock(mu);
+        if (n.ok()) ids.push_back(n->id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(ids.size(), 80u);
+  // Deliver from several threads too (the transport calls the peer engine synchronously).
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::thread> workers;
+    std::atomic<int> sent{0};
+    for (int w = 0; w < 4; ++w) {
+      workers.emplace_back([&] {
+        auto a = consumer_.engine->DeliverDue(8);
+        auto b = provider_.engine->DeliverDue(8);
+        sent += (a.ok() ? *a : 0) + (b.ok() ? *b : 0);
+      });
+    }
+    for (auto& w : workers) w.join();
+    if (sent == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
+  for (const auto& id : ids) EXPECT_EQ(Load(consumer_, id).state, State::kFinalized) << id;
+  EXPECT_EQ(consumer_.ledger->Size(), 80u * 5);
+  EXPECT_EQ(provider_.ledger->Size(), 80u * 4);
+  EXPECT_TRUE(provider_.ledger->VerifyAll().ok());
 }
 
 TEST_P(EngineTest, LedgersCrossCheckAndTamperingIsFound) {
