@@ -3,7 +3,7 @@
 # against a real `kexin serve` process, the cosignature verified with the witness's key, the
 # consistency proof on the second push, the 409 recovery when the pusher lost its record, and the
 # witness's refusals (unknown log 404, forged signature 403, bad proof 422, stale old size 409,
-# malformed body 400) over plain HTTP. Usage: witness_test.sh KEXIN
+# malformed body 400) over plain HTTP. Usage: witness_http_test.sh KEXIN
 set -u
 KEXIN=$1
 T=$(mktemp -d)
@@ -107,4 +107,4 @@ printf 'nonsense' >"$T/b400b"
 [ $? -eq 3 ] && grep -q nobody "$T/err" || fail "unknown peer should exit 3 naming it: $(cat "$T/err")"
 
 if [ $fails -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
-echo "witness_test: OK"
+echo "witness_http_test: OK"
