@@ -382,7 +382,9 @@ TEST_F(ServerTest, MetricsAndOpenApi) {
       if (r.pattern[i] == ':') {
         size_t end = r.pattern.find('/', i);
         if (end == std::string::npos) end = r.pattern.size();
-        path += "{" + r.pattern.substr(i + 1, end - i - 1) + "}";
+        path.push_back('{');
+        path.append(r.pattern, i + 1, end - i - 1);
+        path.push_back('}');
         i = end;
       } else {
         path += r.pattern[i++];
