@@ -574,6 +574,7 @@ Status Server::Start() {
   if (ec) return IoError("cannot listen on " + listen + ": " + ec.message());
   s.port = s.acceptor->local_endpoint().port();
   s.host = endpoint.address().to_string();
+  if (s.opt.on_bound) s.opt.on_bound(url());
 
   int threads = s.opt.threads > 0 ? s.opt.threads
                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

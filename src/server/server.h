@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -43,6 +44,9 @@ struct ServerOptions {
   bool access_log = false;                 // one JSON line per request
   bool handle_signals = false;             // SIGTERM/SIGINT -> Stop()
   std::string public_url;                  // logged; defaults to the listening URL
+  // Called by Start() once the socket is bound, before any request is served, with url() (e.g.
+  // to fill NodeContext::public_url when listening on port 0).
+  std::function<void(const std::string& url)> on_bound;
   // When the process started, for the "startup_ms" of the startup log line; default: Start().
   std::chrono::steady_clock::time_point process_start{};
 };

@@ -79,10 +79,13 @@ int RunServe(const ServeArgs& a, std::chrono::steady_clock::time_point t0) {
   opt.access_log = a.access_log;
   opt.handle_signals = true;
   opt.process_start = t0;
-  std::string scheme = a.tls_cert.empty() ? "http://" : "https://";
-  ctx.public_url = a.public_url.empty() ? scheme + a.listen : a.public_url;
+  // Without --public-url, the URL the server is listening on (known once bound: port 0 works).
+  ctx.public_url = a.public_url;
   while (!ctx.public_url.empty() && ctx.public_url.back() == '/') ctx.public_url.pop_back();
   opt.public_url = ctx.public_url;
+  opt.on_bound = [&ctx](const std::string& url) {
+    if (ctx.public_url.empty()) ctx.public_url = url;
+  };
   server::Router router = node::BuildNodeRouter(ctx);
   server::Server srv(router, ctx, opt);
   Status s = srv.Start();
