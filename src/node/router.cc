@@ -1,6 +1,7 @@
 #include "node/router.h"
 
 #include "catalog/routes.h"
+#include "contract/routes.h"
 #include "server/routes.h"
 
 namespace kexin::node {
@@ -10,6 +11,7 @@ server::Router BuildNodeRouter(server::NodeContext& ctx) {
   server::AddServerRoutes(router, ctx);
   AddNodeRoutes(router, ctx);
   catalog::AddCatalogRoutes(router, ctx);
+  contract::AddContractRoutes(router, ctx);
   return router;
 }
 

@@ -87,6 +87,31 @@ const std::vector<Migration>& KexinMigrations() {
        "CREATE TABLE peer_catalogs (peer TEXT PRIMARY KEY, url TEXT NOT NULL,"
        " fetched_at TEXT NOT NULL, catalog TEXT NOT NULL);"
        "CREATE TABLE catalog_peer_regions (peer TEXT PRIMARY KEY, region TEXT NOT NULL)"},
+      // Contract negotiation (src/contract/negotiation_store.h, docs/contract.md#persistence).
+      {5,
+       "CREATE TABLE negotiations (id TEXT PRIMARY KEY, side TEXT NOT NULL, peer_pid TEXT NOT NULL,"
+       " peer_name TEXT NOT NULL, peer_key TEXT NOT NULL, peer_url TEXT NOT NULL,"
+       " state TEXT NOT NULL, pending_state TEXT NOT NULL, dataset TEXT NOT NULL,"
+       " offer_id TEXT NOT NULL, offer TEXT NOT NULL, manual BIGINT NOT NULL,"
+       " decision TEXT NOT NULL, agreement TEXT NOT NULL, agreement_hash TEXT NOT NULL,"
+       " provider_signature TEXT NOT NULL, consumer_signature TEXT NOT NULL, reason TEXT NOT NULL,"
+       " version BIGINT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL);"
+       "CREATE UNIQUE INDEX negotiations_by_peer_pid ON negotiations (side, peer_key, peer_pid)"
+       " WHERE peer_pid <> '';"
+       "CREATE INDEX negotiations_by_state ON negotiations (state, created);"
+       "CREATE TABLE negotiation_events (negotiation_id TEXT NOT NULL, seq BIGINT NOT NULL,"
+       " time TEXT NOT NULL, type TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL,"
+       " ledger_index BIGINT, PRIMARY KEY (negotiation_id, seq));"
+       "CREATE INDEX negotiation_events_unrecorded ON negotiation_events (ledger_index);"
+       "CREATE TABLE negotiation_messages (negotiation_id TEXT NOT NULL, digest TEXT NOT NULL,"
+       " status BIGINT NOT NULL, response TEXT NOT NULL, received TEXT NOT NULL,"
+       " PRIMARY KEY (negotiation_id, digest));"
+       "CREATE TABLE negotiation_outbox (id TEXT PRIMARY KEY, negotiation_id TEXT NOT NULL,"
+       " kind TEXT NOT NULL, url TEXT NOT NULL, body TEXT NOT NULL, attempts BIGINT NOT NULL,"
+       " next_attempt BIGINT NOT NULL, status TEXT NOT NULL, last_error TEXT NOT NULL,"
+       " created TEXT NOT NULL);"
+       "CREATE INDEX negotiation_outbox_due ON negotiation_outbox (status, next_attempt);"
+       "CREATE INDEX negotiation_outbox_by_negotiation ON negotiation_outbox (negotiation_id)"},
   };
   return m;
 }

@@ -21,6 +21,7 @@ void RegisterOutbound(CLI::App& app, RunFn* run);
 // `kexin policy`, `kexin offer`, `kexin catalog` (catalog_commands.cc).
 void RegisterCatalog(CLI::App& app, RunFn* run);
 void RegisterServe(CLI::App& app, RunFn* run);  // serve, user, peer, openapi
+void RegisterContract(CLI::App& app, RunFn* run);  // contract_commands.cc
 
 // Writes `data` to `path` atomically (temp file in the same directory, fsync, rename), or to
 // stdout when path is empty or "-". Returns an exit code and prints the error on failure.

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   kexin::cli::RegisterOutbound(app, &run);
   kexin::cli::RegisterCatalog(app, &run);
   kexin::cli::RegisterServe(app, &run);
+  kexin::cli::RegisterContract(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,379 @@
+// The receiving half of the engine: DSP messages from the peer (docs/contract.md#messages).
+#include "contract/engine.h"
+
+#include <algorithm>
+
+#include "contract/agreement.h"
+#include "contract/messages.h"
+#include "json/canonical.h"
+
+namespace kexin::contract {
+
+using nlohmann::json;
+
+struct Engine::Outcome {
+  Reply reply;
+  std::string negotiation_id;  // the negotiation touched, "" when none
+  bool conflict = false;       // changed concurrently: run again
+  bool enqueued = false;
+  bool keep = false;           // the changes are kept (committed)
+  internal::TxnLog log;        // what the committed transaction queued
+};
+
+namespace {
+
+Side Other(Side s) { return s == Side::kProvider ? Side::kConsumer : Side::kProvider; }
+
+Reply Error(int status, const std::string& ppid, const std::string& cpid, std::string_view code,
+            std::string_view reason) {
+  return Reply{status, NegotiationError(ppid, cpid, code, reason)};
+}
+
+std::string JoinReason(const Message& m) {
+  std::string out;
+  if (m.reason.is_array()) {
+    for (const auto& r : m.reason) {
+      if (!out.empty()) out += "; ";
+      out += r.is_string() ? r.get<std::string>() : r.dump();
+    }
+  }
+  if (!m.code.empty()) out = out.empty() ? "code " + m.code : m.code + ": " + out;
+  return out.empty() ? "terminated by the peer" : out;
+}
+
+// The consumer's checks of a provider's agreement (docs/contract.md#agreement).
+Status CheckAgreement(const Negotiation& n, const Message& m, const std::string& own_key,
+                      const PolicyMatcher& match) {
+  const json& a = m.agreement;
+  if (a["assigner"] != NodeUrn(n.peer_key))
+    return InvalidArgument("agreement.assigner must be " + NodeUrn(n.peer_key) + ", the provider");
+  if (a["assignee"] != NodeUrn(own_key))
+    return InvalidArgument("agreement.assignee must be " + NodeUrn(own_key) + ", this consumer");
+  if (a["target"] != n.dataset)
+    return InvalidArgument("agreement.target '" + a["target"].get<std::string>() +
+                           "' is not the requested dataset '" + n.dataset + "'");
+  if (match) {
+    Status s = match(a, n.offer);
+    if (!s.ok()) return InvalidArgument("agreement rules differ from the offer: " + s.message());
+  }
+  return VerifyAgreement(n.peer_key, a, m.provider_signature);
+}
+
+}  // namespace
+
+Engine::Engine(EngineConfig config) : config_(std::move(config)) {
+  if (config_.open_store) {
+    auto w = config_.open_store();
+    if (w.ok() && (*w)->backend() == "sqlite") {
+      writer_ = std::move(w).value();
+      // This connection does all of the engine's writes: a larger page cache and memory-mapped
+      // reads spare it most read system calls.
+      writer_->Exec("PRAGMA cache_size = -65536").IgnoreError();
+      writer_->Exec("PRAGMA mmap_size = 268435456").IgnoreError();
+      committer_ = std::thread([this] { CommitLoop(); });
+    }
+  }
+}
+
+Engine::~Engine() {
+  if (committer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(group_mu_);
+      group_stop_ = true;
+    }
+    group_cv_.notify_all();
+    committer_.join();
+  }
+}
+
+std::mutex& Engine::LockFor(const std::string& key) {
+  return locks_[std::hash<std::string>{}(key) % locks_.size()];
+}
+
+Reply Engine::Receive(Side side, std::string_view expected_type, const std::string& pid,
+                      const Caller& caller, std::string_view body) {
+  auto parsed = ParseMessage(body, expected_type);
+  if (!parsed.ok()) {
+    return Error(400, side == Side::kProvider ? pid : "", side == Side::kConsumer ? pid : "",
+                 "invalid_message", parsed.status().message());
+  }
+  const Message& m = *parsed;
+  auto sender = SenderOf(m.type);
+  if (sender && *sender != Other(side)) {
+    return Error(403, m.provider_pid, m.consumer_pid, "wrong_role",
+                 std::string(MessageTypeName(m.type)) + " is sent by the " +
+                     std::string(SideName(*sender)) + "; this is the " +
+                     std::string(SideName(side)) + "'s endpoint");
+  }
+  const std::string& own_pid = side == Side::kProvider ? m.provider_pid : m.consumer_pid;
+  if (own_pid != pid) {
+    return Error(400, m.provider_pid, m.consumer_pid, "pid_mismatch",
+                 pid.empty() ? "an initial " + std::string(expected_type) +
+                                   " must not carry this side's process id"
+                             : "the message's " +
+                                   std::string(side == Side::kProvider ? "providerPid"
+                                                                       : "consumerPid") +
+                                   " '" + own_pid + "' is not '" + pid + "' of the URL");
+  }
+  auto canonical = ::kexin::json::Canonicalize(json::parse(body));
+  if (!canonical.ok()) {
+    return Error(400, m.provider_pid, m.consumer_pid, "invalid_message",
+                 canonical.status().message());
+  }
+  const std::string digest = crypto::HexEncode(crypto::Sha256(*canonical));
+  const std::string lock_key = pid.empty() ? caller.public_key + " " + m.consumer_pid : pid;
+  Outcome out;
+  {
+    std::lock_guard<std::mutex> lock(LockFor(lock_key));
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      out = Outcome();
+      out.log = NewLog();
+      Status st = InTxn([&](store::Store& s) -> Status {
+        internal::TxnScope scope(&out.log);
+        ReceiveOnce(side, m, digest, caller, s, out);
+        return out.keep ? Status::Ok() : FailedPrecondition("discarded");
+      });
+      if (out.keep && !st.ok()) {  // the commit failed: nothing happened
+        out.keep = false;
+        out.negotiation_id.clear();
+        out.reply = Error(500, m.provider_pid, m.consumer_pid, "internal", st.ToString());
+      }
+      if (!out.conflict) break;
+    }
+    if (out.conflict) {
+      out.reply = Error(409, m.provider_pid, m.consumer_pid, "conflict",
+                        "the negotiation changed concurrently; send the message again");
+    }
+    if (!out.negotiation_id.empty()) AfterCommit(out.log);
+  }
+  if (out.enqueued && config_.notify) config_.notify();
+  return out.reply;
+}
+
+void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
+                         const Caller& caller, store::Store& s, Outcome& out) {
+  const std::string& ppid = m.provider_pid;
+  const std::string& cpid = m.consumer_pid;
+  // Every early return answers without keeping any change (InTxn rolls the operation back).
+  auto abort = [&](Reply r) {
+    out.keep = false;
+    out.reply = std::move(r);
+  };
+  const bool initial = side == Side::kProvider && m.type == MessageType::kRequest && ppid.empty();
+  Result<std::optional<Negotiation>> found =
+      initial ? FindByPeerPid(s, side, caller.public_key, cpid)
+              : LoadNegotiation(s, side == Side::kProvider ? ppid : cpid);
+  if (!found.ok()) return abort(Error(500, ppid, cpid, "internal", found.status().ToString()));
+  if (!initial && (!found->has_value() || (*found)->side != side ||
+                   (*found)->peer_key != caller.public_key)) {
+    return abort(Error(404, ppid, cpid, "unknown_negotiation",
+                       "no " + std::string(SideName(side)) + " negotiation '" +
+                           (side == Side::kProvider ? ppid : cpid) + "' with peer '" +
+                           caller.name + "'"));
+  }
+  if (found->has_value()) {
+    auto prior = FindReply(s, (*found)->id, digest);
+    if (!prior.ok()) return abort(Error(500, ppid, cpid, "internal", prior.status().ToString()));
+    if (prior->has_value()) {
+      // The same message again: the same answer, nothing changes.
+      return abort(Reply{(*prior)->status, json::parse((*prior)->body)});
+    }
+    if (initial) {
+      return abort(Error(409, (*found)->id, cpid, "duplicate_consumer_pid",
+                         "consumerPid '" + cpid + "' is already used by negotiation '" +
+                             (*found)->id + "' with a different request"));
+    }
+  }
+  Negotiation n;
+  int status = 200;
+  if (initial) {
+    if (m.callback_address.rfind(caller.url, 0) != 0) {
+      return abort(Error(400, "", cpid, "invalid_callback",
+                         "callbackAddress '" + m.callback_address +
+                             "' is not under the peer's registered URL '" + caller.url + "'"));
+    }
+    std::string target = m.offer.value("target", "");
+    if (target.empty()) {
+      return abort(Error(400, "", cpid, "invalid_message",
+                         "ContractRequestMessage: field 'offer.target' (the dataset) is required"));
+    }
+    OfferRequest req{m.offer["@id"].get<std::string>(), target, m.offer, caller.public_key,
+                     caller.name};
+    auto checked = config_.check_offer(s, req);
+    if (auto* rej = std::get_if<OfferRejection>(&checked)) {
+      return abort(Error(rej->http_status, "", cpid, rej->code, rej->reason));
+    }
+    const auto& terms = std::get<OfferTerms>(checked);
+    n.id = NewUrn();
+    n.side = Side::kProvider;
+    n.peer_pid = cpid;
+    n.peer_name = caller.name;
+    n.peer_key = caller.public_key;
+    n.peer_url = m.callback_address;
+    while (!n.peer_url.empty() && n.peer_url.back() == '/') n.peer_url.pop_back();
+    n.state = State::kRequested;
+    n.dataset = target;
+    n.offer_id = req.offer_id;
+    // The agreement carries the provider's own (canonical) terms, equivalent to those requested.
+    n.offer = terms.policy.is_object() ? terms.policy : m.offer;
+    n.manual = terms.manual_approval;
+    Status e;
+    if (!n.manual) {
+      e = internal::PrepareAgreement(s, n, config_.key, config_.public_key);
+      out.enqueued = true;
+    }
+    if (e.ok()) e = InsertNegotiation(s, n);
+    if (e.ok()) e = internal::AddStateEvent(s, n, config_.public_key);
+    if (!e.ok()) return abort(Error(500, n.id, cpid, "internal", e.ToString()));
+    status = 201;
+  } else {
+    n = std::move(**found);
+    const std::string& other_pid = side == Side::kProvider ? cpid : ppid;
+    if (!n.peer_pid.empty() && other_pid != n.peer_pid) {
+      return abort(Error(400, ppid, cpid, "pid_mismatch",
+                         "the message's " +
+                             std::string(side == Side::kProvider ? "consumerPid" : "providerPid") +
+                             " '" + other_pid + "' is not this negotiation's '" + n.peer_pid +
+                             "'"));
+    }
+    auto next = Next(n.state, m.type, Other(side));
+    if (!next.ok() && n.pending && Next(*n.pending, m.type, Other(side)).ok()) {
+      // The peer's message shows it received ours: that is its acknowledgement.
+      if (n.peer_pid.empty()) n.peer_pid = other_pid;
+      n.state = *n.pending;
+      n.pending.reset();
+      Status e = internal::AddStateEvent(s, n, config_.public_key);
+      if (e.ok()) e = CompletePendingOutbox(s, n.id);
+      if (!e.ok()) return abort(Error(500, ppid, cpid, "internal", e.ToString()));
+      next = Next(n.state, m.type, Other(side));
+    }
+    if (!next.ok()) {
+      return abort(Error(409, ppid, cpid, "invalid_transition",
+                         next.status().message() + " of negotiation '" + n.id + "'"));
+    }
+    if (n.peer_pid.empty()) n.peer_pid = other_pid;
+    Status e;
+    switch (m.type) {
+      case MessageType::kRequest: {
+        OfferRequest req{m.offer["@id"].get<std::string>(), m.offer.value("target", n.dataset),
+                         m.offer, caller.public_key, caller.name};
+        auto checked = config_.check_offer(s, req);
+        if (auto* rej = std::get_if<OfferRejection>(&checked))
+          return abort(Error(rej->http_status, ppid, cpid, rej->code, rej->reason));
+        const auto& terms = std::get<OfferTerms>(checked);
+        n.offer = terms.policy.is_object() ? terms.policy : m.offer;
+        n.offer_id = req.offer_id;
+        n.manual = terms.manual_approval;
+        n.state = *next;
+        e = internal::AddStateEvent(s, n, config_.public_key);
+        if (e.ok() && !n.manual) {
+          e = internal::PrepareAgreement(s, n, config_.key, config_.public_key);
+          out.enqueued = true;
+        }
+        break;
+      }
+      case MessageType::kOffer:
+        n.offer = m.offer;
+        n.offer_id = m.offer["@id"].get<std::string>();
+        n.state = *next;
+        e = internal::AddStateEvent(s, n, config_.public_key);
+        break;
+      case MessageType::kAccepted:
+        n.state = *next;
+        e = internal::AddStateEvent(s, n, config_.public_key);
+        if (e.ok()) e = internal::PrepareAgreement(s, n, config_.key, config_.public_key);
+        out.enqueued = true;
+        break;
+      case MessageType::kAgreement: {
+        Status check = CheckAgreement(n, m, config_.public_key, config_.policies_match);
+        if (!check.ok()) {
+          bool bad_sig = check.code() == StatusCode::kCorruption;
+          return abort(Error(400, ppid, cpid, bad_sig ? "bad_agreement_signature" : "invalid_agreement",
+                             check.message()));
+        }
+        auto hash = AgreementHash(m.agreement);
+        auto sig = SignAgreement(config_.key, m.agreement);
+        if (!hash.ok() || !sig.ok()) return abort(Error(400, ppid, cpid, "invalid_agreement",
+                                                        hash.ok() ? sig.status().message()
+                                                                  : hash.status().message()));
+        n.agreement = m.agreement;
+        n.agreement_hash = *hash;
+        n.provider_signature = m.provider_signature;
+        n.consumer_signature = *sig;
+        n.state = *next;
+        e = internal::AddStateEvent(s, n, config_.public_key);
+        if (e.ok()) {
+          e = internal::EnqueueMessage(
+              s, n, MessageType::kVerification,
+              VerificationMessage(n.peer_pid, n.id, n.agreement_hash, n.consumer_signature));
+          n.pending = State::kVerified;
+          out.enqueued = true;
+        }
+        break;
+      }
+      case MessageType::kVerification: {
+        if (m.agreement_hash != n.agreement_hash) {
+          return abort(Error(400, ppid, cpid, "invalid_agreement",
+                             "kexin:agreementHash '" + m.agreement_hash +
+                                 "' is not the hash of agreement '" +
+                                 n.agreement.value("@id", "") + "' (" + n.agreement_hash + ")"));
+        }
+        Status v = VerifyAgreement(n.peer_key, n.agreement, m.consumer_signature);
+        if (!v.ok()) {
+          return abort(Error(400, ppid, cpid, "bad_agreement_signature",
+                             "consumer countersignature: " + v.message()));
+        }
+        n.consumer_signature = m.consumer_signature;
+        n.state = *next;
+        e = internal::AddStateEvent(s, n, config_.public_key);
+        if (e.ok()) {
+          e = internal::EnqueueMessage(s, n, MessageType::kFinalized,
+                                       EventMessage(n.id, n.peer_pid, "FINALIZED"));
+          n.pending = State::kFinalized;
+          out.enqueued = true;
+        }
+        break;
+      }
+      case MessageType::kFinalized:
+        n.state = *next;
+        e = internal::AddStateEvent(s, n, config_.public_key);
+        break;
+      case MessageType::kTermination:
+        n.state = *next;
+        n.pending.reset();
+        n.reason = JoinReason(m);
+        e = CompletePendingOutbox(s, n.id);
+        if (e.ok()) e = internal::AddStateEvent(s, n, config_.public_key);
+        break;
+    }
+    if (!e.ok()) return abort(Error(500, ppid, cpid, "internal", e.ToString()));
+    Status u = UpdateNegotiation(s, n);
+    if (!u.ok()) {
+      out.conflict = u.code() == StatusCode::kFailedPrecondition;
+      return abort(Error(500, ppid, cpid, "internal", u.ToString()));
+    }
+  }
+  Reply reply{status, NegotiationAck(n.provider_pid(), n.consumer_pid(), n.state)};
+  if (Status e = SaveReply(s, n.id, digest, StoredReply{reply.status, reply.body.dump()}); !e.ok())
+    return abort(Error(500, ppid, cpid, "internal", e.ToString()));
+  out.keep = true;
+  out.reply = std::move(reply);
+  out.negotiation_id = n.id;
+}
+
+Reply Engine::Get(Side side, const std::string& pid, const Caller& caller) {
+  auto st = config_.store();
+  if (!st.ok()) return Error(500, "", "", "internal", st.status().ToString());
+  auto found = LoadNegotiation(**st, pid);
+  if (!found.ok()) return Error(500, "", "", "internal", found.status().ToString());
+  if (!found->has_value() || (*found)->side != side || (*found)->peer_key != caller.public_key) {
+    return Error(404, side == Side::kProvider ? pid : "", side == Side::kConsumer ? pid : "",
+                 "unknown_negotiation",
+                 "no " + std::string(SideName(side)) + " negotiation '" + pid + "' with peer '" +
+                     caller.name + "'");
+  }
+  const Negotiation& n = **found;
+  return Reply{200, NegotiationAck(n.provider_pid(), n.consumer_pid(), n.state)};
+}
+
+}  // namespace kexin::contract

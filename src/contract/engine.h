@@ -1,0 +1,248 @@
+// Module `contract` (engine part): both sides of a DSP contract negotiation, independent of HTTP.
+//
+// The Engine applies incoming negotiation messages (Receive), management actions (Start, Approve,
+// Reject, Terminate) and acknowledgements of the messages it sent (DeliverDue), persisting
+// everything through negotiation_store.h. A state changes on the receiver when a message is
+// accepted and on the sender only when the peer acknowledges it (2xx); a message the peer's
+// answer implies it received (the provider's agreement answers our request) counts as
+// acknowledged. Every accepted message's reply is stored under the digest of its canonical JSON,
+// so the same message again gets the same answer and changes nothing. Outgoing messages go
+// through the persisted outbox with retries and exponential backoff on transport errors and 5xx.
+// Every state change is an event that is appended to the node's ledger after its transaction
+// commits. Protocol: docs/contract.md.
+//
+// Thread-safety: all methods may be called concurrently; messages for one negotiation are
+// serialized by a lock striped by negotiation id, and across processes (CLI) by optimistic
+// versioning in the store.
+#ifndef KEXIN_CONTRACT_ENGINE_H_
+#define KEXIN_CONTRACT_ENGINE_H_
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <thread>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "contract/messages.h"
+#include "contract/negotiation_store.h"
+#include "contract/state.h"
+#include "crypto/crypto.h"
+#include "kexin/status.h"
+#include "ledger/ledger.h"
+#include "store/store.h"
+
+namespace kexin::contract {
+
+// What the provider's catalog says about a requested offer.
+struct OfferRequest {
+  std::string offer_id;
+  std::string target;         // the dataset the consumer asked for
+  nlohmann::json requested;   // the MessageOffer the consumer sent
+  std::string consumer_key;   // hex
+  std::string consumer_name;  // the provider's peers-table name for the consumer
+};
+struct OfferTerms {
+  nlohmann::json policy;  // the offer's ODRL policy as the provider stores it
+  bool manual_approval = false;
+};
+struct OfferRejection {
+  int http_status = 422;
+  std::string code;    // "policy_mismatch", "offer_withdrawn", "offer_expired", "unknown_offer"
+  std::string reason;  // names the offer and the constraint
+};
+using OfferChecker =
+    std::function<std::variant<OfferTerms, OfferRejection>(store::Store&, const OfferRequest&)>;
+// OK when the rules of two ODRL policies mean the same (consumer check of the agreement).
+using PolicyMatcher = std::function<Status(const nlohmann::json& a, const nlohmann::json& b)>;
+
+struct TransportReply {
+  int status = 0;
+  std::string body;
+};
+// Sends a signed POST with a JSON body; kIoError on transport failure.
+using Transport = std::function<Result<TransportReply>(const std::string& url,
+                                                       const std::string& body)>;
+
+struct RetryPolicy {
+  int max_attempts = 12;
+  int64_t base_backoff_ms = 200;
+  int64_t max_backoff_ms = 30000;
+  int64_t lease_ms = 30000;  // how long a leased outbox item is hidden from other workers
+};
+
+struct EngineConfig {
+  std::function<Result<store::Store*>()> store;  // the calling thread's store
+  ledger::Ledger* ledger = nullptr;  // null (CLI): events wait for a server to record them
+  crypto::SigningKey key;
+  std::string public_key;  // hex
+  std::string public_url;  // base URL peers reach this node at; callbacks under <url>/dsp/callback
+  Transport transport;     // null (CLI): nothing is sent, the server's worker sends it
+  OfferChecker check_offer;
+  PolicyMatcher policies_match;
+  RetryPolicy retry;
+  std::function<void()> notify;  // wakes the outbox worker after an enqueue; may be null
+  // Optional: opens a dedicated connection; on SQLite the engine then group-commits its writes
+  // through it (many operations per commit).
+  std::function<Result<std::unique_ptr<store::Store>>()> open_store;
+};
+
+// The caller of a DSP endpoint as the server authenticated it.
+struct Caller {
+  std::string name;        // peers table name
+  std::string public_key;  // hex
+  std::string url;         // the peer's registered base URL
+};
+
+struct Reply {
+  int status = 200;
+  nlohmann::json body;
+};
+
+struct PeerRef {
+  std::string name, url, public_key;
+};
+
+// Helpers shared by the engine's files and tests (docs/contract.md).
+namespace internal {
+// An event to append to the ledger.
+struct RecordItem {
+  std::string negotiation_id;
+  int64_t seq = 0;
+  std::string type;
+  nlohmann::json body;
+};
+// What one transaction queued: set as the thread's current log (TxnScope) while it runs.
+struct TxnLog {
+  bool self_deliver = false;  // this process sends the messages it queues (lease them)
+  bool record = false;        // this process records the events it adds (claim them)
+  int64_t lease_ms = 30000;
+  std::vector<OutboxItem> sent;
+  std::vector<RecordItem> events;
+};
+class TxnScope {
+ public:
+  explicit TxnScope(TxnLog* log);
+  ~TxnScope();
+  TxnScope(const TxnScope&) = delete;
+  TxnScope& operator=(const TxnScope&) = delete;
+
+ private:
+  TxnLog* previous_;
+};
+TxnLog* CurrentTxn();  // nullptr outside a TxnScope
+// AddEvent that also notes the event in the current transaction's log.
+Status AddLoggedEvent(store::Store& s, const std::string& negotiation_id, const std::string& type,
+                      State state, const nlohmann::json& body);
+// Adds an event for `n` entering `n.state` with the ledger body of docs/contract.md#ledger.
+Status AddStateEvent(store::Store& s, const Negotiation& n, const std::string& own_key);
+nlohmann::json LedgerBody(const Negotiation& n, const std::string& node_key);
+// The URL a message of type `t` is sent to for `n`.
+std::string PeerEndpoint(const Negotiation& n, MessageType t);
+Status EnqueueMessage(store::Store& s, Negotiation& n, MessageType t, const nlohmann::json& body);
+// Builds, signs and enqueues the agreement (provider); sets n.pending = AGREED.
+Status PrepareAgreement(store::Store& s, Negotiation& n, const crypto::SigningKey& key,
+                        const std::string& own_key);
+}  // namespace internal
+
+class Engine {
+ public:
+  explicit Engine(EngineConfig config);
+  ~Engine();
+
+  // A DSP message addressed to this node's `side` endpoints. `pid` is the process id in the URL
+  // ("" for POST /dsp/negotiations/request); `expected_type` the message type the endpoint takes.
+  Reply Receive(Side side, std::string_view expected_type, const std::string& pid,
+                const Caller& caller, std::string_view body);
+  // GET of a negotiation by its process id on `side`, visible only to its peer.
+  Reply Get(Side side, const std::string& pid, const Caller& caller);
+
+  // Consumer: starts a negotiation for `offer_id` of `dataset` at `peer`. `policy` is the offer
+  // as the peer's catalog shows it (an odrl:Offer or just its rules).
+  Result<Negotiation> Start(const PeerRef& peer, const std::string& dataset,
+                            const std::string& offer_id, const nlohmann::json& policy);
+  // Provider: approves a negotiation held for manual approval (sends the signed agreement).
+  // Consumer: accepts a provider's offer (sends ACCEPTED).
+  Result<Negotiation> Approve(const std::string& id);
+  // Provider: rejects a negotiation held for manual approval (sends a termination).
+  Result<Negotiation> Reject(const std::string& id, const std::string& reason);
+  // Either side: terminates a negotiation that is not final.
+  Result<Negotiation> Terminate(const std::string& id, const std::string& reason);
+
+  // Sends outbox items (at most `limit`): first those this engine just queued, else those due in
+  // the store (retries, other processes' decisions); applies acknowledgements. Returns how many
+  // were attempted. Needs a transport.
+  Result<int> DeliverDue(size_t limit);
+  // Records every negotiation's unrecorded events (start-up, after CLI decisions).
+  Status RecordAllEvents();
+  // From now on, events are recorded on the ledger by RecordPending (called by the service's
+  // recorder thread) instead of by the thread that committed them.
+  void RecordInBackground();
+  // Records the events queued since the last call, waiting up to `wait` for some; returns how
+  // many were recorded.
+  Result<int> RecordPending(std::chrono::milliseconds wait);
+  // Wakes RecordPending waiters (shutdown).
+  void StopRecording();
+
+  const EngineConfig& config() const { return config_; }
+
+ private:
+  struct Outcome;  // engine.cc
+  std::mutex& LockFor(const std::string& key);
+  void ReceiveOnce(Side side, const Message& m, const std::string& digest, const Caller& caller,
+                   store::Store& s, Outcome& out);
+  // Runs `fn` in a transaction; its changes are kept when it returns OK and are durable when
+  // InTxn returns OK. With a group-commit connection (SQLite), operations of many threads share
+  // one transaction and one commit, each in its own savepoint.
+  Status InTxn(const std::function<Status(store::Store&)>& fn);
+  void CommitLoop();
+  Status Deliver(store::Store& s, OutboxItem item);
+  Status ApplyAck(const OutboxItem& item, const TransportReply& reply);
+  // Ends the negotiation after `item` could not be delivered; with `tell_peer` (the peer refused
+  // it) a termination is sent first and the state changes when the peer acknowledges it.
+  Status FailDelivery(const OutboxItem& item, const std::string& why, bool tell_peer = false);
+  Result<Negotiation> Mutate(const std::string& id,
+                             const std::function<Status(store::Store&, Negotiation&)>& fn);
+  // After a transaction commits: queue its messages for delivery, its events for the ledger.
+  void AfterCommit(internal::TxnLog& log);
+  Status RecordBatch(std::vector<internal::RecordItem> items);
+  internal::TxnLog NewLog() const;
+  // SQLite has one writer at a time: taking turns here is cheaper than its busy-wait sleeps.
+  std::unique_lock<std::mutex> WriterLock(store::Store& s);
+
+  EngineConfig config_;
+  std::array<std::mutex, 1024> locks_;
+  std::mutex writer_mu_;
+  // Group commit (SQLite, when config.open_store is set).
+  std::unique_ptr<store::Store> writer_;
+  std::mutex group_mu_;
+  std::condition_variable group_cv_;
+  bool txn_open_ = false;
+  bool group_stop_ = false;
+  uint64_t epoch_ = 0;      // the open (or last) group
+  uint64_t committed_ = 0;  // the last group committed or failed
+  int pending_ = 0;         // operations in the open group
+  std::map<uint64_t, Status> failed_;  // groups whose commit failed
+  std::thread committer_;
+  std::mutex ready_mu_;
+  std::deque<OutboxItem> ready_;  // queued by this process, leased in the store until delivered
+  std::mutex record_mu_;
+  std::condition_variable record_cv_;
+  std::vector<internal::RecordItem> to_record_;
+  bool record_in_background_ = false;
+  bool record_stop_ = false;
+};
+
+
+}  // namespace kexin::contract
+
+#endif  // KEXIN_CONTRACT_ENGINE_H_

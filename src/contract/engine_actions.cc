@@ -1,0 +1,398 @@
+// The sending half of the engine: management actions, the outbox and the ledger
+// (docs/contract.md#outbox).
+#include <algorithm>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "base/clock.h"
+#include "contract/agreement.h"
+#include "contract/engine.h"
+#include "contract/messages.h"
+
+namespace kexin::contract {
+
+using nlohmann::json;
+
+namespace internal {
+
+namespace {
+thread_local TxnLog* current_txn = nullptr;
+}  // namespace
+
+TxnScope::TxnScope(TxnLog* log) : previous_(current_txn) { current_txn = log; }
+TxnScope::~TxnScope() { current_txn = previous_; }
+TxnLog* CurrentTxn() { return current_txn; }
+
+Status AddLoggedEvent(store::Store& s, const std::string& negotiation_id, const std::string& type,
+                      State state, const json& body) {
+  TxnLog* log = CurrentTxn();
+  const bool claim = log && log->record;
+  int64_t seq = 0;
+  KEXIN_RETURN_IF_ERROR(AddEvent(s, negotiation_id, type, state, body, claim, &seq));
+  if (claim) log->events.push_back(RecordItem{negotiation_id, seq, type, body});
+  return Status::Ok();
+}
+
+json LedgerBody(const Negotiation& n, const std::string& node_key) {
+  json b = {{"providerPid", n.provider_pid()},
+            {"consumerPid", n.consumer_pid()},
+            {"side", SideName(n.side)},
+            {"state", StateName(n.state)},
+            {"provider", n.side == Side::kProvider ? node_key : n.peer_key},
+            {"consumer", n.side == Side::kConsumer ? node_key : n.peer_key},
+            {"dataset", n.dataset},
+            {"offer", n.offer_id}};
+  // The agreement is named from AGREED on: before, a provider may hold one not yet delivered.
+  if (!n.agreement.is_null() && (n.state == State::kAgreed || n.state == State::kVerified ||
+                                 n.state == State::kFinalized)) {
+    b["agreement"] = n.agreement.value("@id", "");
+    b["agreementHash"] = n.agreement_hash;
+  }
+  if (n.state == State::kTerminated) b["reason"] = n.reason;
+  return b;
+}
+
+Status AddStateEvent(store::Store& s, const Negotiation& n, const std::string& own_key) {
+  return AddLoggedEvent(s, n.id, std::string(LedgerType(n.state)), n.state,
+                        LedgerBody(n, own_key));
+}
+
+std::string PeerEndpoint(const Negotiation& n, MessageType t) {
+  const std::string base = n.peer_url + "/negotiations/";
+  if (n.side == Side::kConsumer) {  // to the provider's DSP endpoints
+    switch (t) {
+      case MessageType::kRequest:
+        return n.peer_pid.empty() ? base + "request" : base + n.peer_pid + "/request";
+      case MessageType::kAccepted: return base + n.peer_pid + "/events";
+      case MessageType::kVerification: return base + n.peer_pid + "/agreement/verification";
+      default: return base + n.peer_pid + "/termination";
+    }
+  }
+  switch (t) {  // to the consumer's callback endpoints
+    case MessageType::kOffer: return base + n.peer_pid + "/offers";
+    case MessageType::kAgreement: return base + n.peer_pid + "/agreement";
+    case MessageType::kFinalized: return base + n.peer_pid + "/events";
+    default: return base + n.peer_pid + "/termination";
+  }
+}
+
+Status EnqueueMessage(store::Store& s, Negotiation& n, MessageType t, const json& body) {
+  OutboxItem item;
+  item.id = NewUrn();
+  item.negotiation_id = n.id;
+  item.kind = std::string(MessageTypeName(t));
+  item.url = PeerEndpoint(n, t);
+  item.body = body.dump();
+  TxnLog* log = CurrentTxn();
+  const bool self = log && log->self_deliver;
+  // Sent by this process right after the commit: leased until then, so no poller takes it.
+  item.next_attempt_ms = NowMs() + (self ? log->lease_ms : 0);
+  KEXIN_RETURN_IF_ERROR(Enqueue(s, item));
+  if (self) log->sent.push_back(item);
+  return Status::Ok();
+}
+
+Status PrepareAgreement(store::Store& s, Negotiation& n, const crypto::SigningKey& key,
+                        const std::string& own_key) {
+  json agreement = BuildAgreement(NewUrn(), n.dataset, own_key, n.peer_key, NowRfc3339(), n.offer);
+  KEXIN_ASSIGN_OR_RETURN(n.agreement_hash, AgreementHash(agreement));
+  KEXIN_ASSIGN_OR_RETURN(n.provider_signature, SignAgreement(key, agreement));
+  n.agreement = std::move(agreement);
+  n.pending = State::kAgreed;
+  return EnqueueMessage(s, n, MessageType::kAgreement,
+                        AgreementMessage(n.id, n.peer_pid, n.agreement, n.provider_signature));
+}
+
+}  // namespace internal
+
+namespace {
+
+std::optional<MessageType> KindType(const std::string& kind) {
+  for (MessageType t : {MessageType::kRequest, MessageType::kOffer, MessageType::kAccepted,
+                        MessageType::kAgreement, MessageType::kVerification,
+                        MessageType::kFinalized, MessageType::kTermination}) {
+    if (MessageTypeName(t) == kind) return t;
+  }
+  return std::nullopt;
+}
+
+// "error reason" from a DSP or kexin error body, else the body's start.
+std::string PeerReason(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_object()) {
+    if (j.contains("reason") && j["reason"].is_array() && !j["reason"].empty())
+      return j.value("code", "") + ": " +
+             (j["reason"][0].is_string() ? j["reason"][0].get<std::string>() : j["reason"].dump());
+    if (j.contains("error") && j["error"].is_object())
+      return j["error"].value("code", "") + ": " + j["error"].value("message", "");
+  }
+  return body.substr(0, 200);
+}
+
+}  // namespace
+
+Result<Negotiation> Engine::Mutate(const std::string& id,
+                                   const std::function<Status(store::Store&, Negotiation&)>& fn) {
+  Negotiation result;
+  {
+    std::lock_guard<std::mutex> lock(LockFor(id));
+    Status last;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      internal::TxnLog log = NewLog();
+      last = InTxn([&](store::Store& s) -> Status {
+        internal::TxnScope scope(&log);
+        KEXIN_ASSIGN_OR_RETURN(auto found, LoadNegotiation(s, id));
+        if (!found) return NotFound("negotiation '" + id + "' does not exist");
+        Negotiation n = std::move(*found);
+        KEXIN_RETURN_IF_ERROR(fn(s, n));
+        KEXIN_RETURN_IF_ERROR(UpdateNegotiation(s, n));
+        result = std::move(n);
+        return Status::Ok();
+      });
+      if (last.ok()) {
+        AfterCommit(log);
+        break;
+      }
+      if (last.message().find("changed concurrently") == std::string::npos) return last;
+    }
+    KEXIN_RETURN_IF_ERROR(last);
+  }
+  if (config_.notify) config_.notify();
+  return result;
+}
+
+Result<Negotiation> Engine::Start(const PeerRef& peer, const std::string& dataset,
+                                  const std::string& offer_id, const json& policy) {
+  if (dataset.empty()) return InvalidArgument("field 'dataset' is required");
+  if (offer_id.empty()) return InvalidArgument("field 'offer' is required");
+  if (!policy.is_object()) return InvalidArgument("field 'policy' must be an ODRL offer object");
+  json offer = policy;
+  offer["@type"] = "Offer";
+  offer["@id"] = offer_id;
+  offer["target"] = dataset;
+  offer.erase("@context");
+  if (!offer.contains("permission") && !offer.contains("prohibition"))
+    return InvalidArgument("field 'policy' needs a permission or a prohibition rule");
+  Negotiation n;
+  n.id = NewUrn();
+  n.side = Side::kConsumer;
+  n.peer_name = peer.name;
+  n.peer_key = peer.public_key;
+  n.peer_url = peer.url;
+  while (!n.peer_url.empty() && n.peer_url.back() == '/') n.peer_url.pop_back();
+  n.peer_url += "/dsp";
+  n.state = State::kInitial;
+  n.pending = State::kRequested;
+  n.dataset = dataset;
+  n.offer_id = offer_id;
+  n.offer = offer;
+  internal::TxnLog log = NewLog();
+  KEXIN_RETURN_IF_ERROR(InTxn([&](store::Store& s) -> Status {
+    internal::TxnScope scope(&log);
+    KEXIN_RETURN_IF_ERROR(InsertNegotiation(s, n));
+    KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
+        s, n, MessageType::kRequest,
+        RequestMessage(n.id, "", offer, config_.public_url + "/dsp/callback")));
+    return internal::AddLoggedEvent(s, n.id, "contract.started", n.state,
+                                    internal::LedgerBody(n, config_.public_key));
+  }));
+  {
+    std::lock_guard<std::mutex> lock(LockFor(n.id));
+    AfterCommit(log);
+  }
+  if (config_.notify) config_.notify();
+  return n;
+}
+
+Result<Negotiation> Engine::Approve(const std::string& id) {
+  return Mutate(id, [&](store::Store& s, Negotiation& n) -> Status {
+    if (n.side == Side::kProvider) {
+      if (n.state != State::kRequested || !n.manual || !n.decision.empty() || n.pending) {
+        return FailedPrecondition("negotiation '" + id + "' is not waiting for approval (state " +
+                                  std::string(StateName(n.state)) +
+                                  (n.decision.empty() ? "" : ", already " + n.decision) + ")");
+      }
+      if (config_.check_offer) {  // the offer may have expired or been withdrawn meanwhile
+        auto checked = config_.check_offer(
+            s, OfferRequest{n.offer_id, n.dataset, n.offer, n.peer_key, n.peer_name});
+        if (auto* rej = std::get_if<OfferRejection>(&checked)) {
+          return FailedPrecondition("negotiation '" + id + "' cannot be approved: " + rej->code +
+                                    ": " + rej->reason + "; reject it instead");
+        }
+      }
+      n.decision = "approved";
+      KEXIN_RETURN_IF_ERROR(internal::AddLoggedEvent(s, n.id, "contract.approved", n.state,
+                                     internal::LedgerBody(n, config_.public_key)));
+      return internal::PrepareAgreement(s, n, config_.key, config_.public_key);
+    }
+    if (n.state != State::kOffered || n.pending) {
+      return FailedPrecondition("negotiation '" + id + "' has no offer to accept (state " +
+                                std::string(StateName(n.state)) + ")");
+    }
+    n.decision = "approved";
+    KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(s, n, MessageType::kAccepted,
+                                                   EventMessage(n.peer_pid, n.id, "ACCEPTED")));
+    n.pending = State::kAccepted;
+    return Status::Ok();
+  });
+}
+
+Result<Negotiation> Engine::Reject(const std::string& id, const std::string& reason) {
+  if (reason.empty()) return InvalidArgument("a rejection needs a reason");
+  return Mutate(id, [&](store::Store& s, Negotiation& n) -> Status {
+    if (n.side != Side::kProvider || n.state != State::kRequested || !n.manual ||
+        !n.decision.empty()) {
+      return FailedPrecondition("negotiation '" + id + "' is not waiting for approval (state " +
+                                std::string(StateName(n.state)) +
+                                (n.decision.empty() ? "" : ", already " + n.decision) + ")");
+    }
+    n.decision = "rejected";
+    n.reason = reason;
+    KEXIN_RETURN_IF_ERROR(internal::AddLoggedEvent(s, n.id, "contract.rejected", n.state,
+                                   internal::LedgerBody(n, config_.public_key)));
+    KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
+        s, n, MessageType::kTermination, TerminationMessage(n.id, n.peer_pid, "rejected", reason)));
+    n.pending = State::kTerminated;
+    return Status::Ok();
+  });
+}
+
+Result<Negotiation> Engine::Terminate(const std::string& id, const std::string& reason) {
+  if (reason.empty()) return InvalidArgument("a termination needs a reason");
+  return Mutate(id, [&](store::Store& s, Negotiation& n) -> Status {
+    if (IsFinal(n.state)) {
+      return FailedPrecondition("negotiation '" + id + "' is already " +
+                                std::string(StateName(n.state)));
+    }
+    if (n.pending == State::kTerminated) {
+      return FailedPrecondition("negotiation '" + id + "' is already being terminated");
+    }
+    KEXIN_RETURN_IF_ERROR(CompletePendingOutbox(s, n.id));
+    n.reason = reason;
+    if (n.peer_pid.empty()) {
+      // The peer has not acknowledged anything yet: there is nothing to tell it.
+      n.pending.reset();
+      n.state = State::kTerminated;
+      return internal::AddStateEvent(s, n, config_.public_key);
+    }
+    KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
+        s, n, MessageType::kTermination,
+        TerminationMessage(n.provider_pid(), n.consumer_pid(), "terminated", reason)));
+    n.pending = State::kTerminated;
+    return Status::Ok();
+  });
+}
+
+Result<int> Engine::DeliverDue(size_t limit) {
+  if (!config_.transport) return FailedPrecondition("this engine has no transport");
+  KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
+  std::vector<OutboxItem> items;
+  {
+    std::lock_guard<std::mutex> lock(ready_mu_);
+    while (!ready_.empty() && items.size() < limit) {
+      items.push_back(std::move(ready_.front()));
+      ready_.pop_front();
+    }
+  }
+  if (items.empty()) {
+    KEXIN_RETURN_IF_ERROR(InTxn([&](store::Store& w) -> Status {
+      KEXIN_ASSIGN_OR_RETURN(
+          items, LeaseDue(w, NowMs(), config_.retry.lease_ms, static_cast<int64_t>(limit)));
+      return Status::Ok();
+    }));
+  }
+  for (auto& item : items) {
+    Status e = Deliver(*s, std::move(item));
+    (void)e;  // a failed bookkeeping write leaves the lease to expire; the item is retried
+  }
+  return static_cast<int>(items.size());
+}
+
+Status Engine::Deliver(store::Store& s, OutboxItem item) {
+  auto reply = config_.transport(item.url, item.body);
+  if (reply.ok() && reply->status >= 200 && reply->status < 300) return ApplyAck(item, *reply);
+  const bool retryable = !reply.ok() || reply->status >= 500 || reply->status == 408 ||
+                         reply->status == 429;
+  std::string why = !reply.ok() ? reply.status().message()
+                                : "peer answered " + std::to_string(reply->status) + " " +
+                                      PeerReason(reply->body);
+  if (!retryable) return FailDelivery(item, item.kind + " rejected: " + why, /*tell_peer=*/true);
+  ++item.attempts;
+  if (item.attempts >= config_.retry.max_attempts) {
+    return FailDelivery(item, item.kind + " undeliverable after " +
+                                  std::to_string(item.attempts) + " attempts: " + why);
+  }
+  int64_t backoff = config_.retry.base_backoff_ms << std::min<int64_t>(item.attempts - 1, 20);
+  backoff = std::min(backoff, config_.retry.max_backoff_ms);
+  static thread_local std::minstd_rand rng(std::random_device{}());
+  backoff += static_cast<int64_t>(rng() % static_cast<uint64_t>(backoff / 4 + 1));
+  item.next_attempt_ms = NowMs() + backoff;
+  item.last_error = why;
+  (void)s;
+  return InTxn([&](store::Store& w) { return UpdateOutbox(w, item); });
+}
+
+Status Engine::ApplyAck(const OutboxItem& item, const TransportReply& reply) {
+  auto type = KindType(item.kind);
+  if (!type) return Corruption("outbox item " + item.id + ": unknown kind '" + item.kind + "'");
+  auto done = Mutate(item.negotiation_id, [&](store::Store& s, Negotiation& n) -> Status {
+    KEXIN_ASSIGN_OR_RETURN(auto current, LoadOutbox(s, item.id));
+    if (!current || current->status != "pending") return Status::Ok();  // superseded
+    OutboxItem updated = *current;
+    updated.status = "done";
+    updated.attempts = item.attempts + 1;
+    updated.last_error.clear();
+    KEXIN_RETURN_IF_ERROR(UpdateOutbox(s, updated));
+    if (n.side == Side::kConsumer && n.peer_pid.empty()) {
+      json ack = json::parse(reply.body, nullptr, false);
+      if (!ack.is_object() || !ack.contains("providerPid") || !ack["providerPid"].is_string() ||
+          ack["providerPid"].get<std::string>().empty()) {
+        return DataError("the provider's acknowledgement carries no providerPid");
+      }
+      n.peer_pid = ack["providerPid"].get<std::string>();
+    }
+    if (n.pending && !IsFinal(n.state)) {
+      auto next = Next(n.state, *type, n.side);
+      if (next.ok() && *next == *n.pending) {
+        n.state = *next;
+        n.pending.reset();
+        KEXIN_RETURN_IF_ERROR(internal::AddStateEvent(s, n, config_.public_key));
+      }
+    }
+    return Status::Ok();
+  });
+  if (!done.ok() && done.status().code() == StatusCode::kDataError) {
+    return FailDelivery(item, item.kind + ": " + done.status().message(), /*tell_peer=*/true);
+  }
+  return done.status();
+}
+
+Status Engine::FailDelivery(const OutboxItem& item, const std::string& why, bool tell_peer) {
+  auto done = Mutate(item.negotiation_id, [&](store::Store& s, Negotiation& n) -> Status {
+    KEXIN_ASSIGN_OR_RETURN(auto current, LoadOutbox(s, item.id));
+    if (!current || current->status != "pending") return Status::Ok();
+    OutboxItem updated = *current;
+    updated.status = "failed";
+    updated.attempts = item.attempts;
+    updated.last_error = why;
+    KEXIN_RETURN_IF_ERROR(UpdateOutbox(s, updated));
+    if (IsFinal(n.state)) return Status::Ok();
+    KEXIN_RETURN_IF_ERROR(CompletePendingOutbox(s, n.id));
+    n.reason = why;
+    if (tell_peer && !n.peer_pid.empty() && item.kind != MessageTypeName(MessageType::kTermination)) {
+      // The peer refused our message: tell it the negotiation is over, so it does not wait.
+      KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
+          s, n, MessageType::kTermination,
+          TerminationMessage(n.provider_pid(), n.consumer_pid(), "message_refused", why)));
+      n.pending = State::kTerminated;
+      return Status::Ok();
+    }
+    n.pending.reset();
+    n.state = State::kTerminated;
+    return internal::AddStateEvent(s, n, config_.public_key);
+  });
+  return done.status();
+}
+
+}  // namespace kexin::contract

@@ -1,0 +1,503 @@
+// Both sides of a negotiation, each with its own real store and ledger, wired by a transport that
+// calls the peer engine's Receive directly (HTTP is covered by tests/dsp_test.sh).
+#include "contract/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "contract/agreement.h"
+#include "contract/crosscheck.h"
+#include "contract/view.h"
+#include "store/test_database.h"
+
+namespace kexin::contract {
+namespace {
+
+using nlohmann::json;
+
+json Policy(const std::string& purpose) {
+  return json::parse(R"({"permission":[{"action":"use","constraint":[{"leftOperand":"purpose",
+    "operator":"eq","rightOperand":")" + purpose + R"("}]}]})");
+}
+
+std::string Hex(const crypto::SigningKey& k) {
+  return crypto::HexEncode(
+      std::string_view(reinterpret_cast<const char*>(k.public_key().data()), 32));
+}
+
+struct Node {
+  store::TestDatabase db;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<Engine> engine;
+  crypto::SigningKey key = crypto::SigningKey::Generate();
+  std::string url;
+};
+
+struct Sent {
+  std::string url, body;
+  int status;
+  std::string reply;
+};
+
+class EngineTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    for (auto* n : {&provider_, &consumer_}) {
+      n->db.Create(GetParam(), "kx_contract_");
+      if (IsSkipped() || HasFatalFailure()) return;
+    }
+    provider_.url = "http://provider.test";
+    consumer_.url = "http://consumer.test";
+    Open(provider_, /*provider=*/true);
+    Open(consumer_, /*provider=*/false);
+  }
+  void TearDown() override {
+    for (auto* n : {&provider_, &consumer_}) {
+      n->engine.reset();
+      n->ledger.reset();
+      n->store.reset();
+      n->db.Drop();
+    }
+  }
+
+  void Open(Node& n, bool is_provider) {
+    auto s = store::Store::Open(n.db.url());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    n.store = std::move(s).value();
+    ASSERT_TRUE(n.store->Migrate(store::KexinMigrations()).ok());
+    auto ls = store::Store::Open(n.db.url());
+    ASSERT_TRUE(ls.ok());
+    auto l = ledger::Ledger::Open(std::move(ls).value(), n.key,
+                                  {.origin = "kexin.test/" + crypto::RandomToken(4)});
+    ASSERT_TRUE(l.ok()) << l.status().ToString();
+    n.ledger = std::move(l).value();
+    EngineConfig c;
+    c.store = [&n]() -> Result<store::Store*> { return n.store.get(); };
+    c.ledger = n.ledger.get();
+    c.key = n.key;
+    c.public_key = Hex(n.key);
+    c.public_url = n.url;
+    c.transport = [this, is_provider](const std::string& url, const std::string& body) {
+      return Send(is_provider ? consumer_ : provider_, is_provider ? provider_ : consumer_, url,
+                  body);
+    };
+    c.check_offer = [this](store::Store&, const OfferRequest& r)
+        -> std::variant<OfferTerms, OfferRejection> {
+      if (r.offer_id != "offer-1") return OfferRejection{404, "unknown_offer", "no offer"};
+      if (!SameRules(r.requested, Policy("credit-scoring")).ok())
+        return OfferRejection{422, "policy_mismatch", "purpose differs from offer-1"};
+      return OfferTerms{Policy("credit-scoring"), manual_};
+    };
+    c.policies_match = SameRules;
+    c.open_store = [&n]() { return store::Store::Open(n.db.url()); };  // group commit on SQLite
+    c.retry.base_backoff_ms = 1;
+    c.retry.max_backoff_ms = 2;
+    c.retry.max_attempts = 4;
+    n.engine = std::make_unique<Engine>(std::move(c));
+  }
+
+  // Routes a DSP URL to the receiving engine as the server would.
+  Result<TransportReply> Send(Node& to, Node& from, const std::string& url,
+                              const std::string& body_in) {
+    if (down_) return IoError("connect " + url + ": Connection refused");
+    if (fail_5xx_ > 0) {
+      --fail_5xx_;
+      return TransportReply{503, R"({"error":{"code":"unavailable","message":"busy"}})"};
+    }
+    std::string body = tamper_ ? tamper_(url, body_in) : body_in;
+    Caller caller{"peer", Hex(from.key), from.url};
+    std::string path = url.substr(to.url.size());
+    Reply r;
+    auto seg = [&](const std::string& prefix, const std::string& suffix) -> std::optional<std::string> {
+      if (path.rfind(prefix, 0) != 0 || path.size() < prefix.size() + suffix.size() ||
+          path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)
+        return std::nullopt;
+      return path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    };
+    if (path == "/dsp/negotiations/request") {
+      r = to.engine->Receive(Side::kProvider, "ContractRequestMessage", "", caller, body);
+    } else if (auto p = seg("/dsp/negotiations/", "/agreement/verification")) {
+      r = to.engine->Receive(Side::kProvider, "ContractAgreementVerificationMessage", *p, caller, body);
+    } else if (auto p = seg("/dsp/negotiations/", "/events")) {
+      r = to.engine->Receive(Side::kProvider, "ContractNegotiationEventMessage", *p, caller, body);
+    } else if (auto p = seg("/dsp/negotiations/", "/termination")) {
+      r = to.engine->Receive(Side::kProvider, "ContractNegotiationTerminationMessage", *p, caller, body);
+    } else if (auto p = seg("/dsp/callback/negotiations/", "/agreement")) {
+      r = to.engine->Receive(Side::kConsumer, "ContractAgreementMessage", *p, caller, body);
+    } else if (auto p = seg("/dsp/callback/negotiations/", "/events")) {
+      r = to.engine->Receive(Side::kConsumer, "ContractNegotiationEventMessage", *p, caller, body);
+    } else if (auto p = seg("/dsp/callback/negotiations/", "/termination")) {
+      r = to.engine->Receive(Side::kConsumer, "ContractNegotiationTerminationMessage", *p, caller, body);
+    } else {
+      return TransportReply{404, "{}"};
+    }
+    sent_.push_back({url, body, r.status, r.body.dump()});
+    if (lose_acks_ > 0) {
+      --lose_acks_;
+      return IoError("read " + url + ": Connection reset by peer");
+    }
+    return TransportReply{r.status, r.body.dump()};
+  }
+
+  // Delivers until neither side has anything due.
+  void Pump() {
+    for (int round = 0; round < 50; ++round) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));  // past any backoff
+      auto a = consumer_.engine->DeliverDue(100);
+      auto b = provider_.engine->DeliverDue(100);
+      ASSERT_TRUE(a.ok() && b.ok());
+      if (*a == 0 && *b == 0) return;
+    }
+    FAIL() << "outbox never drained";
+  }
+
+  Negotiation Load(Node& n, const std::string& id) {
+    auto r = LoadNegotiation(*n.store, id);
+    EXPECT_TRUE(r.ok() && r->has_value());
+    return r.ok() && r->has_value() ? **r : Negotiation{};
+  }
+  Negotiation ProviderOf(const Negotiation& c) { return Load(provider_, c.peer_pid); }
+  std::vector<std::string> LedgerTypes(Node& n) {
+    std::vector<std::string> out;
+    for (uint64_t i = 0; i < n.ledger->Size(); ++i) {
+      out.push_back(json::parse(*n.ledger->Entry(i))["type"]);
+    }
+    return out;
+  }
+  Negotiation StartNegotiation(const json& policy = Policy("credit-scoring")) {
+    auto n = consumer_.engine->Start({"provider", provider_.url, Hex(provider_.key)}, "reg-1",
+                                     "offer-1", policy);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    return n.ok() ? *n : Negotiation{};
+  }
+
+  Node provider_, consumer_;
+  std::vector<Sent> sent_;
+  bool down_ = false, manual_ = false;
+  int fail_5xx_ = 0, lose_acks_ = 0;
+  std::function<std::string(const std::string&, const std::string&)> tamper_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(EngineTest, NegotiatesToFinalizedWithBothSignaturesOnBothLedgers) {
+  Negotiation c = StartNegotiation();
+  EXPECT_EQ(c.state, State::kInitial);
+  Pump();
+  c = Load(consumer_, c.id);
+  Negotiation p = ProviderOf(c);
+  EXPECT_EQ(c.state, State::kFinalized);
+  EXPECT_EQ(p.state, State::kFinalized);
+  EXPECT_EQ(c.agreement_hash, p.agreement_hash);
+  EXPECT_EQ(c.agreement, p.agreement);
+  EXPECT_EQ(c.provider_signature, p.provider_signature);
+  EXPECT_EQ(c.consumer_signature, p.consumer_signature);
+  EXPECT_TRUE(VerifyAgreement(Hex(provider_.key), p.agreement, c.provider_signature).ok());
+  EXPECT_TRUE(VerifyAgreement(Hex(consumer_.key), p.agreement, p.consumer_signature).ok());
+  EXPECT_EQ(c.agreement["assignee"], NodeUrn(Hex(consumer_.key)));
+  EXPECT_EQ(c.agreement["permission"], Policy("credit-scoring")["permission"]);
+  std::vector<std::string> shared = {"contract.requested", "contract.agreed", "contract.verified",
+                                     "contract.finalized"};
+  auto ct = LedgerTypes(consumer_);
+  ASSERT_FALSE(ct.empty());
+  EXPECT_EQ(ct.front(), "contract.started");
+  EXPECT_EQ(std::vector<std::string>(ct.begin() + 1, ct.end()), shared);
+  EXPECT_EQ(LedgerTypes(provider_), shared);
+  // Entries match pairwise on both process ids, the agreement and the keys.
+  for (uint64_t i = 0; i < shared.size(); ++i) {
+    json ce = json::parse(*consumer_.ledger->Entry(i + 1))["body"];
+    json pe = json::parse(*provider_.ledger->Entry(i))["body"];
+    for (const char* k : {"providerPid", "consumerPid", "provider", "consumer", "state"})
+      EXPECT_EQ(ce[k], pe[k]) << k;
+    if (i > 0) {
+      EXPECT_EQ(ce["agreementHash"], pe["agreementHash"]);
+    }
+  }
+  EXPECT_TRUE(consumer_.ledger->VerifyAll().ok());
+  // Every message and acknowledgement on the wire is valid DSP.
+  std::string dir = ::testing::TempDir() + "/engine_msgs_" + crypto::RandomToken(4);
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  std::string files;
+  for (size_t i = 0; i < sent_.size(); ++i) {
+    for (const auto& [tag, text] : {std::pair{"m", sent_[i].body}, std::pair{"r", sent_[i].reply}}) {
+      std::string f = dir + "/" + tag + std::to_string(i) + ".json";
+      std::ofstream(f) << text;
+      files += " " + f;
+    }
+  }
+  EXPECT_EQ(sent_.size(), 4u);
+  const char* src = std::getenv("KEXIN_SOURCE_DIR");
+  std::string cmd = std::string("python3 ") + (src ? src : ".") +
+                    "/tests/dsp_validate.py /work/shared/specs/dsp" + files;
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
+TEST_P(EngineTest, SameMessageAgainGetsSameAnswerAndChangesNothing) {
+  Negotiation c = StartNegotiation();
+  Pump();
+  auto before_p = provider_.ledger->Size(), before_c = consumer_.ledger->Size();
+  ASSERT_EQ(sent_.size(), 4u);
+  std::vector<Sent> first = sent_;
+  for (const Sent& s : first) {
+    bool to_provider = s.url.rfind(provider_.url, 0) == 0;
+    auto r = Send(to_provider ? provider_ : consumer_, to_provider ? consumer_ : provider_, s.url,
+                  s.body);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, s.status) << s.url;
+    EXPECT_EQ(r->body, s.reply) << s.url;
+  }
+  EXPECT_EQ(provider_.ledger->Size(), before_p);
+  EXPECT_EQ(consumer_.ledger->Size(), before_c);
+  EXPECT_EQ(Load(consumer_, c.id).state, State::kFinalized);
+}
+
+TEST_P(EngineTest, InvalidTransitionsAreRefusedWithoutStateChange) {
+  manual_ = true;
+  Negotiation c = StartNegotiation();
+  Pump();
+  c = Load(consumer_, c.id);
+  Negotiation p = ProviderOf(c);
+  ASSERT_EQ(p.state, State::kRequested);
+  Caller from_consumer{"peer", Hex(consumer_.key), consumer_.url};
+  Caller from_provider{"peer", Hex(provider_.key), provider_.url};
+  auto version = p.version;
+  // Verification before any agreement: 409, nothing changes.
+  Reply r = provider_.engine->Receive(
+      Side::kProvider, "ContractAgreementVerificationMessage", p.id, from_consumer,
+      VerificationMessage(p.id, c.id, "00", "c2ln").dump());
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.body["code"], "invalid_transition");
+  EXPECT_EQ(r.body["@type"], "ContractNegotiationError");
+  // A provider-only message from the consumer: 403.
+  r = provider_.engine->Receive(Side::kProvider, "ContractNegotiationEventMessage", p.id,
+                                from_consumer, EventMessage(p.id, c.id, "FINALIZED").dump());
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body["code"], "wrong_role");
+  // Another peer's key, an unknown pid, a pid that disagrees with the URL.
+  r = provider_.engine->Receive(Side::kProvider, "ContractNegotiationTerminationMessage", p.id,
+                                from_provider, TerminationMessage(p.id, c.id, "", "x").dump());
+  EXPECT_EQ(r.status, 404);
+  r = provider_.engine->Receive(Side::kProvider, "ContractNegotiationTerminationMessage",
+                                "urn:uuid:nope", from_consumer,
+                                TerminationMessage("urn:uuid:nope", c.id, "", "x").dump());
+  EXPECT_EQ(r.status, 404);
+  r = provider_.engine->Receive(Side::kProvider, "ContractNegotiationTerminationMessage", p.id,
+                                from_consumer,
+                                TerminationMessage(p.id, "urn:uuid:other", "", "x").dump());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["code"], "pid_mismatch");
+  r = provider_.engine->Receive(Side::kProvider, "ContractNegotiationTerminationMessage", p.id,
+                                from_consumer, "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["code"], "invalid_message");
+  EXPECT_EQ(ProviderOf(c).version, version);
+  EXPECT_EQ(ProviderOf(c).state, State::kRequested);
+  EXPECT_EQ(LedgerTypes(provider_), std::vector<std::string>{"contract.requested"});
+}
+
+TEST_P(EngineTest, PolicyMismatchAndUnknownOfferAreRefusedAndTheConsumerTerminates) {
+  Negotiation c = StartNegotiation(Policy("marketing"));
+  Pump();
+  c = Load(consumer_, c.id);
+  EXPECT_EQ(c.state, State::kTerminated);
+  EXPECT_NE(c.reason.find("policy_mismatch: purpose differs from offer-1"), std::string::npos)
+      << c.reason;
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].status, 422);
+  EXPECT_EQ(provider_.ledger->Size(), 0u);  // the provider created nothing
+  auto list = ListNegotiations(*provider_.store, "", 10, 0);
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+}
+
+TEST_P(EngineTest, RetriesWhileTheProviderIsDownThenCompletes) {
+  down_ = true;
+  Negotiation c = StartNegotiation();
+  ASSERT_TRUE(consumer_.engine->DeliverDue(10).ok());
+  auto items = ListOutbox(*consumer_.store, c.id);
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].status, "pending");
+  EXPECT_EQ((*items)[0].attempts, 1);
+  EXPECT_NE((*items)[0].last_error.find("Connection refused"), std::string::npos);
+  EXPECT_EQ(Load(consumer_, c.id).state, State::kInitial);
+  down_ = false;
+  fail_5xx_ = 2;  // then two 503s
+  Pump();
+  EXPECT_EQ(Load(consumer_, c.id).state, State::kFinalized);
+}
+
+TEST_P(EngineTest, GivesUpAfterMaxAttempts) {
+  down_ = true;
+  Negotiation c = StartNegotiation();
+  Pump();
+  c = Load(consumer_, c.id);
+  EXPECT_EQ(c.state, State::kTerminated);
+  EXPECT_NE(c.reason.find("undeliverable after 4 attempts"), std::string::npos) << c.reason;
+}
+
+TEST_P(EngineTest, LostAcknowledgementIsImpliedByThePeersNextMessage) {
+  lose_acks_ = 1;  // the provider gets the request, the consumer never sees the 201
+  Negotiation c = StartNegotiation();
+  ASSERT_TRUE(consumer_.engine->DeliverDue(10).ok());
+  EXPECT_EQ(Load(consumer_, c.id).state, State::kInitial);
+  Pump();
+  c = Load(consumer_, c.id);
+  EXPECT_EQ(c.state, State::kFinalized);
+  EXPECT_EQ(ProviderOf(c).state, State::kFinalized);
+  // One contract.requested per side, not two.
+  auto ct = LedgerTypes(consumer_);
+  EXPECT_EQ(std::count(ct.begin(), ct.end(), "contract.requested"), 1);
+}
+
+TEST_P(EngineTest, ManualApprovalHoldsThenApproveCompletes) {
+  manual_ = true;
+  Negotiation c = StartNegotiation();
+  Pump();
+  c = Load(consumer_, c.id);
+  EXPECT_EQ(c.state, State::kRequested);
+  Negotiation p = ProviderOf(c);
+  EXPECT_TRUE(p.manual);
+  EXPECT_EQ(p.state, State::kRequested);
+  auto rejected = provider_.engine->Reject(p.id, "");
+  EXPECT_EQ(rejected.status().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(provider_.engine->Approve(p.id).ok());
+  EXPECT_EQ(provider_.engine->Approve(p.id).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(consumer_.engine->Approve(c.id).status().code(), StatusCode::kFailedPrecondition);
+  Pump();
+  EXPECT_EQ(Load(consumer_, c.id).state, State::kFinalized);
+  EXPECT_EQ(ProviderOf(c).state, State::kFinalized);
+  EXPECT_EQ(ProviderOf(c).decision, "approved");
+}
+
+TEST_P(EngineTest, RejectTerminatesBothSidesWithTheReason) {
+  manual_ = true;
+  Negotiation c = StartNegotiation();
+  Pump();
+  Negotiation p = ProviderOf(Load(consumer_, c.id));
+  ASSERT_TRUE(provider_.engine->Reject(p.id, "not for marketing firms").ok());
+  EXPECT_EQ(ProviderOf(Load(consumer_, c.id)).state, State::kRequested);  // until acknowledged
+  Pump();
+  c = Load(consumer_, c.id);
+  EXPECT_EQ(c.state, State::kTerminated);
+  EXPECT_EQ(c.reason, "rejected: not for marketing firms");
+  EXPECT_EQ(ProviderOf(c).state, State::kTerminated);
+  EXPECT_EQ(consumer_.engine->Terminate(c.id, "x").status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_P(EngineTest, ConsumerTerminatesWhileWaiting) {
+  manual_ = true;
+  Negotiation c = StartNegotiation();
+  Pump();
+  ASSERT_TRUE(consumer_.engine->Terminate(c.id, "no longer needed").ok());
+  Pump();
+  c = Load(consumer_, c.id);
+  EXPECT_EQ(c.state, State::kTerminated);
+  EXPECT_EQ(ProviderOf(c).state, State::kTerminated);
+  EXPECT_EQ(ProviderOf(c).reason, "terminated: no longer needed");
+  EXPECT_EQ(provider_.engine->Approve(ProviderOf(c).id).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_P(EngineTest, TamperedAgreementIsRefusedAndTheProviderTerminates) {
+  tamper_ = [](const std::string& url, const std::string& body) {
+    if (url.find("/agreement") == std::string::npos || url.find("verification") != std::string::npos)
+      return body;
+    json j = json::parse(body);
+    j["agreement"]["permission"][0]["action"] = "distribute";
+    return j.dump();
+  };
+  Negotiation c = StartNegotiation();
+  Pump();
+  c = Load(consumer_, c.id);
+  Negotiation p = ProviderOf(c);
+  // The consumer refused the agreement (400, no change); the provider then terminated both sides.
+  ASSERT_GE(sent_.size(), 3u);
+  EXPECT_EQ(sent_[1].status, 400);
+  EXPECT_EQ(json::parse(sent_[1].reply)["code"], "invalid_agreement");
+  EXPECT_TRUE(c.agreement.is_null());
+  EXPECT_EQ(c.state, State::kTerminated);
+  EXPECT_EQ(p.state, State::kTerminated);
+  EXPECT_NE(p.reason.find("invalid_agreement"), std::string::npos) << p.reason;
+  EXPECT_NE(c.reason.find("message_refused"), std::string::npos) << c.reason;
+  EXPECT_EQ(LedgerTypes(consumer_).back(), "contract.terminated");
+}
+
+TEST_P(EngineTest, ForgedAgreementSignatureIsRefused) {
+  auto forger = crypto::SigningKey::Generate();
+  tamper_ = [&forger](const std::string& url, const std::string& body) {
+    if (url.find("/agreement") == std::string::npos || url.find("verification") != std::string::npos)
+      return body;
+    json j = json::parse(body);
+    j["kexin:signature"] = *SignAgreement(forger, j["agreement"]);
+    return j.dump();
+  };
+  Negotiation c = StartNegotiation();
+  Pump();
+  EXPECT_EQ(Load(consumer_, c.id).state, State::kTerminated);
+  EXPECT_TRUE(Load(consumer_, c.id).agreement.is_null());
+  ASSERT_GE(sent_.size(), 2u);
+  EXPECT_EQ(sent_[1].status, 400);
+  EXPECT_EQ(json::parse(sent_[1].reply)["code"], "bad_agreement_signature");
+}
+
+TEST_P(EngineTest, ConsumerAcceptsACounterOffer) {
+  manual_ = true;
+  Negotiation c = StartNegotiation();
+  Pump();
+  c = Load(consumer_, c.id);
+  Caller from_provider{"peer", Hex(provider_.key), provider_.url};
+  json offer = Policy("credit-scoring");
+  offer["@type"] = "Offer";
+  offer["@id"] = "offer-2";
+  offer["target"] = "reg-1";
+  Reply r = consumer_.engine->Receive(Side::kConsumer, "ContractOfferMessage", c.id,
+                                      from_provider,
+                                      OfferMessage(c.peer_pid, c.id, offer, "").dump());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["state"], "OFFERED");
+  EXPECT_EQ(Load(consumer_, c.id).offer_id, "offer-2");
+  ASSERT_TRUE(consumer_.engine->Approve(c.id).ok());
+  EXPECT_EQ(Load(consumer_, c.id).pending, State::kAccepted);
+}
+
+TEST_P(EngineTest, LedgersCrossCheckAndTamperingIsFound) {
+  Negotiation c = StartNegotiation();
+  Pump();
+  c = Load(consumer_, c.id);
+  Negotiation p = ProviderOf(c);
+  auto view = [](Node& node, const Negotiation& n) {
+    auto events = ListEvents(*node.store, n.id);
+    EXPECT_TRUE(events.ok());
+    auto v = BuildLedgerView(*node.ledger, n, *events, Hex(node.key));
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return *v;
+  };
+  json cv = view(consumer_, c), pv = view(provider_, p);
+  EXPECT_TRUE(VerifyLedgerView(cv).ok());
+  CrossCheckReport r = CrossCheck(cv, pv);
+  EXPECT_TRUE(r.ok) << r.ToJson().dump(2);
+  EXPECT_EQ(r.checked.size(), 4u);
+  // A rewritten entry no longer matches its leaf hash.
+  json bad = pv;
+  std::string& text = bad["entries"][1]["entry"].get_ref<std::string&>();
+  text.replace(text.find("agreementHash") + 16, 4, "ffff");
+  r = CrossCheck(cv, bad);
+  EXPECT_FALSE(r.ok);
+  ASSERT_FALSE(r.problems.empty());
+  EXPECT_NE(r.problems[0].find("leaf hash does not match"), std::string::npos) << r.problems[0];
+  // A view whose checkpoint is not signed by the named node.
+  bad = pv;
+  bad["node"] = Hex(consumer_.key);
+  EXPECT_EQ(VerifyLedgerView(bad).code(), StatusCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace kexin::contract

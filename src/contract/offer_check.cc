@@ -1,0 +1,70 @@
+#include "contract/offer_check.h"
+
+#include "catalog/offer.h"
+#include "policy/policy.h"
+
+namespace kexin::contract {
+
+OfferChecker CatalogOfferChecker() {
+  return [](store::Store& s, const OfferRequest& r) -> std::variant<OfferTerms, OfferRejection> {
+    auto offer = catalog::GetOffer(s, r.offer_id);
+    if (!offer.ok()) {
+      if (offer.status().code() == StatusCode::kNotFound)
+        return OfferRejection{404, "unknown_offer", "offer '" + r.offer_id + "' does not exist"};
+      return OfferRejection{500, "internal", offer.status().ToString()};
+    }
+    if (offer->withdrawn)
+      return OfferRejection{410, "offer_withdrawn", "offer '" + r.offer_id + "' was withdrawn"};
+    if (offer->registration_id != r.target) {
+      return OfferRejection{422, "target_mismatch",
+                            "offer '" + r.offer_id + "' is for dataset '" +
+                                offer->registration_id + "', not '" + r.target + "'"};
+    }
+    auto want = policy::Parse(r.requested);
+    if (!want.ok())
+      return OfferRejection{400, "invalid_policy", "offer" + want.status().message()};
+    auto have = policy::Parse(offer->policy);
+    if (!have.ok()) return OfferRejection{500, "internal", have.status().ToString()};
+    if (!policy::Equivalent(*have, *want)) {
+      return OfferRejection{422, "policy_mismatch",
+                            "the requested terms are not those of offer '" + r.offer_id +
+                                "': " + policy::FirstDifference(*have, *want)};
+    }
+    policy::Context ctx;
+    ctx.skip_unset = true;  // purpose, fields, ... are checked when the data is used
+    ctx.consumer = r.consumer_name;
+    ctx.consumer_key = r.consumer_key;
+    policy::Decision d = policy::Evaluate(*have, ctx);
+    if (!d.permitted) {
+      if (d.constraint == "dateTime") {
+        return OfferRejection{422, "offer_expired",
+                              "offer '" + r.offer_id + "' is not in force now: " + d.reason};
+      }
+      return OfferRejection{403, "not_permitted",
+                            "offer '" + r.offer_id + "' does not permit this consumer: " +
+                                d.reason};
+    }
+    return OfferTerms{offer->policy, offer->manual_approval};
+  };
+}
+
+PolicyMatcher SemanticPolicyMatcher() {
+  // Only the terms are compared: an agreement's @id, target, parties and timestamp are checked
+  // by the engine on their own.
+  auto terms = [](const nlohmann::json& p) {
+    nlohmann::json t = p;
+    for (const char* k : {"timestamp", "odrl:timestamp", "http://www.w3.org/ns/odrl/2/timestamp"})
+      t.erase(k);
+    return t;
+  };
+  return [terms](const nlohmann::json& a, const nlohmann::json& b) -> Status {
+    auto pa = policy::Parse(terms(a));
+    if (!pa.ok()) return pa.status();
+    auto pb = policy::Parse(terms(b));
+    if (!pb.ok()) return pb.status();
+    if (!policy::Equivalent(*pa, *pb)) return InvalidArgument(policy::FirstDifference(*pa, *pb));
+    return Status::Ok();
+  };
+}
+
+}  // namespace kexin::contract

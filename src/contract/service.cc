@@ -1,0 +1,116 @@
+#include "contract/service.h"
+
+#include <cstdlib>
+
+#include "contract/offer_check.h"
+
+namespace kexin::contract {
+
+EngineConfig NodeEngineConfig(server::NodeContext& ctx) {
+  EngineConfig c;
+  server::StorePool* pool = ctx.stores;
+  c.store = [pool]() -> Result<store::Store*> {
+    if (!pool) return FailedPrecondition("the node has no store");
+    return pool->ForThisThread();
+  };
+  c.ledger = ctx.ledger;
+  c.key = ctx.key;
+  c.public_key = ctx.public_key;
+  c.public_url = ctx.public_url;
+  while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
+  server::PeerClient* client = ctx.client;
+  if (client) {
+    c.transport = [client](const std::string& url,
+                           const std::string& body) -> Result<TransportReply> {
+      KEXIN_ASSIGN_OR_RETURN(auto r, client->Send("POST", url, body));
+      return TransportReply{r.status, std::move(r.body)};
+    };
+  }
+  if (pool) {
+    std::string url = pool->url();
+    c.open_store = [url]() { return store::Store::Open(url); };
+  }
+  c.check_offer = CatalogOfferChecker();
+  c.policies_match = SemanticPolicyMatcher();
+  return c;
+}
+
+ContractService::ContractService(server::NodeContext& ctx, ServiceOptions options)
+    : ctx_(ctx), options_(options) {
+  if (const char* w = std::getenv("KEXIN_CONTRACT_WORKERS")) {
+    int n = std::atoi(w);
+    if (n > 0 && n <= 256) options_.workers = n;
+  }
+  EngineConfig c = NodeEngineConfig(ctx);
+  c.notify = [this] { Wake(); };
+  engine_ = std::make_unique<Engine>(std::move(c));
+}
+
+ContractService::~ContractService() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  engine_->StopRecording();
+  record_cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void ContractService::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!threads_.empty() || !ctx_.client || !ctx_.stores || !ctx_.ledger) return;
+  // Events a previous run claimed but did not record are recorded again (docs/contract.md#ledger).
+  if (auto s = ctx_.stores->ForThisThread(); s.ok()) ReleaseClaimedEvents(**s).IgnoreError();
+  engine_->RecordInBackground();
+  threads_.emplace_back([this] { RecordLoop(); });
+  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { Loop(i); });
+}
+
+void ContractService::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++wakes_;
+  }
+  cv_.notify_one();
+}
+
+void ContractService::RecordLoop() {
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+    }
+    auto n = engine_->RecordPending(std::chrono::milliseconds(options_.poll_ms));
+    // Let events gather: one ledger commit and one index update for many of them keeps the
+    // store's single writer free for the negotiations themselves.
+    if (n.ok() && *n > 0) {
+      std::unique_lock<std::mutex> lock(mu_);
+      record_cv_.wait_for(lock, std::chrono::milliseconds(options_.record_every_ms),
+                          [&] { return stop_; });
+    }
+  }
+}
+
+void ContractService::Loop(int worker) {
+  auto last_sweep = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  uint64_t seen = 0;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      seen = wakes_;
+    }
+    if (worker == 0 && std::chrono::steady_clock::now() - last_sweep > std::chrono::seconds(1)) {
+      engine_->RecordAllEvents().IgnoreError();
+      last_sweep = std::chrono::steady_clock::now();
+    }
+    auto n = engine_->DeliverDue(static_cast<size_t>(options_.batch));
+    if (n.ok() && *n > 0) continue;
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms),
+                 [&] { return stop_ || wakes_ != seen; });
+  }
+}
+
+}  // namespace kexin::contract
