@@ -109,7 +109,7 @@ void RegisterServe(CLI::App& app, RunFn* run) {
                     "URL peers use to reach this node (default: from --listen)");
     cmd->add_option("--threads", a->threads, "I/O threads (default: hardware concurrency)")
         ->check(CLI::Range(0, 1024));
-    cmd->add_option("--workers", a->workers, "Handler threads (default: max(8, 4 x threads))")
+    cmd->add_option("--workers", a->workers, "Handler threads (default: max(32, 8 x threads))")
         ->check(CLI::Range(0, 4096));
     cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate chain: serve HTTPS");
     cmd->add_option("--tls-key", a->tls_key, "PEM private key of --tls-cert");
