@@ -578,7 +578,7 @@ Status Server::Start() {
 
   int threads = s.opt.threads > 0 ? s.opt.threads
                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  int workers = s.opt.workers > 0 ? s.opt.workers : std::max(8, 4 * threads);
+  int workers = s.opt.workers > 0 ? s.opt.workers : std::max(32, 8 * threads);
   s.pool = std::make_unique<net::thread_pool>(workers);
   uint8_t rnd[4];
   crypto::RandomBytes(rnd, sizeof rnd);

@@ -33,7 +33,7 @@ namespace kexin::server {
 struct ServerOptions {
   std::string listen = "127.0.0.1:8443";  // host:port; port 0 picks a free one
   int threads = 0;                         // I/O threads; 0 = hardware concurrency
-  int workers = 0;                         // handler pool; 0 = max(8, 4 * threads)
+  int workers = 0;                         // handler pool; 0 = max(32, 8 * threads)
   std::string tls_cert, tls_key;           // PEM files; both or neither
   size_t body_limit = 1 << 20;             // 413 above
   size_t header_limit = 16 << 10;          // 431 above
