@@ -24,7 +24,10 @@ PROV=$("$KEXIN" user add p --role provider --home "$H" | jq_ token)
 CONS=$("$KEXIN" user add c --role consumer --home "$H" | jq_ token)
 AUD=$("$KEXIN" user add a --role auditor --home "$H" | jq_ token)
 ADMIN=$("$KEXIN" user add root --role admin --home "$H" | jq_ token)
-"$KEXIN" serve --home "$H" --listen "127.0.0.1:$PORT" 2>"$T/serve.log" &
+mkdir -p "$T/data/sub"
+cp "$SRC/examples/customers.csv" "$T/data/sub/customers.csv"
+ln -s /etc/hostname "$T/data/escape.csv"
+"$KEXIN" serve --home "$H" --listen "127.0.0.1:$PORT" --data-root "$T/data" 2>"$T/serve.log" &
 PID=$!
 for _ in $(seq 100); do curl -sf "$URL/healthz" >/dev/null && break; sleep 0.05; done
 
@@ -54,15 +57,21 @@ check_refusal "relative path" 400 "absolute path" "$T/b1"
 body "$T/b2" "$T/missing.csv" "$SRC/examples/customers.meta.toml"
 check_refusal "missing file" 404 "missing.csv" "$T/b2"
 printf 'name = "x"\nbogus = 1\n' >"$T/bad.toml"
-body "$T/b3" "$SRC/examples/customers.csv" "$T/bad.toml"
+body "$T/b3" "$T/data/sub/customers.csv" "$T/bad.toml"
 check_refusal "bad META.toml" 400 "meta_toml:2: unknown key 'bogus'" "$T/b3"
-body "$T/b4" "$SRC/examples/customers.csv" -
+body "$T/b4" "$T/data/sub/customers.csv" -
 check_refusal "no description" 400 "meta_toml' or 'meta'" "$T/b4"
-body "$T/b5" "$SRC/examples/customers.csv" "$SRC/examples/customers.meta.toml" '{"full_scan":"yes"}'
+body "$T/b5" "$T/data/sub/customers.csv" "$SRC/examples/customers.meta.toml" '{"full_scan":"yes"}'
 check_refusal "full_scan type" 400 "full_scan" "$T/b5"
 printf '{"file": ' >"$T/b6"
 check_refusal "malformed JSON" 400 "malformed JSON" "$T/b6"
-body "$T/ok" "$SRC/examples/customers.csv" "$SRC/examples/customers.meta.toml"
+body "$T/out" /etc/hostname "$SRC/examples/customers.meta.toml"
+check_refusal "outside the data root" 403 "outside the node's data root" "$T/out"
+body "$T/sym" "$T/data/escape.csv" "$SRC/examples/customers.meta.toml"
+check_refusal "symlink out of the data root" 403 "outside the node's data root" "$T/sym"
+body "$T/dots" "$T/data/sub/../../init.json" "$SRC/examples/customers.meta.toml"
+check_refusal "dot-dot out of the data root" 403 "outside the node's data root" "$T/dots"
+body "$T/ok" "$T/data/sub/customers.csv" "$SRC/examples/customers.meta.toml"
 check_refusal "consumer role" 403 "" "$T/ok" "$CONS"
 [ "$(size)" = "$before" ] || fail "a refused registration changed the ledger ($before -> $(size))"
 

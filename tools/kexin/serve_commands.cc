@@ -46,7 +46,7 @@ std::string HexKey(const crypto::SigningKey& key) {
 struct ServeArgs {
   std::string home = identity::DefaultHome();
   std::string listen = "127.0.0.1:8443";
-  std::string public_url, tls_cert, tls_key;
+  std::string public_url, tls_cert, tls_key, data_root;
   int threads = 0;
   int workers = 0;
   size_t body_limit = 1 << 20;
@@ -70,6 +70,7 @@ int RunServe(const ServeArgs& a, std::chrono::steady_clock::time_point t0) {
   ctx.ledger = ledger->get();
   ctx.stores = &stores;
   ctx.client = &client;
+  ctx.data_root = a.data_root.empty() ? config->home + "/data" : a.data_root;
   server::ServerOptions opt;
   opt.listen = a.listen;
   opt.threads = a.threads;
@@ -119,6 +120,8 @@ void RegisterServe(CLI::App& app, RunFn* run) {
                     "Seconds a peer signature's created time may differ from now (default 300)")
         ->check(CLI::Range(int64_t{1}, int64_t{86400}));
     cmd->add_flag("--access-log", a->access_log, "Log one JSON line per request on stderr");
+    cmd->add_option("--data-root", a->data_root,
+                    "Directory whose files POST /v1/registrations may register (default HOME/data)");
     cmd->callback([run, a] {
       auto t0 = std::chrono::steady_clock::now();
       *run = [a, t0] { return RunServe(*a, t0); };
