@@ -10,6 +10,8 @@
 // consumer's catalog evaluates policies per request.
 //
 // Usage: catalog_bench [--assets 10000] [--iterations 200] [--dir /tmp] [--pg postgresql://...]
+//        catalog_bench --fill STORE_URL [--assets N]   fills a node's store and exits
+//        (bench/catalog_http_bench.sh measures the same catalog over HTTP with it)
 // With --pg the store is a fresh PostgreSQL schema in that database (dropped afterwards).
 #include <stdlib.h>
 
@@ -107,11 +109,12 @@ json Record(int i, std::mt19937& rng) {
               {"valid_until", "2099-12-01"}};
 }
 
-int Run(int assets, int iterations, const std::string& dir, const std::string& pg) {
+int Run(int assets, int iterations, const std::string& dir, const std::string& pg,
+        const std::string& fill_url) {
   std::string path = dir + "/catalog_bench_" + std::to_string(getpid()) + ".db";
-  std::string url = "sqlite:" + path, schema;
+  std::string url = fill_url.empty() ? "sqlite:" + path : fill_url, schema;
   std::unique_ptr<store::Store> admin;
-  if (!pg.empty()) {
+  if (!pg.empty() && fill_url.empty()) {
     auto a = store::Store::Open(pg);
     if (!a.ok()) return std::fprintf(stderr, "%s\n", a.status().ToString().c_str()), 1;
     admin = std::move(*a);
@@ -173,6 +176,11 @@ int Run(int assets, int iterations, const std::string& dir, const std::string& p
   if (!store.Exec("UPDATE catalog_generation SET generation = generation + 1").ok()) return 1;
   if (!store.Commit().ok()) return 1;
   double fill = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!fill_url.empty()) {
+    std::printf("catalog_bench: filled %s with %d assets in %.1f s\n", fill_url.c_str(), assets,
+                fill);
+    return 0;
+  }
 
   catalog::CatalogIndex index({"bench-node", "kexin.local/bench-node", "http://127.0.0.1:8443"});
   t0 = Clock::now();
@@ -319,7 +327,7 @@ int Run(int assets, int iterations, const std::string& dir, const std::string& p
 
 int main(int argc, char** argv) {
   int assets = 10000, iterations = 200;
-  std::string dir = std::filesystem::temp_directory_path(), pg;
+  std::string dir = std::filesystem::temp_directory_path(), pg, fill;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--assets"))
       assets = std::atoi(argv[i + 1]);
@@ -329,9 +337,11 @@ int main(int argc, char** argv) {
       dir = argv[i + 1];
     else if (!std::strcmp(argv[i], "--pg"))
       pg = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--fill"))  // fill a node's store and exit (HTTP benchmark)
+      fill = argv[i + 1];
     else
       return std::fprintf(stderr, "unknown option %s\n", argv[i]), 2;
   }
   if (assets < 1 || iterations < 1) return std::fprintf(stderr, "bad --assets/--iterations\n"), 2;
-  return kexin::bench::Run(assets, iterations, dir, pg);
+  return kexin::bench::Run(assets, iterations, dir, pg, fill);
 }

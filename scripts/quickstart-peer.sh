@@ -2,7 +2,8 @@
 # The second half of the quick start: with scripts/quickstart.sh's provider node running, starts a
 # consumer node on port 8444, makes the two nodes trust each other's keys, fetches the provider's
 # catalog, finds the sample offer, negotiates a contract over the Dataspace Protocol to FINALIZED
-# and shows the agreement's entries on both nodes' ledgers. Leaves the consumer serving until
+# and shows the agreement on the consumer ledger, cross-checked against the provider ledger (signed
+# checkpoints and inclusion proofs from both sides). Leaves the consumer serving until
 # Ctrl-C. Environment: as quickstart.sh, plus KEXIN_PEER_PORT (default 8444).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,7 +81,13 @@ import json,sys
 for e in json.load(sys.stdin)["entries"]:
     print("consumer ledger #%s %s" % (e["index"], e["type"]))'
 "$K" ledger verify --home "$CHOME"
-echo "(the provider: curl -H 'Authorization: Bearer $PTOKEN' $PURL/v1/negotiations)"
+step "cross-check: the provider's ledger holds the same agreement (signed checkpoints, inclusion proofs)"
+call "$CURL_" "$CTOKEN" GET "/v1/negotiations/$NEG/crosscheck" | python3 -c '
+import json,sys
+r=json.load(sys.stdin)["report"]
+for c in r["checked"]: print(c)
+print("cross-check:", "ok" if r["ok"] else "PROBLEMS %s" % r["problems"])
+sys.exit(0 if r["ok"] else 1)'
 cat <<MSG
 
 kexin consumer node is serving at $CURL_ (admin token $CTOKEN). Stop with Ctrl-C.

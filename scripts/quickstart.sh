@@ -31,7 +31,7 @@ if [ ! -f "$HOME_DIR/config.toml" ]; then
 fi
 TOKEN=$(json "['token']" < "$DEMO/provider-admin.json")
 
-"$K" serve --home "$HOME_DIR" --listen "127.0.0.1:$PORT" --public-url "$URL" &
+"$K" serve --home "$HOME_DIR" --listen "127.0.0.1:$PORT" --public-url "$URL" --data-root "$PWD/examples" &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null' EXIT INT TERM
 for _ in $(seq 100); do curl -sf "$URL/healthz" >/dev/null && break; sleep 0.05; done

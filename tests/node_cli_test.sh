@@ -228,7 +228,7 @@ import base64, json, sys
 j = json.load(open(sys.argv[1]))
 assert set(j) == {"home", "name", "origin", "store", "public_key", "verifier_key", "ledger"}, j
 assert j["verifier_key"] == sys.argv[2], j
-assert base64.b64decode(sys.argv[2].split("+")[2])[1:].hex() == j["public_key"], j
+assert base64.b64decode(sys.argv[2].split("+", 2)[2])[1:].hex() == j["public_key"], j
 assert j["ledger"] == {"size": 0, "root": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
                        "latest_checkpoint": None}, j["ledger"]
 PY

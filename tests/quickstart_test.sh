@@ -28,6 +28,7 @@ KEXIN_DEMO_EXIT=1 bash "$SRC/scripts/quickstart-peer.sh" > "$T/peer.out" 2> "$T/
 grep -q ": FINALIZED" "$T/peer.out" || { cat "$T/peer.out" >&2; fail "negotiation not FINALIZED"; }
 grep -q "contract.finalized" "$T/peer.out" || { cat "$T/peer.out" >&2; fail "no finalized entry on the consumer ledger"; }
 grep -q "every checkpoint verify" "$T/peer.out" || fail "consumer ledger did not verify"
+grep -q "cross-check: ok" "$T/peer.out" || fail "ledgers do not cross-check"
 
 kill -TERM "$QS"; wait "$QS" || true; QS=
 "$K" ledger verify --home "$T/demo/provider" | grep -q "every checkpoint verify" || fail "provider ledger"

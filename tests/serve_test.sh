@@ -200,6 +200,33 @@ wait "$TPID" || fail "TLS server SIGTERM exit $?"
 "$KEXIN" serve --home "$H" --listen "127.0.0.1:0" --tls-cert "$T/cert.pem" 2>"$T/err3" >/dev/null
 [ $? -eq 2 ] || fail "--tls-cert without --tls-key should exit 2"
 
+# --- PostgreSQL store (when $KEXIN_TEST_PG_URL is set), in a fresh schema ---------------------
+if [ -n "${KEXIN_TEST_PG_URL:-}" ]; then
+  SCHEMA="kx_serve_$$_$RANDOM"
+  case "$KEXIN_TEST_PG_URL" in *\?*) sep='&' ;; *) sep='?' ;; esac
+  if psql -q "$KEXIN_TEST_PG_URL" -c "CREATE SCHEMA $SCHEMA" >/dev/null 2>"$T/err"; then
+    "$KEXIN" init --home "$T/pg" --name node-pg \
+      --store "$KEXIN_TEST_PG_URL${sep}options=-csearch_path%3D$SCHEMA" >/dev/null || fail "init pg"
+    PGTOKEN=$("$KEXIN" user add pat --role provider --home "$T/pg" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    PORT3=$(free_port)
+    "$KEXIN" serve --home "$T/pg" --listen "127.0.0.1:$PORT3" 2>"$T/pg.log" &
+    PPID3=$!
+    PIDS+=("$PPID3")
+    for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$PORT3/healthz" && break; sleep 0.01; done
+    [ "$(code "http://127.0.0.1:$PORT3/v1/node" -H "Authorization: Bearer $PGTOKEN")" = 200 ] ||
+      fail "PostgreSQL node: token auth: $(cat "$T/body") $(cat "$T/pg.log")"
+    [ "$(code "http://127.0.0.1:$PORT3/v1/users" -H "Authorization: Bearer $PGTOKEN")" = 403 ] ||
+      fail "PostgreSQL node: provider /v1/users -> 403"
+    kill -TERM "$PPID3"
+    wait "$PPID3" || fail "PostgreSQL node: SIGTERM exit $?"
+    psql -q "$KEXIN_TEST_PG_URL" -c "DROP SCHEMA $SCHEMA CASCADE" >/dev/null 2>&1
+  else
+    fail "psql create schema: $(cat "$T/err")"
+  fi
+else
+  echo "serve_test: KEXIN_TEST_PG_URL is not set; PostgreSQL round skipped"
+fi
+
 if [ $fails -ne 0 ]; then
   echo "$fails failure(s)"
   exit 1

@@ -46,6 +46,25 @@ Response WithRegistry(server::NodeContext& ctx,
   return Response::Json(ok_status, *out);
 }
 
+// A provider token must not turn the node into a file reader: only files that resolve (symlinks
+// and ".." followed) to a path under the data root are registered.
+Status UnderDataRoot(const std::string& root, const std::string& path) {
+  std::error_code ec;
+  if (root.empty()) return PermissionDenied("no data root is configured (kexin serve --data-root)");
+  auto r = std::filesystem::canonical(root, ec);
+  if (ec) {
+    return PermissionDenied("the data root '" + root + "' does not exist (kexin serve --data-root)");
+  }
+  auto f = std::filesystem::canonical(path, ec);
+  if (ec) return NotFound("'file': " + path + ": " + ec.message());
+  auto rel = f.lexically_relative(r);
+  if (rel.empty() || *rel.begin() == ".." || rel == ".") {
+    return PermissionDenied("'file': " + path + " is outside the node's data root " + r.string() +
+                            " (kexin serve --data-root)");
+  }
+  return Status::Ok();
+}
+
 json RegistrationRequestSchema() {
   return {{"type", "object"},
           {"required", {"file"}},
@@ -71,6 +90,8 @@ void AddRegistrationRoutes(server::Router& router, server::NodeContext& ctx) {
         std::string path = file.get<std::string>();
         if (!std::filesystem::path(path).is_absolute())
           return Bad(req, "'file'", "must be an absolute path, got '" + path + "'");
+        if (Status in_root = UnderDataRoot(ctx.data_root, path); !in_root.ok())
+          return Response::FromStatus(in_root);
         json meta;
         if (body->contains("meta_toml")) {
           if (!(*body)["meta_toml"].is_string()) return Bad(req, "'meta_toml'", "must be a string");

@@ -1,6 +1,7 @@
 #include "node/witness_service.h"
 
 #include "crypto/crypto.h"
+#include "server/node.h"
 
 namespace kexin::node {
 
@@ -113,6 +114,76 @@ std::string SerializeAddCheckpointBody(const AddCheckpointBody& body) {
   out += "\n";
   out += body.note;
   return out;
+}
+
+Result<std::string> PushCheckpoint(ledger::Ledger& ledger, store::Store& store,
+                                   server::PeerClient& client, const server::Peer& peer) {
+  KEXIN_ASSIGN_OR_RETURN(std::string note_text, ledger.SignCheckpoint());
+  KEXIN_ASSIGN_OR_RETURN(auto note, ledger::SignedNote::Parse(note_text));
+  KEXIN_ASSIGN_OR_RETURN(auto cp, ledger::Checkpoint::ParseBody(note.text));
+  auto raw_key = crypto::HexDecode(peer.public_key);
+  if (!raw_key.ok() || raw_key->size() != 32) {
+    return Corruption("peer '" + peer.name + "' has a malformed public key");
+  }
+  crypto::PublicKey witness_key;
+  std::copy(raw_key->begin(), raw_key->end(), witness_key.begin());
+  const std::string state_key = "witnessed-by:" + peer.name;
+  KEXIN_ASSIGN_OR_RETURN(auto rows,
+                         store.Query("SELECT value FROM meta WHERE key = $1", {state_key}));
+  uint64_t old_size = rows.empty() ? 0 : std::stoull(store::AsText(rows[0][0]));
+  const std::string url = peer.url + "/add-checkpoint";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (old_size > cp.size) {
+      return FailedPrecondition("witness " + peer.name + " has cosigned size " +
+                                std::to_string(old_size) + ", beyond this ledger's " +
+                                std::to_string(cp.size) + ": the logs have forked");
+    }
+    AddCheckpointBody body;
+    body.old_size = old_size;
+    body.note = note_text;
+    if (old_size > 0) {
+      KEXIN_ASSIGN_OR_RETURN(body.proof, ledger.ConsistencyProof(old_size, cp.size));
+    }
+    KEXIN_ASSIGN_OR_RETURN(auto resp, client.Send("POST", url, SerializeAddCheckpointBody(body)));
+    if (resp.status == 409) {
+      const std::string& b = resp.body;
+      if (b.empty() || b.back() != '\n' ||
+          b.find_first_not_of("0123456789") != b.size() - 1 || b.size() > 20) {
+        return DataError(url + ": 409 without a tree size body");
+      }
+      old_size = std::stoull(b);
+      continue;
+    }
+    if (resp.status != 200) {
+      return FailedPrecondition(url + ": HTTP " + std::to_string(resp.status) + ": " + resp.body);
+    }
+    // Keep the cosignature lines made by the peer's key, after verifying each.
+    KEXIN_ASSIGN_OR_RETURN(auto answered, ledger::SignedNote::Parse(note.text + "\n" + resp.body));
+    size_t kept = 0;
+    for (const auto& sig : answered.signatures) {
+      ledger::VerifierKey vk;
+      vk.name = sig.name;
+      vk.type = ledger::kSigTypeCosignature;
+      vk.key = witness_key;
+      if (sig.key_id != vk.id()) continue;
+      ledger::SignedNote one{note.text, {sig}};
+      KEXIN_RETURN_IF_ERROR(ledger::VerifyNote(one, vk).WithContext(url + ": cosignature"));
+      note.signatures.push_back(sig);
+      ++kept;
+    }
+    if (kept == 0) return Corruption(url + ": no cosignature by " + peer.name + "'s key");
+    KEXIN_RETURN_IF_ERROR(store.Begin());
+    Status s = store.Exec(rows.empty() ? "INSERT INTO meta (key, value) VALUES ($1, $2)"
+                                       : "UPDATE meta SET value = $2 WHERE key = $1",
+                          {state_key, std::to_string(cp.size)});
+    if (s.ok()) s = store.Commit();
+    if (!s.ok()) {
+      store.Rollback().IgnoreError();
+      return s;
+    }
+    return note.Serialize();
+  }
+  return FailedPrecondition(url + ": the witness's size kept changing");
 }
 
 }  // namespace kexin::node

@@ -18,6 +18,7 @@
 #include "ledger/ledger.h"
 #include "ledger/note.h"
 #include "ledger/witness.h"
+#include "server/node.h"
 #include "store/store.h"
 
 namespace kexin::node {
@@ -52,6 +53,14 @@ struct AddCheckpointBody {
 };
 Result<AddCheckpointBody> ParseAddCheckpointBody(std::string_view body);
 std::string SerializeAddCheckpointBody(const AddCheckpointBody& body);
+
+// Asks `peer` to witness this node's ledger (C2SP tlog-witness add-checkpoint at <peer url>/
+// add-checkpoint): signs a checkpoint, sends it with a consistency proof from the size the peer
+// cosigned last (remembered as meta("witnessed-by:<peer>"); a 409 answer tells the right size and
+// the request is repeated once), verifies the returned cosignatures against the peer's key and
+// returns the checkpoint with them appended. kFailedPrecondition when the peer refuses.
+Result<std::string> PushCheckpoint(ledger::Ledger& ledger, store::Store& store,
+                                   server::PeerClient& client, const server::Peer& peer);
 
 }  // namespace kexin::node
 

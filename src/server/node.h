@@ -84,6 +84,9 @@ struct NodeContext {
   ledger::Ledger* ledger = nullptr;  // shared, thread-safe
   StorePool* stores = nullptr;
   PeerClient* client = nullptr;
+  // Files the API may register (POST /v1/registrations) must resolve, symlinks followed, to a
+  // path under this directory (`kexin serve --data-root`, default <home>/data).
+  std::string data_root;
 };
 
 }  // namespace kexin::server

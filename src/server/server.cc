@@ -574,10 +574,11 @@ Status Server::Start() {
   if (ec) return IoError("cannot listen on " + listen + ": " + ec.message());
   s.port = s.acceptor->local_endpoint().port();
   s.host = endpoint.address().to_string();
+  if (s.opt.on_bound) s.opt.on_bound(url());
 
   int threads = s.opt.threads > 0 ? s.opt.threads
                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  int workers = s.opt.workers > 0 ? s.opt.workers : std::max(8, 4 * threads);
+  int workers = s.opt.workers > 0 ? s.opt.workers : std::max(32, 8 * threads);
   s.pool = std::make_unique<net::thread_pool>(workers);
   uint8_t rnd[4];
   crypto::RandomBytes(rnd, sizeof rnd);

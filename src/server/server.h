@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -32,7 +33,7 @@ namespace kexin::server {
 struct ServerOptions {
   std::string listen = "127.0.0.1:8443";  // host:port; port 0 picks a free one
   int threads = 0;                         // I/O threads; 0 = hardware concurrency
-  int workers = 0;                         // handler pool; 0 = max(8, 4 * threads)
+  int workers = 0;                         // handler pool; 0 = max(32, 8 * threads)
   std::string tls_cert, tls_key;           // PEM files; both or neither
   size_t body_limit = 1 << 20;             // 413 above
   size_t header_limit = 16 << 10;          // 431 above
@@ -43,6 +44,9 @@ struct ServerOptions {
   bool access_log = false;                 // one JSON line per request
   bool handle_signals = false;             // SIGTERM/SIGINT -> Stop()
   std::string public_url;                  // logged; defaults to the listening URL
+  // Called by Start() once the socket is bound, before any request is served, with url() (e.g.
+  // to fill NodeContext::public_url when listening on port 0).
+  std::function<void(const std::string& url)> on_bound;
   // When the process started, for the "startup_ms" of the startup log line; default: Start().
   std::chrono::steady_clock::time_point process_start{};
 };

@@ -117,6 +117,7 @@ class ServerTest : public ::testing::Test {
     opt.listen = "127.0.0.1:0";
     opt.threads = 2;
     opt.body_limit = 4096;
+    ConfigureOptions(opt);
     server_ = std::make_unique<Server>(router_, ctx_, opt);
     Status s = server_->Start();
     ASSERT_TRUE(s.ok()) << s.ToString();
@@ -129,6 +130,7 @@ class ServerTest : public ::testing::Test {
   }
 
   virtual void AddTestRoutes() {}
+  virtual void ConfigureOptions(ServerOptions&) {}
 
   Headers Bearer(Role r) { return {{"Authorization", "Bearer " + tokens_[r]}}; }
   // Signed by peer-b, for a request to this server.
@@ -370,12 +372,28 @@ TEST_F(ServerTest, MetricsAndOpenApi) {
   EXPECT_EQ(doc["openapi"], "3.1.0");
   EXPECT_EQ(doc["paths"]["/v1/users"]["get"]["x-kexin-roles"], json::array({"admin"}));
   EXPECT_EQ(doc["paths"]["/healthz"]["get"]["security"], json::array());
+  // Every route of the served router is in the document, with :captures as {captures}.
+  size_t operations = 0;
+  for (const auto& [path, methods] : doc["paths"].items()) operations += methods.size();
+  EXPECT_EQ(operations, router_.routes().size());
   for (const auto& r : router_.routes()) {
-    std::string path = r.pattern;
+    std::string path;
+    for (size_t i = 0; i < r.pattern.size();) {
+      if (r.pattern[i] == ':') {
+        size_t end = r.pattern.find('/', i);
+        if (end == std::string::npos) end = r.pattern.size();
+        path.push_back('{');
+        path.append(r.pattern, i + 1, end - i - 1);
+        path.push_back('}');
+        i = end;
+      } else {
+        path += r.pattern[i++];
+      }
+    }
     std::string lower;
     for (char c : r.method) lower += static_cast<char>(std::tolower(c));
-    (void)path;
-    (void)lower;
+    EXPECT_TRUE(doc["paths"].contains(path) && doc["paths"][path].contains(lower))
+        << r.method << " " << r.pattern;
   }
 }
 
@@ -394,6 +412,51 @@ class ServerExtraTest : public ServerTest {
                  }});
   }
 };
+
+TEST_F(ServerTest, OversizedHeaderIs431) {
+  Reply r = Http(port_, "GET", "/healthz", {{"X-Big", std::string(20000, 'a')}});
+  EXPECT_EQ(r.status, 431);
+  EXPECT_EQ(r.Code(), "header_too_large");
+}
+
+TEST_F(ServerTest, MalformedHttpIs400) {
+  net::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+  std::string junk = "GET /healthz HTTP/1.1\r\nBad Header Line\r\n\r\n";
+  net::write(sock, net::buffer(junk));
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(sock, buf, res);
+  EXPECT_EQ(res.result_int(), 400u);
+  EXPECT_NE(res.body().find("malformed_request"), std::string::npos) << res.body();
+}
+
+class ShortTimeoutTest : public ServerTest {
+ protected:
+  void ConfigureOptions(ServerOptions& opt) override {
+    opt.idle_timeout = std::chrono::seconds(1);
+    opt.read_timeout = std::chrono::seconds(1);
+  }
+};
+
+TEST_F(ShortTimeoutTest, IdleAndSlowConnectionsAreClosed) {
+  for (std::string sent : {std::string(), std::string("POST /v1/peers HTTP/1.1\r\nHost: x\r\n"
+                                                       "Content-Length: 100\r\n\r\n{")}) {
+    net::io_context ioc;
+    tcp::socket sock(ioc);
+    sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    if (!sent.empty()) net::write(sock, net::buffer(sent));
+    auto t0 = std::chrono::steady_clock::now();
+    char c;
+    beast::error_code ec;
+    sock.read_some(net::buffer(&c, 1), ec);  // blocks until the server closes
+    auto waited = std::chrono::steady_clock::now() - t0;
+    EXPECT_TRUE(ec) << "connection still open";
+    EXPECT_LT(waited, std::chrono::milliseconds(3500));
+    EXPECT_GT(waited, std::chrono::milliseconds(500));
+  }
+}
 
 TEST_F(ServerExtraTest, HandlerExceptionIs500) {
   Reply r = Http(port_, "GET", "/test/throw");

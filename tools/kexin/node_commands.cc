@@ -13,6 +13,7 @@
 #include "ledger/witness.h"
 #include "node/ledger_views.h"
 #include "node/witness_service.h"
+#include "server/node.h"
 #include "registry/registry.h"
 #include "tools/kexin/commands.h"
 
@@ -184,7 +185,27 @@ void RegisterNode(CLI::App& app, RunFn* run) {
     cosign->add_option(
         "--proof", (*w)[2],
         "JSON from the peer's `kexin ledger consistency OLD NEW`, OLD = the size witnessed before");
-    for (CLI::App* c : {append, show, proof, cons, cp, verify, cosign}) AddHome(c, &a->home);
+    auto peer_name = std::make_shared<std::string>();
+    CLI::App* push = led->add_subcommand(
+        "witness-push",
+        "Ask a peer to witness this ledger: send a checkpoint to its add-checkpoint endpoint "
+        "(C2SP tlog-witness) and print it with the peer's verified cosignature");
+    push->add_option("PEER", *peer_name, "A peer's name (kexin peer add)")->required();
+    for (CLI::App* c : {append, show, proof, cons, cp, verify, cosign, push}) AddHome(c, &a->home);
+    push->callback([run, a, peer_name] {
+      *run = [a, peer_name] {
+        auto n = OpenNode(a->home);
+        if (!n.ok()) return Fail(n.status());
+        auto store = store::Store::Open(n->config.store_url);
+        if (!store.ok()) return Fail(store.status());
+        auto peer = server::GetPeer(**store, *peer_name);
+        if (!peer.ok()) return Fail(peer.status());
+        server::PeerClient client(n->ledger->key());
+        auto note = node::PushCheckpoint(*n->ledger, **store, client, *peer);
+        if (!note.ok()) return Fail(note.status());
+        return WriteOutput("", *note);
+      };
+    });
     cosign->callback([run, a, w] {
       *run = [a, w] {
         auto note = ReadFile((*w)[0]);

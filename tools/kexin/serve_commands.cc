@@ -46,10 +46,11 @@ std::string HexKey(const crypto::SigningKey& key) {
 struct ServeArgs {
   std::string home = identity::DefaultHome();
   std::string listen = "127.0.0.1:8443";
-  std::string public_url, tls_cert, tls_key;
+  std::string public_url, tls_cert, tls_key, data_root;
   int threads = 0;
   int workers = 0;
   size_t body_limit = 1 << 20;
+  int64_t signature_window = 300;
   bool access_log = false;
 };
 
@@ -69,6 +70,7 @@ int RunServe(const ServeArgs& a, std::chrono::steady_clock::time_point t0) {
   ctx.ledger = ledger->get();
   ctx.stores = &stores;
   ctx.client = &client;
+  ctx.data_root = a.data_root.empty() ? config->home + "/data" : a.data_root;
   server::ServerOptions opt;
   opt.listen = a.listen;
   opt.threads = a.threads;
@@ -77,12 +79,16 @@ int RunServe(const ServeArgs& a, std::chrono::steady_clock::time_point t0) {
   opt.tls_key = a.tls_key;
   opt.body_limit = a.body_limit;
   opt.access_log = a.access_log;
+  opt.signature_window = a.signature_window;
   opt.handle_signals = true;
   opt.process_start = t0;
-  std::string scheme = a.tls_cert.empty() ? "http://" : "https://";
-  ctx.public_url = a.public_url.empty() ? scheme + a.listen : a.public_url;
+  // Without --public-url, the URL the server is listening on (known once bound: port 0 works).
+  ctx.public_url = a.public_url;
   while (!ctx.public_url.empty() && ctx.public_url.back() == '/') ctx.public_url.pop_back();
   opt.public_url = ctx.public_url;
+  opt.on_bound = [&ctx](const std::string& url) {
+    if (ctx.public_url.empty()) ctx.public_url = url;
+  };
   server::Router router = node::BuildNodeRouter(ctx);
   server::Server srv(router, ctx, opt);
   Status s = srv.Start();
@@ -104,13 +110,18 @@ void RegisterServe(CLI::App& app, RunFn* run) {
                     "URL peers use to reach this node (default: from --listen)");
     cmd->add_option("--threads", a->threads, "I/O threads (default: hardware concurrency)")
         ->check(CLI::Range(0, 1024));
-    cmd->add_option("--workers", a->workers, "Handler threads (default: max(8, 4 x threads))")
+    cmd->add_option("--workers", a->workers, "Handler threads (default: max(32, 8 x threads))")
         ->check(CLI::Range(0, 4096));
     cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate chain: serve HTTPS");
     cmd->add_option("--tls-key", a->tls_key, "PEM private key of --tls-cert");
     cmd->add_option("--body-limit", a->body_limit, "Largest request body in bytes (default 1 MiB)")
         ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+    cmd->add_option("--signature-window", a->signature_window,
+                    "Seconds a peer signature's created time may differ from now (default 300)")
+        ->check(CLI::Range(int64_t{1}, int64_t{86400}));
     cmd->add_flag("--access-log", a->access_log, "Log one JSON line per request on stderr");
+    cmd->add_option("--data-root", a->data_root,
+                    "Directory whose files POST /v1/registrations may register (default HOME/data)");
     cmd->callback([run, a] {
       auto t0 = std::chrono::steady_clock::now();
       *run = [a, t0] { return RunServe(*a, t0); };
