@@ -45,7 +45,7 @@ fi
 "$K" init --home "$T/c" --name consumer "${STORE_C[@]}" >/dev/null
 PT=$("$K" user add admin --role admin --home "$T/p" | py "d['token']")
 CT=$("$K" user add admin --role admin --home "$T/c" | py "d['token']")
-"$K" serve --home "$T/p" --listen "127.0.0.1:$PP" --public-url "$PURL" --threads "$THREADS" --workers "$SWORKERS" 2> "$T/provider.log" &
+"$K" serve --home "$T/p" --listen "127.0.0.1:$PP" --public-url "$PURL" --data-root "$SRC/examples" --threads "$THREADS" --workers "$SWORKERS" 2> "$T/provider.log" &
 PIDS+=($!)
 "$K" serve --home "$T/c" --listen "127.0.0.1:$CP" --public-url "$CURL_" --threads "$THREADS" --workers "$SWORKERS" 2> "$T/consumer.log" &
 PIDS+=($!)

@@ -64,7 +64,7 @@ PT=$("$K" user add admin --role admin --home "$T/p" | py "d['token']")
 CT=$("$K" user add admin --role admin --home "$T/c" | py "d['token']")
 AUD=$("$K" user add audit --role auditor --home "$T/c" | py "d['token']")
 PCONS=$("$K" user add buyer --role consumer --home "$T/p" | py "d['token']")
-"$K" serve --home "$T/p" --listen "127.0.0.1:$PP" --public-url "$PURL" 2> "$T/provider.log" &
+"$K" serve --home "$T/p" --listen "127.0.0.1:$PP" --public-url "$PURL" --data-root "$SRC/examples" 2> "$T/provider.log" &
 PIDS+=($!)
 "$K" serve --home "$T/c" --listen "127.0.0.1:$CP" --public-url "$CURL_" 2> "$T/consumer.log" &
 PIDS+=($!)
@@ -317,7 +317,7 @@ req "$CURL_" "$CT" GET "/v1/negotiations/$NEG"
 ATTEMPTS=$(echo "$BODY" | py "d['outbox'][0]['attempts']")
 [ "$ATTEMPTS" -ge 2 ] || fail "no retries while the provider is down: $BODY"
 echo "$BODY" | py "d['outbox'][0]['lastError']" | grep -qi "refused\|connect" || fail "last error: $BODY"
-"$K" serve --home "$T/p" --listen "127.0.0.1:$PP" --public-url "$PURL" 2>> "$T/provider.log" &
+"$K" serve --home "$T/p" --listen "127.0.0.1:$PP" --public-url "$PURL" --data-root "$SRC/examples" 2>> "$T/provider.log" &
 PIDS[0]=$!
 wait_state "$CURL_" "$CT" "$NEG" FINALIZED
 ok "provider down: the request was retried ($ATTEMPTS attempts while down) and the negotiation FINALIZED after restart"
