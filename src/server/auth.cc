@@ -96,6 +96,8 @@ struct Authenticator::Impl {
   // an fsync per peer request. A crash can forget the last few milliseconds of nonces; the
   // in-memory set covers them while the process lives.
   std::unique_ptr<StorePool> nonce_stores;
+  bool serialize_inserts = false;
+  std::mutex insert_mu;
   uint64_t id = next_authenticator_id.fetch_add(1);  // never reused, unlike addresses
   Result<store::Store*> NonceStore() {
     thread_local std::unordered_map<uint64_t, store::Store*> configured;
@@ -119,7 +121,22 @@ Authenticator::Authenticator(StorePool* stores, int64_t window)
     : impl_(std::make_unique<Impl>()) {
   impl_->stores = stores;
   impl_->window = window;
-  if (stores) impl_->nonce_stores = std::make_unique<StorePool>(stores->url());
+  if (stores) {
+    // On SQLite the nonces live in their own database file beside the node's
+    // (httpsig-nonces.db): a nonce insert per peer request must not queue for the write lock that
+    // the contract engine, the ledger and the registry take on node.db (SQLite has one writer per
+    // file and its busy handler sleeps). Inserts from this process take turns on a mutex instead.
+    const std::string& url = stores->url();
+    if (url.rfind("sqlite:", 0) == 0) {
+      std::string path = url.substr(7);
+      size_t slash = path.rfind('/');
+      std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+      impl_->nonce_stores = std::make_unique<StorePool>("sqlite:" + dir + "/httpsig-nonces.db");
+      impl_->serialize_inserts = true;
+    } else {
+      impl_->nonce_stores = std::make_unique<StorePool>(url);
+    }
+  }
 }
 Authenticator::~Authenticator() = default;
 
@@ -179,6 +196,8 @@ Result<bool> Authenticator::Impl::RememberNonce(const httpsig::Verified& v, int6
     if (!nonces.emplace(key, v.created).second) return false;
   }
   KEXIN_ASSIGN_OR_RETURN(store::Store * st, NonceStore());
+  std::unique_lock<std::mutex> serial(insert_mu, std::defer_lock);
+  if (serialize_inserts) serial.lock();
   int64_t last = last_db_prune.load();
   if (now - last > 60 && last_db_prune.compare_exchange_strong(last, now)) {
     std::vector<store::Value> cutoff;
