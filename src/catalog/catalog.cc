@@ -1,5 +1,7 @@
 #include "catalog/catalog.h"
 
+#include <string.h>
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -128,23 +130,42 @@ SearchDoc SearchDocOf(const json& d) {
   return s;
 }
 
-bool Matches(const SearchDoc& d, const Query& q) {
-  if (!q.sector.empty() && d.sector != Lower(q.sector)) return false;
-  if (!q.level.empty() && d.level != Lower(q.level)) return false;
-  if (!q.category.empty() &&
-      std::find(d.categories.begin(), d.categories.end(), Lower(q.category)) == d.categories.end())
-    return false;
+struct QueryMatcher::Impl {
+  std::string sector, level, category;
+  std::vector<std::string> words;
+};
+
+QueryMatcher::QueryMatcher(const Query& q) : impl_(std::make_unique<Impl>()) {
+  impl_->sector = Lower(q.sector);
+  impl_->level = Lower(q.level);
+  impl_->category = Lower(q.category);
   std::string words = Lower(q.q);
   size_t i = 0;
   while (i < words.size()) {
     while (i < words.size() && words[i] == ' ') ++i;
     size_t j = words.find(' ', i);
     if (j == std::string::npos) j = words.size();
-    if (j > i && d.text.find(words.substr(i, j - i)) == std::string::npos) return false;
+    if (j > i) impl_->words.push_back(words.substr(i, j - i));
     i = j;
+  }
+}
+
+QueryMatcher::~QueryMatcher() = default;
+
+bool QueryMatcher::operator()(const SearchDoc& d) const {
+  if (!impl_->sector.empty() && d.sector != impl_->sector) return false;
+  if (!impl_->level.empty() && d.level != impl_->level) return false;
+  if (!impl_->category.empty() &&
+      std::find(d.categories.begin(), d.categories.end(), impl_->category) == d.categories.end())
+    return false;
+  for (const auto& w : impl_->words) {
+    // glibc's memmem (two-way) beats a first-byte scan on CJK text, whose lead bytes repeat.
+    if (memmem(d.text.data(), d.text.size(), w.data(), w.size()) == nullptr) return false;
   }
   return true;
 }
+
+bool Matches(const SearchDoc& d, const Query& q) { return QueryMatcher(q)(d); }
 
 // --- the index ---------------------------------------------------------------------------
 
@@ -470,8 +491,9 @@ CatalogIndex::Page CatalogIndex::Catalog(const Viewer& viewer, const Query& quer
   const bool bounded = query.limit != 0;
   out.reserve(head_size + 16 + (bounded ? 0 : snap->all_bytes));
   out += ",\"dataset\":[";
+  const QueryMatcher matches(query);
   for (const auto& e : snap->entries) {
-    if (!Matches(e->doc, query)) continue;
+    if (!matches(e->doc)) continue;
     const bool in_page = page.total >= query.offset && (!bounded || page.count < query.limit);
     if (!in_page) {
       // Outside the page the dataset still counts toward total when the viewer may see it.

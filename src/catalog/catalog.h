@@ -65,6 +65,19 @@ struct SearchDoc {
 SearchDoc SearchDocOf(const nlohmann::json& dataset);  // from a DCAT dataset (any DSP notation)
 bool Matches(const SearchDoc& d, const Query& q);
 
+// A query prepared once for many documents: lower-cased filters and keywords, so matching a
+// document allocates nothing.
+class QueryMatcher {
+ public:
+  explicit QueryMatcher(const Query& q);
+  ~QueryMatcher();
+  bool operator()(const SearchDoc& d) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 class CatalogIndex {
  public:
   explicit CatalogIndex(CatalogInfo info);

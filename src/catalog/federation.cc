@@ -52,13 +52,14 @@ Result<std::vector<FederatedHit>> FederatedSearch(store::Store& store, const Que
                                      {std::string(peer)}));
   std::vector<FederatedHit> out;
   size_t seen = 0;
+  const QueryMatcher matches(query);
   for (const auto& r : rows) {
     json c = json::parse(store::AsText(r[1]), nullptr, false);
     if (c.is_discarded())
       return Corruption("peer '" + store::AsText(r[0]) + "': cached catalog is not JSON");
     if (!c.contains("dataset")) continue;
     for (auto& d : c["dataset"]) {
-      if (!Matches(SearchDocOf(d), query)) continue;
+      if (!matches(SearchDocOf(d))) continue;
       if (seen++ < query.offset) continue;
       if (query.limit != 0 && out.size() >= query.limit) return out;
       out.push_back({store::AsText(r[0]), std::move(d)});
