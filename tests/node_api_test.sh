@@ -102,5 +102,14 @@ ID=$(jq_ registration id <"$T/cert.json")
 [ "$(req "$ADMIN" POST /v1/ledger/checkpoint)" = 200 ] && grep -q "kexin.local/node-a" "$T/body" || fail "admin checkpoint"
 "$KEXIN" ledger verify --home "$H" >/dev/null || fail "ledger verify"
 
+# Hostile input must not take the node down (review findings): invalid UTF-8 in a path, with and
+# without a token, and JSON nested 200,000 deep (refused before parsing).
+[ "$(curl -s -o "$T/body" -w '%{http_code}' "$URL/%FF")" = 404 ] || fail "invalid UTF-8 path should be 404"
+[ "$(req "$AUD" GET /v1/offers/%FF)" = 404 ] || fail "invalid UTF-8 offer id should be 404"
+python3 -c "d=200000;print('{\"file\":'+'['*d+']'*d+'}')" >"$T/deep.json"
+[ "$(req "$PROV" POST /v1/registrations "$T/deep.json")" = 400 ] && grep -q "nests deeper than 64" "$T/body" ||
+  fail "deep JSON should be 400: $(head -c 200 "$T/body")"
+curl -sf "$URL/healthz" >/dev/null || fail "the node died on hostile input"
+
 if [ $fails -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
 echo "node_api_test: OK"

@@ -3,6 +3,7 @@
 
 #include "catalog/federation.h"
 #include "policy/policy.h"
+#include "server/api.h"
 
 namespace kexin::catalog {
 
@@ -22,9 +23,9 @@ Result<json> FetchPeerCatalog(store::Store& store, server::PeerClient& client,
   if (r.status != 200)
     return FailedPrecondition("peer '" + peer.name + "' answered " + std::to_string(r.status) +
                               " to the catalog request: " + r.body.substr(0, 300));
-  json catalog = json::parse(r.body, nullptr, false);
-  if (catalog.is_discarded())
-    return DataError("peer '" + peer.name + "' catalog: the answer is not JSON");
+  auto parsed = server::ParseJsonLimited(r.body, "peer '" + peer.name + "' catalog");
+  if (!parsed.ok()) return DataError(parsed.status().message());
+  json catalog = std::move(*parsed);
   KEXIN_RETURN_IF_ERROR(StorePeerCatalog(store, peer.name, peer.url, catalog));
   return catalog;
 }

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "crypto/crypto.h"
+#include "server/api.h"
 
 namespace kexin::contract {
 namespace {
@@ -59,10 +60,9 @@ Status CheckOffer(const json& offer, std::string_view type) {
 }  // namespace
 
 Result<Message> ParseMessage(std::string_view body, std::string_view expected_type) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return InvalidArgument(std::string(expected_type) + ": body is not valid JSON");
-  }
+  auto parsed = server::ParseJsonLimited(body, std::string(expected_type) + ": body");
+  if (!parsed.ok()) return parsed.status();
+  json j = std::move(*parsed);
   if (!j.is_object()) return InvalidArgument(std::string(expected_type) + ": body is not an object");
   const std::string_view type = expected_type;
   auto ctx = j.find("@context");

@@ -98,7 +98,8 @@ Result<json> FetchOffer(server::NodeContext& ctx, const server::Peer& peer,
     return FailedPrecondition("no 'policy' given and GET " + url + " answered " +
                               std::to_string(r.status));
   }
-  json ds = json::parse(r.body, nullptr, false);
+  auto parsed = server::ParseJsonLimited(r.body, "GET " + url);
+  json ds = parsed.ok() ? std::move(*parsed) : json();
   if (!ds.is_object()) return DataError("GET " + url + ": the dataset is not a JSON object");
   for (const char* key : {"hasPolicy", "odrl:hasPolicy"}) {
     if (!ds.contains(key)) continue;
@@ -337,7 +338,8 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
           std::string url = n.peer_url + "/negotiations/" + n.peer_pid + "/ledger";
           auto r = ctx.client->Send("GET", url, "");
           if (!r.ok()) return Response::FromStatus(r.status());
-          json theirs = json::parse(r->body, nullptr, false);
+          auto parsed = server::ParseJsonLimited(r->body, "GET " + url);
+          json theirs = parsed.ok() ? std::move(*parsed) : json();
           if (r->status != 200 || !theirs.is_object())
             return Response::Error(502, "peer_error", "GET " + url + " answered " +
                                                           std::to_string(r->status));

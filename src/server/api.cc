@@ -1,5 +1,7 @@
 #include "server/api.h"
 
+#include <algorithm>
+
 namespace kexin::server {
 
 std::string_view RoleName(Role role) {
@@ -32,26 +34,65 @@ std::optional<std::string> Request::Query(std::string_view name) const {
   return it->second;
 }
 
-Result<nlohmann::json> Request::JsonBody() const {
-  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    // Re-parse with exceptions only on the error path to get the position.
-    try {
-      auto unused = nlohmann::json::parse(body);
-      (void)unused;
-    } catch (const nlohmann::json::parse_error& e) {
-      return InvalidArgument(method + " " + path + ": malformed JSON body at byte " +
-                             std::to_string(e.byte));
+namespace {
+// The deepest nesting of arrays and objects in `text`, counting only brackets outside strings.
+int JsonDepth(std::string_view text) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
     }
-    return InvalidArgument(method + " " + path + ": malformed JSON body");
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      max_depth = std::max(max_depth, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
   }
+  return max_depth;
+}
+}  // namespace
+
+Result<nlohmann::json> ParseJsonLimited(std::string_view text, std::string_view what) {
+  if (JsonDepth(text) > kMaxJsonDepth) {
+    return InvalidArgument(std::string(what) + ": JSON nests deeper than " +
+                           std::to_string(kMaxJsonDepth) + " levels");
+  }
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_discarded()) return j;
+  try {
+    auto unused = nlohmann::json::parse(text);
+    (void)unused;
+  } catch (const nlohmann::json::parse_error& e) {
+    return InvalidArgument(std::string(what) + ": malformed JSON at byte " +
+                           std::to_string(e.byte));
+  }
+  return InvalidArgument(std::string(what) + ": malformed JSON");
+}
+
+std::string DumpJson(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<nlohmann::json> Request::JsonBody() const {
+  auto j = ParseJsonLimited(body, method + " " + path + ": body");
+  if (!j.ok()) return j.status();
   return j;
 }
 
 Response Response::Json(int status, const nlohmann::json& body) {
   Response r;
   r.status = status;
-  r.body = body.dump();
+  r.body = DumpJson(body);
   return r;
 }
 

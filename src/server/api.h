@@ -28,6 +28,16 @@
 
 namespace kexin::server {
 
+// JSON from outside (request bodies, peers' answers) nests at most this deep: deeper documents
+// are refused before parsing, since copying or destroying them recursively could exhaust a
+// thread's stack.
+constexpr int kMaxJsonDepth = 64;
+// Parses `text` as JSON; kInvalidArgument naming `what` when it is malformed or nests deeper than
+// kMaxJsonDepth.
+Result<nlohmann::json> ParseJsonLimited(std::string_view text, std::string_view what);
+// Serializes JSON that may hold text from outside: invalid UTF-8 becomes U+FFFD, never a throw.
+std::string DumpJson(const nlohmann::json& j);
+
 enum class Role { kAdmin, kProvider, kConsumer, kAuditor };
 std::string_view RoleName(Role role);                  // "admin", "provider", ...
 std::optional<Role> ParseRole(std::string_view name);  // nullopt when unknown

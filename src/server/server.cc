@@ -92,7 +92,7 @@ void FillRequestId(Response* r, const std::string& request_id) {
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (j.is_discarded() || !j.contains("error") || !j["error"].is_object()) return;
   j["error"]["request_id"] = request_id;
-  r->body = j.dump();
+  r->body = DumpJson(j);
 }
 
 }  // namespace
@@ -390,8 +390,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     } catch (...) {
       LogJson("error", "handler threw", {{"request_id", req_.request_id}, {"route", route.pattern}});
     }
-    return Response::Error(500, "internal", "internal error while handling " + req_.method + " " +
-                                                req_.path);
+    // No request data in this message: it may be what made the handler throw.
+    return Response::Error(500, "internal",
+                           "internal error while handling " + route.method + " " + route.pattern);
   }
 
   void Reply(Response r, int route_index, bool linger) {
