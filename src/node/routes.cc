@@ -47,22 +47,26 @@ Response WithRegistry(server::NodeContext& ctx,
 }
 
 // A provider token must not turn the node into a file reader: only files that resolve (symlinks
-// and ".." followed) to a path under the data root are registered.
-Status UnderDataRoot(const std::string& root, const std::string& path) {
+// and ".." followed) to a path under the data root are registered, and everything outside gets
+// the same answer whether it exists or not (no existence oracle). Returns the resolved path, which
+// is what gets registered, so a symlink swapped in after the check is not followed.
+Result<std::string> UnderDataRoot(const std::string& root, const std::string& path) {
+  const Status outside = PermissionDenied(
+      "'file': " + path + " is not under the node's data root (kexin serve --data-root)");
   std::error_code ec;
-  if (root.empty()) return PermissionDenied("no data root is configured (kexin serve --data-root)");
+  if (root.empty()) return outside;
   auto r = std::filesystem::canonical(root, ec);
-  if (ec) {
-    return PermissionDenied("the data root '" + root + "' does not exist (kexin serve --data-root)");
-  }
+  if (ec) return outside;
+  auto inside = [&r](const std::filesystem::path& p) {
+    auto rel = p.lexically_relative(r);
+    return !rel.empty() && *rel.begin() != ".." && rel != ".";
+  };
+  // Lexically first: a path that is not even written under the root is refused unexamined.
+  if (!inside(std::filesystem::path(path).lexically_normal())) return outside;
   auto f = std::filesystem::canonical(path, ec);
-  if (ec) return NotFound("'file': " + path + ": " + ec.message());
-  auto rel = f.lexically_relative(r);
-  if (rel.empty() || *rel.begin() == ".." || rel == ".") {
-    return PermissionDenied("'file': " + path + " is outside the node's data root " + r.string() +
-                            " (kexin serve --data-root)");
-  }
-  return Status::Ok();
+  if (ec) return NotFound("'file': " + path + " does not exist under the data root");
+  if (!inside(f)) return outside;
+  return f.string();
 }
 
 json RegistrationRequestSchema() {
@@ -90,8 +94,9 @@ void AddRegistrationRoutes(server::Router& router, server::NodeContext& ctx) {
         std::string path = file.get<std::string>();
         if (!std::filesystem::path(path).is_absolute())
           return Bad(req, "'file'", "must be an absolute path, got '" + path + "'");
-        if (Status in_root = UnderDataRoot(ctx.data_root, path); !in_root.ok())
-          return Response::FromStatus(in_root);
+        auto resolved = UnderDataRoot(ctx.data_root, path);
+        if (!resolved.ok()) return Response::FromStatus(resolved.status());
+        path = *resolved;
         json meta;
         if (body->contains("meta_toml")) {
           if (!(*body)["meta_toml"].is_string()) return Bad(req, "'meta_toml'", "must be a string");
