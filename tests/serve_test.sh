@@ -134,7 +134,7 @@ head -c 2000000 /dev/zero | tr '\0' 'x' >"$T/big"
 [ "$(errcode)" = body_too_large ] || fail "413 code $(cat "$T/body")"
 [ "$(code "$B/v1/peers" -H "Authorization: Bearer $ADMIN" -d '{"name": "x",')" = 400 ] ||
   fail "malformed JSON -> 400"
-grep -q 'malformed JSON body at byte' "$T/body" || fail "malformed JSON message: $(cat "$T/body")"
+grep -q 'body: malformed JSON at byte' "$T/body" || fail "malformed JSON message: $(cat "$T/body")"
 has_rid || fail "400 body lacks request_id"
 NEWKEY=$(python3 -c 'print("cd" * 32)')
 [ "$(code "$B/v1/peers" -H "Authorization: Bearer $ADMIN" -d "{\"name\":\"p2\",\"url\":\"http://127.0.0.1:7\",\"public_key\":\"$NEWKEY\"}")" = 201 ] ||

@@ -187,7 +187,11 @@ void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
   Negotiation n;
   int status = 200;
   if (initial) {
-    if (m.callback_address.rfind(caller.url, 0) != 0) {
+    // Under the peer's URL on a path boundary: "http://127.0.0.1" must not admit
+    // "http://127.0.0.11:8443/..." nor "https://b.example" admit "https://b.example.evil/...".
+    const std::string& cb = m.callback_address;
+    if (cb.rfind(caller.url, 0) != 0 ||
+        (cb.size() > caller.url.size() && cb[caller.url.size()] != '/')) {
       return abort(Error(400, "", cpid, "invalid_callback",
                          "callbackAddress '" + m.callback_address +
                              "' is not under the peer's registered URL '" + caller.url + "'"));

@@ -1,6 +1,8 @@
 #include "contract/messages.h"
 
+#include <cctype>
 #include <cstdio>
+#include <cstring>
 
 #include "crypto/crypto.h"
 #include "server/api.h"
@@ -27,9 +29,18 @@ Result<std::string> OptString(const json& j, std::string_view type, const char* 
     return std::string();
   }
   if (!it->is_string()) return Field(type, name, "must be a string");
-  if (required && it->get_ref<const std::string&>().empty())
-    return Field(type, name, "must not be empty");
-  return it->get<std::string>();
+  const std::string& v = it->get_ref<const std::string&>();
+  if (required && v.empty()) return Field(type, name, "must not be empty");
+  // Process ids end up in the URLs this node sends to (signed): only URL-safe characters.
+  if (std::string_view(name).size() > 3 && std::string_view(name).substr(std::strlen(name) - 3) == "Pid") {
+    if (v.size() > 200) return Field(type, name, "is longer than 200 characters");
+    for (unsigned char c : v) {
+      if (!std::isalnum(c) && c != ':' && c != '-' && c != '.' && c != '_') {
+        return Field(type, name, "may only hold letters, digits and : - . _");
+      }
+    }
+  }
+  return v;
 }
 
 Status CheckOffer(const json& offer, std::string_view type) {

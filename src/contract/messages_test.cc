@@ -114,7 +114,7 @@ TEST(ContractMessagesTest, RefusalsNameTheField) {
   };
   const std::string ctx = R"("@context":["https://w3id.org/dspace/2025/1/context.jsonld"])";
   std::vector<Case> cases = {
-      {"{", "ContractRequestMessage", "ContractRequestMessage: body: malformed JSON at byte 1"},
+      {"{", "ContractRequestMessage", "ContractRequestMessage: body: malformed JSON at byte 2"},
       {"[]", "ContractRequestMessage", "ContractRequestMessage: body is not an object"},
       {R"({"@type":"ContractRequestMessage"})", "ContractRequestMessage",
        "ContractRequestMessage: field '@context' must be an array containing "

@@ -90,6 +90,13 @@ Response Full(ContractService& svc, const Negotiation& n) {
 Result<json> FetchOffer(server::NodeContext& ctx, const server::Peer& peer,
                         const std::string& dataset, const std::string& offer_id) {
   if (!ctx.client) return FailedPrecondition("the node has no peer client");
+  // The dataset id becomes a path segment of a signed request: no '/', '?', '%' or spaces.
+  if (dataset.empty() || dataset.size() > 200 ||
+      dataset.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-._") !=
+          std::string::npos) {
+    return InvalidArgument("'dataset': '" + dataset +
+                           "' is not a dataset id (letters, digits and : - . _)");
+  }
   std::string url = peer.url;
   while (!url.empty() && url.back() == '/') url.pop_back();
   url += "/dsp/catalog/datasets/" + dataset;

@@ -32,6 +32,14 @@ namespace internal {
 Result<Url> ParseUrl(std::string_view url) {
   Url u;
   std::string_view rest;
+  // Parts of a URL can come from peers (process ids, callback addresses): a control character or
+  // space would let them inject headers or a second request into what this node sends, signed.
+  for (unsigned char c : url) {
+    if (c <= 0x20 || c == 0x7f) {
+      return InvalidArgument("URL \"" + std::string(url) +
+                             "\": contains a space or control character");
+    }
+  }
   if (url.rfind("http://", 0) == 0) {
     u.scheme = "http";
     rest = url.substr(7);
