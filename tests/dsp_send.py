@@ -2,10 +2,11 @@
 """Sends one node-to-node request signed as kexin signs them (RFC 9421, docs/httpsig.md), for tests.
 
 Usage: dsp_send.py HOME METHOD URL [BODY_FILE|-] [--nonce N] [--created UNIX] [--bad-signature]
-                   [--save-headers FILE] [--headers FILE]
+                   [--save-headers FILE] [--headers FILE] [--sign-url URL]
 HOME is a kexin node home (its node.key signs). Prints the HTTP status on the first line and the
 body after it. --save-headers writes the signature headers used; --headers replays saved ones
-(a replayed nonce). Only the standard library and python3-cryptography.
+(a replayed nonce). --sign-url signs for another URL (and sends its Host) while connecting to URL:
+a request meant for another node. Only the standard library and python3-cryptography.
 """
 import argparse
 import base64
@@ -53,6 +54,7 @@ def main():
     ap.add_argument("--bad-signature", action="store_true")
     ap.add_argument("--save-headers")
     ap.add_argument("--headers")
+    ap.add_argument("--sign-url")
     a = ap.parse_args()
     body = b""
     if a.body == "-":
@@ -62,7 +64,7 @@ def main():
     if a.headers:
         headers = json.load(open(a.headers))
     else:
-        headers = sign(load_key(a.home), a.method, a.url, body,
+        headers = sign(load_key(a.home), a.method, a.sign_url or a.url, body,
                        a.created if a.created is not None else int(time.time()),
                        a.nonce or os.urandom(16).hex())
     if a.bad_signature:
@@ -74,6 +76,8 @@ def main():
     u = urllib.parse.urlsplit(a.url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
     h = dict(headers)
+    if a.sign_url:
+        h["Host"] = urllib.parse.urlsplit(a.sign_url).netloc
     if body:
         h["Content-Type"] = "application/json"
     path = u.path + ("?" + u.query if u.query else "")

@@ -102,6 +102,13 @@ printf 'nonsense' >"$T/b400b"
 [ "$(post "$T/b400b" | cut -d' ' -f1)" = 400 ] || fail "malformed body should be 400"
 # After all that, an honest push still works.
 "$KEXIN" ledger witness-push w --home "$T/a" >/dev/null 2>"$T/err" || { cat "$T/err"; fail "honest push after refusals"; }
+# Peer signatures are bound to this node's public URL: a request node-a signed for another node
+# (and sent with that node's Host) is refused here, while the same request signed for this node
+# is accepted (review finding: cross-node replay).
+SEND="python3 $(dirname "$0")/dsp_send.py"
+[ "$($SEND "$T/a" GET "$URL/v1/ledger" | head -1)" = 200 ] || fail "a signed GET /v1/ledger should be 200"
+[ "$($SEND "$T/a" GET "$URL/v1/ledger" --sign-url "http://other-node.example:9999/v1/ledger" | head -1)" = 401 ] ||
+  fail "a request signed for another node should be 401"
 # A peer that does not exist: exit 3 naming it.
 "$KEXIN" ledger witness-push nobody --home "$T/a" >/dev/null 2>"$T/err"
 [ $? -eq 3 ] && grep -q nobody "$T/err" || fail "unknown peer should exit 3 naming it: $(cat "$T/err")"

@@ -96,6 +96,7 @@ struct Authenticator::Impl {
   // an fsync per peer request. A crash can forget the last few milliseconds of nonces; the
   // in-memory set covers them while the process lives.
   std::unique_ptr<StorePool> nonce_stores;
+  std::string public_origin;  // scheme://authority, no trailing slash; empty: from Host
   bool serialize_inserts = false;
   std::mutex insert_mu;
   uint64_t id = next_authenticator_id.fetch_add(1);  // never reused, unlike addresses
@@ -139,6 +140,16 @@ Authenticator::Authenticator(StorePool* stores, int64_t window)
   }
 }
 Authenticator::~Authenticator() = default;
+
+void Authenticator::SetPublicOrigin(std::string origin) {
+  // Keep scheme://authority only.
+  size_t scheme_end = origin.find("://");
+  if (scheme_end != std::string::npos) {
+    size_t path = origin.find('/', scheme_end + 3);
+    if (path != std::string::npos) origin.resize(path);
+  }
+  impl_->public_origin = std::move(origin);
+}
 
 AuthOutcome Authenticator::Impl::Token(const Route& route, const Request& req) {
   auto header = req.Header("authorization");
@@ -220,8 +231,13 @@ Result<bool> Authenticator::Impl::RememberNonce(const httpsig::Verified& v, int6
 AuthOutcome Authenticator::Impl::Peer(const Request& req, std::string_view scheme) {
   httpsig::VerifyInput in;
   in.method = req.method;
-  auto host = req.Header("host");
-  std::string target_uri = std::string(scheme) + "://" + host.value_or("") + req.target;
+  std::string target_uri;
+  if (!public_origin.empty()) {
+    target_uri = public_origin + req.target;
+  } else {
+    auto host = req.Header("host");
+    target_uri = std::string(scheme) + "://" + host.value_or("") + req.target;
+  }
   in.target_uri = target_uri;
   in.body = req.body;
   auto digest = req.Header("content-digest");

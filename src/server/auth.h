@@ -45,6 +45,10 @@ class Authenticator {
   AuthOutcome Authenticate(const Route& route, const Request& request, std::string_view scheme);
   // Peer-only check, for callers outside the router.
   AuthOutcome AuthenticatePeer(const Request& request, std::string_view scheme);
+  // This node's public origin ("https://node-a.example:8443"). Once set, the @target-uri a peer
+  // signature must cover is this origin plus the request target, whatever the Host header says,
+  // so a request signed for another node cannot be replayed here. Call before serving.
+  void SetPublicOrigin(std::string origin);
 
  private:
   struct Impl;

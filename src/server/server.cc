@@ -576,6 +576,8 @@ Status Server::Start() {
   s.port = s.acceptor->local_endpoint().port();
   s.host = endpoint.address().to_string();
   if (s.opt.on_bound) s.opt.on_bound(url());
+  // Peer signatures are checked against this node's own public URL, never the Host header.
+  s.auth.SetPublicOrigin(s.opt.public_url.empty() ? url() : s.opt.public_url);
 
   int threads = s.opt.threads > 0 ? s.opt.threads
                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
