@@ -85,6 +85,21 @@ int RunServe(const ServeArgs& a, std::chrono::steady_clock::time_point t0) {
   // Without --public-url, the URL the server is listening on (known once bound: port 0 works).
   ctx.public_url = a.public_url;
   while (!ctx.public_url.empty() && ctx.public_url.back() == '/') ctx.public_url.pop_back();
+  if (ctx.public_url.empty()) {
+    // Modules copy the public URL when their routes are added (catalog endpoint, negotiation
+    // callbacks), so derive it from --listen now; only port 0 must wait for the bound port.
+    size_t colon = a.listen.rfind(':');
+    std::string host = colon == std::string::npos ? a.listen : a.listen.substr(0, colon);
+    std::string port = colon == std::string::npos ? "" : a.listen.substr(colon + 1);
+    if (host == "0.0.0.0" || host == "::" || host == "[::]" || host.empty()) {
+      return Fail(InvalidArgument(
+          "--listen " + a.listen +
+          " listens on every address: give --public-url, the URL peers use to reach this node"));
+    }
+    if (!port.empty() && port != "0") {
+      ctx.public_url = std::string(a.tls_cert.empty() ? "http" : "https") + "://" + a.listen;
+    }
+  }
   opt.public_url = ctx.public_url;
   opt.on_bound = [&ctx](const std::string& url) {
     if (ctx.public_url.empty()) ctx.public_url = url;
