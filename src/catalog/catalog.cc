@@ -430,6 +430,16 @@ bool Visible(const policy::Policy& access, const Viewer& v) {
   return policy::Evaluate(access, c).permitted;
 }
 
+}  // namespace
+
+bool OfferVisibleTo(const Offer& offer, const Viewer& viewer) {
+  if (viewer.everyone || offer.access_policy.is_null()) return true;
+  auto a = policy::Parse(offer.access_policy);
+  return a.ok() && Visible(*a, viewer);
+}
+
+namespace {
+
 // The serialized dataset for `v`, or "" when it may see none of the offers.
 bool AnyVisible(const Entry& e, const Viewer& v) {
   if (v.everyone || !e.restricted) return true;

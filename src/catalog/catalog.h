@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "catalog/offer.h"
 #include "kexin/status.h"
 #include "store/store.h"
 
@@ -63,6 +64,11 @@ struct SearchDoc {
   std::vector<std::string> categories;
 };
 SearchDoc SearchDocOf(const nlohmann::json& dataset);  // from a DCAT dataset (any DSP notation)
+
+// Whether `viewer` may see `offer` (its access policy, when it has one, permits the viewer's name,
+// key and region): the rule the catalog applies, for negotiation to apply too. A stored access
+// policy that does not parse hides the offer.
+bool OfferVisibleTo(const Offer& offer, const Viewer& viewer);
 bool Matches(const SearchDoc& d, const Query& q);
 
 // A query prepared once for many documents: lower-cased filters and keywords, so matching a

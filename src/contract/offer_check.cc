@@ -1,5 +1,6 @@
 #include "contract/offer_check.h"
 
+#include "catalog/catalog.h"
 #include "catalog/offer.h"
 #include "policy/policy.h"
 
@@ -13,6 +14,18 @@ OfferChecker CatalogOfferChecker() {
         return OfferRejection{404, "unknown_offer", "offer '" + r.offer_id + "' does not exist"};
       return OfferRejection{500, "internal", offer.status().ToString()};
     }
+    // An offer the catalog hides from this consumer does not exist for it (same answer as an
+    // unknown offer, so hidden offers cannot be probed).
+    catalog::Viewer viewer;
+    viewer.name = r.consumer_name;
+    viewer.public_key = r.consumer_key;
+    if (!offer->access_policy.is_null()) {
+      auto region = catalog::PeerRegion(s, r.consumer_name);
+      if (!region.ok()) return OfferRejection{500, "internal", region.status().ToString()};
+      viewer.region = *region;
+    }
+    if (!catalog::OfferVisibleTo(*offer, viewer))
+      return OfferRejection{404, "unknown_offer", "offer '" + r.offer_id + "' does not exist"};
     if (offer->withdrawn)
       return OfferRejection{410, "offer_withdrawn", "offer '" + r.offer_id + "' was withdrawn"};
     if (offer->registration_id != r.target) {

@@ -116,6 +116,25 @@ TEST_F(OfferCheckTest, ExpiredOfferIsRefused) {
   EXPECT_NE(r.reason.find(id), std::string::npos);
 }
 
+// Regression (security review): an offer the catalog hides from a consumer cannot be negotiated
+// by it either, and looks like an unknown offer.
+TEST_F(OfferCheckTest, AccessPolicyHidesTheOfferFromOtherConsumers) {
+  json access = json::parse(R"({"@type":"Set","permission":[{"action":"use","constraint":[
+      {"leftOperand":"kexin:consumer","operator":"isAnyOf","rightOperand":["bank-a"]}]}]})");
+  auto o = catalog::CreateOffer(*node_.store, *node_.ledger,
+                                {reg_, Example("statistics-compute-only.json"), access, false});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  json r = Example("statistics-compute-only.json");
+  r.erase("@context");
+  r["@type"] = "Offer";
+  r["@id"] = o->id;
+  auto other = CatalogOfferChecker()(*node_.store, {o->id, reg_, r, "aa", "consumer"});
+  EXPECT_EQ(Rejected(other).http_status, 404);
+  EXPECT_EQ(Rejected(other).code, "unknown_offer");
+  auto allowed = CatalogOfferChecker()(*node_.store, {o->id, reg_, r, "bb", "bank-a"});
+  EXPECT_TRUE(std::holds_alternative<OfferTerms>(allowed)) << Rejected(allowed).reason;
+}
+
 TEST(SemanticPolicyMatcherTest, ComparesMeaningNotBytes) {
   auto match = SemanticPolicyMatcher();
   json a = Example("statistics-compute-only.json");
