@@ -1,6 +1,9 @@
 #include "server/server.h"
 
+#include <sys/resource.h>
+
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cmath>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
@@ -153,6 +156,9 @@ struct Server::Impl {
   net::io_context ioc;
   std::optional<ssl::context> ssl_ctx;
   std::optional<tcp::acceptor> acceptor;
+  net::steady_timer accept_timer{ioc};
+  std::chrono::steady_clock::time_point last_accept_log{};
+  size_t max_connections = 0;
   std::optional<net::signal_set> signals;
   std::unique_ptr<net::thread_pool> pool;
   std::vector<std::thread> threads;
@@ -484,7 +490,27 @@ void Server::Impl::DoAccept() {
   acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket sock) {
     if (ec) {
       if (!acceptor->is_open() || stopping.load()) return;
-      LogJson("warn", "accept failed", {{"error", ec.message()}});
+      // Out of descriptors (EMFILE) or similar: retrying at once would spin and flood the log.
+      // Log at most once a second and try again in 100 ms.
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_accept_log > std::chrono::seconds(1)) {
+        last_accept_log = now;
+        LogJson("warn", "accept failed", {{"error", ec.message()}});
+      }
+      accept_timer.expires_after(std::chrono::milliseconds(100));
+      accept_timer.async_wait([this](beast::error_code) {
+        if (!stopping.load()) DoAccept();
+      });
+      return;
+    }
+    size_t open;
+    {
+      std::lock_guard<std::mutex> lock(sessions_mu);
+      open = sessions.size();
+    }
+    if (open >= max_connections) {
+      beast::error_code ignored;
+      sock.close(ignored);  // over the cap: closed before anything is read
     } else {
       beast::error_code ignored;
       sock.set_option(tcp::no_delay(true), ignored);
@@ -575,6 +601,13 @@ Status Server::Start() {
   if (ec) return IoError("cannot listen on " + listen + ": " + ec.message());
   s.port = s.acceptor->local_endpoint().port();
   s.host = endpoint.address().to_string();
+  s.max_connections = s.opt.max_connections;
+  if (s.max_connections == 0) {
+    struct rlimit rl {};
+    rlim_t fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+    if (fds == RLIM_INFINITY || fds > 1000000) fds = 1000000;
+    s.max_connections = fds > 256 ? static_cast<size_t>(fds - 128) : 128;
+  }
   if (s.opt.on_bound) s.opt.on_bound(url());
   // Peer signatures are checked against this node's own public URL, never the Host header.
   s.auth.SetPublicOrigin(s.opt.public_url.empty() ? url() : s.opt.public_url);

@@ -42,6 +42,9 @@ struct ServerOptions {
   std::chrono::seconds drain_timeout{10};  // in-flight requests get this long after Stop
   int64_t signature_window = 300;          // seconds, RFC 9421 created +- window
   bool access_log = false;                 // one JSON line per request
+  // Open client connections at most; beyond, new ones are closed at once. 0 = the file
+  // descriptor limit minus 128 (so the store, the ledger and peer connections keep working).
+  size_t max_connections = 0;
   bool handle_signals = false;             // SIGTERM/SIGINT -> Stop()
   std::string public_url;                  // logged; defaults to the listening URL
   // Called by Start() once the socket is bound, before any request is served, with url() (e.g.
