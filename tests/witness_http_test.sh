@@ -109,6 +109,25 @@ SEND="python3 $(dirname "$0")/dsp_send.py"
 [ "$($SEND "$T/a" GET "$URL/v1/ledger" | head -1)" = 200 ] || fail "a signed GET /v1/ledger should be 200"
 [ "$($SEND "$T/a" GET "$URL/v1/ledger" --sign-url "http://other-node.example:9999/v1/ledger" | head -1)" = 401 ] ||
   fail "a request signed for another node should be 401"
+# Another peer (node-x) signs a checkpoint under node-a's origin name at a huge size: the witness
+# cosigns it as node-x's log, and node-a's own record is untouched (review finding: poisoning).
+"$KEXIN" peer add x http://127.0.0.1:1 "$(jget "$T/x.json" public_key)" --home "$T/w" >/dev/null || fail "peer add x"
+python3 - "$T/x/node.key" >"$T/poison.txt" <<'PY'
+import base64, hashlib, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+seed = open(sys.argv[1]).read().split()[1]
+k = Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed))
+pub = k.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+name = "kexin.local/node-a"
+body = "%s\n1000000\n%s\n" % (name, base64.b64encode(b"\x01" * 32).decode())
+kid = hashlib.sha256(name.encode() + b"\n" + b"\x01" + pub).digest()[:4]
+sig = base64.b64encode(kid + k.sign(body.encode())).decode()
+sys.stdout.write("old 0\n\n" + body + "\n\u2014 " + name + " " + sig + "\n")
+PY
+[ "$(post "$T/poison.txt" | cut -d' ' -f1)" = 200 ] || fail "node-x's own checkpoint should be cosigned: $(cat "$T/resp")"
+"$KEXIN" ledger append --type note.test --body '{"i":8}' --home "$T/a" >/dev/null
+"$KEXIN" ledger witness-push w --home "$T/a" >/dev/null 2>"$T/err" || fail "node-a's record was moved by node-x: $(cat "$T/err")"
 # A peer that does not exist: exit 3 naming it.
 "$KEXIN" ledger witness-push nobody --home "$T/a" >/dev/null 2>"$T/err"
 [ $? -eq 3 ] && grep -q nobody "$T/err" || fail "unknown peer should exit 3 naming it: $(cat "$T/err")"

@@ -1,5 +1,7 @@
 #include "node/witness_service.h"
 
+#include <cstdio>
+
 #include "crypto/crypto.h"
 #include "server/node.h"
 
@@ -34,7 +36,13 @@ WitnessOutcome WitnessCheckpoint(store::Store& store, const WitnessRequest& req,
     out.status = InvalidArgument("not a signed checkpoint: " + parsed.status().message());
     return out;
   }
-  const std::string key = "witness:" + req.log_key.name;
+  // The record is per log key, not per origin name alone: another peer signing checkpoints under
+  // this origin's name gets a record of its own and cannot move this log's. Records written
+  // before keys were part of the name ("witness:<origin>") are read when no keyed one exists.
+  char id_hex[9];
+  std::snprintf(id_hex, sizeof id_hex, "%08x", req.log_key.id());
+  const std::string key = "witness:" + req.log_key.name + "+" + id_hex;
+  const std::string legacy_key = "witness:" + req.log_key.name;
   Status s = store.Begin();
   if (!s.ok()) {
     out.status = s;
@@ -47,6 +55,11 @@ WitnessOutcome WitnessCheckpoint(store::Store& store, const WitnessRequest& req,
   };
   auto last = LoadRecord(store, key);
   if (!last.ok()) return fail(last.status());
+  bool have_record = last->has_value();
+  if (!have_record) {
+    last = LoadRecord(store, legacy_key);
+    if (!last.ok()) return fail(last.status());
+  }
   uint64_t last_size = *last ? (*last)->size : 0;
   if (req.old_size && *req.old_size != last_size) {
     out.witnessed_size = last_size;
@@ -61,8 +74,8 @@ WitnessOutcome WitnessCheckpoint(store::Store& store, const WitnessRequest& req,
     return fail(r.status());
   }
   std::string value = std::to_string(r->accepted.size) + " " + crypto::HexEncode(r->accepted.root);
-  s = store.Exec(*last ? "UPDATE meta SET value = $2 WHERE key = $1"
-                       : "INSERT INTO meta (key, value) VALUES ($1, $2)",
+  s = store.Exec(have_record ? "UPDATE meta SET value = $2 WHERE key = $1"
+                             : "INSERT INTO meta (key, value) VALUES ($1, $2)",
                  {key, value});
   if (s.ok()) s = store.Commit();
   if (!s.ok()) return fail(s);

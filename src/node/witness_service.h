@@ -1,7 +1,8 @@
 // Module `node` (witness part): this node as a witness of its peers' ledgers (C2SP tlog-witness).
 //
-// The witness remembers, per log origin, the latest checkpoint it cosigned, as the row
-// meta("witness:<origin>") = "<size> <hex root>". Checking a new checkpoint against that record and
+// The witness remembers, per log (origin and key), the latest checkpoint it cosigned, as the row
+// meta("witness:<origin>+<8 hex key id>") = "<size> <hex root>" (rows named "witness:<origin>"
+// from earlier versions are read when no keyed row exists). Checking a new checkpoint against that record and
 // moving the record forward happen in one store transaction, so two concurrent submissions can
 // never roll the record back (the race tlog-witness describes). Used by `kexin ledger cosign` and
 // POST /add-checkpoint. Formats: docs/ledger.md (witnessing) and docs/api.md (add-checkpoint).
