@@ -287,7 +287,7 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
                         {"required", {"reason"}},
                         {"properties", {{"reason", {{"type", "string"}, {"minLength", 1}}}}}};
   auto action = [svc](const std::string& what) {
-    return [svc, what](const Request& req, const Principal&) {
+    return [svc, what](const Request& req, const Principal& who) {
       std::string reason;
       if (what != "approve") {
         auto body = req.JsonBody();
@@ -299,6 +299,21 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
         reason = (*body)["reason"];
       }
       const std::string& id = req.params.at("id");
+      if (what == "terminate" && who.role != server::Role::kAdmin) {
+        // A consumer user ends this node's consumer-side negotiations, a provider user its
+        // provider-side ones; only an admin ends either.
+        auto st = svc->engine().config().store();
+        if (!st.ok()) return Response::FromStatus(st.status());
+        auto n = LoadNegotiation(**st, id);
+        if (!n.ok()) return Response::FromStatus(n.status());
+        Side mine = who.role == server::Role::kConsumer ? Side::kConsumer : Side::kProvider;
+        if (n->has_value() && (*n)->side != mine) {
+          return Response::Error(403, "permission_denied",
+                                 "a " + std::string(server::RoleName(who.role)) +
+                                     " user may only terminate negotiations in which this node "
+                                     "is the " + std::string(server::RoleName(who.role)));
+        }
+      }
       Result<Negotiation> r = what == "approve"  ? svc->engine().Approve(id)
                               : what == "reject" ? svc->engine().Reject(id, reason)
                                                  : svc->engine().Terminate(id, reason);
