@@ -19,13 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-int Fail(const Status& s) {
-  std::fprintf(stderr, "kexin: %s\n", s.ToString().c_str());
-  return ExitCodeFor(s);
-}
-
-int Print(const json& j) { return WriteOutput("", j.dump(2) + "\n"); }
-
 Result<json> ReadJson(const std::string& path) {
   KEXIN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   json j = json::parse(text, nullptr, false);

@@ -6,7 +6,10 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
+
+#include "kexin/status.h"
 
 namespace kexin::cli {
 
@@ -26,6 +29,11 @@ void RegisterContract(CLI::App& app, RunFn* run);  // contract_commands.cc
 // Writes `data` to `path` atomically (temp file in the same directory, fsync, rename), or to
 // stdout when path is empty or "-". Returns an exit code and prints the error on failure.
 int WriteOutput(const std::string& path, const std::string& data);
+// Prints "kexin: <code>: <message>" on standard error and returns the status's exit code
+// (docs/exit-codes.md).
+int Fail(const Status& s);
+// Prints `j` indented by two spaces on standard output (WriteOutput).
+int Print(const nlohmann::json& j);
 
 // A progress bar on stderr, shown only when stderr is a terminal and the work has taken more
 // than a second. Not thread-safe: call from one thread.

@@ -19,13 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-int Fail(const Status& s) {
-  std::fprintf(stderr, "kexin: %s\n", s.ToString().c_str());
-  return ExitCodeFor(s);
-}
-
-int Print(const json& j) { return WriteOutput("", j.dump(2) + "\n"); }
-
 struct Local {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<contract::Engine> engine;

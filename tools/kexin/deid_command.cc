@@ -21,11 +21,6 @@ struct DeidArgs {
   bool quiet = false;
 };
 
-int Fail(const Status& s) {
-  std::fprintf(stderr, "kexin: %s\n", s.ToString().c_str());
-  return ExitCodeFor(s);
-}
-
 int RunDeid(const DeidArgs& a) {
   deid::DeidOptions o;
   o.config_path = a.config;

@@ -22,13 +22,6 @@ namespace {
 
 using nlohmann::json;
 
-int Fail(const Status& s) {
-  std::fprintf(stderr, "kexin: %s\n", s.ToString().c_str());
-  return ExitCodeFor(s);
-}
-
-int Print(const json& j) { return WriteOutput("", j.dump(2) + "\n"); }
-
 struct Node {
   identity::NodeConfig config;
   std::unique_ptr<ledger::Ledger> ledger;

@@ -30,11 +30,6 @@ namespace {
 using nlohmann::json;
 namespace ob = kexin::outbound;
 
-int Fail(const Status& s) {
-  std::fprintf(stderr, "kexin: %s\n", s.ToString().c_str());
-  return ExitCodeFor(s);
-}
-
 struct AssessArgs {
   std::vector<std::string> data;
   std::string scan_report, scenario, destination, handler, recipient, purpose, basis, date, home;

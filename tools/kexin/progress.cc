@@ -46,6 +46,13 @@ void ProgressBar::Finish() {
   }
 }
 
+int Fail(const Status& s) {
+  std::fprintf(stderr, "kexin: %s\n", s.ToString().c_str());
+  return ExitCodeFor(s);
+}
+
+int Print(const nlohmann::json& j) { return WriteOutput("", j.dump(2) + "\n"); }
+
 int WriteOutput(const std::string& path, const std::string& data) {
   if (path.empty() || path == "-") {
     if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size() ||

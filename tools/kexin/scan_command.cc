@@ -31,11 +31,6 @@ struct ScanArgs {
   bool quiet = false;
 };
 
-int Fail(const Status& s) {
-  std::fprintf(stderr, "kexin: %s\n", s.ToString().c_str());
-  return ExitCodeFor(s);
-}
-
 int RunScan(const ScanArgs& a) {
   Result<scan::Rules> rules = a.rules.empty() ? scan::DefaultRules() : scan::LoadRulesFile(a.rules);
   if (!rules.ok()) return Fail(rules.status());
