@@ -89,6 +89,20 @@ ID=$(jq_ registration id <"$T/cert.json")
 [ "$(req "$CONS" GET "/v1/registrations/$ID/certificate")" = 200 ] || fail "certificate for a consumer"
 "$KEXIN" cert verify "$T/body" --key "$VKEY" >/dev/null || fail "fresh certificate does not verify"
 [ "$(req "$PROV" GET /v1/registrations/nope)" = 404 ] || fail "unknown registration should be 404"
+# A peer sees the certificate only of data offered to it.
+"$KEXIN" init --home "$T/peer" --name peer-p >"$T/peer.json" || exit 1
+"$KEXIN" peer add p http://127.0.0.1:1 "$(jq_ public_key <"$T/peer.json")" --home "$H" >/dev/null
+sleep 1.2  # the server's peer cache forgets unknown keys after a second
+SEND="python3 $SRC/tests/dsp_send.py"
+[ "$($SEND "$T/peer" GET "$URL/v1/registrations/$ID/certificate" | head -1)" = 404 ] ||
+  fail "a peer should not see the certificate of unoffered data"
+python3 - "$ID" "$SRC/examples/policies/statistics-compute-only.json" >"$T/offer.json" <<'PY'
+import json, sys
+print(json.dumps({"registration": sys.argv[1], "policy": json.load(open(sys.argv[2]))}))
+PY
+[ "$(req "$PROV" POST /v1/offers "$T/offer.json")" = 201 ] || fail "offer: $(cat "$T/body")"
+[ "$($SEND "$T/peer" GET "$URL/v1/registrations/$ID/certificate" | head -1)" = 200 ] ||
+  fail "a peer should see the certificate of offered data"
 
 # Ledger views equal the CLI's.
 [ "$(req "$AUD" GET /v1/ledger/entries/0)" = 200 ] || fail "entry 0"

@@ -2,6 +2,8 @@
 #include <ctime>
 #include <filesystem>
 
+#include "catalog/catalog.h"
+#include "catalog/offer.h"
 #include "node/ledger_views.h"
 #include "node/router.h"
 #include "node/witness_service.h"
@@ -140,8 +142,25 @@ void AddRegistrationRoutes(server::Router& router, server::NodeContext& ctx) {
       "GET", "/v1/registrations/:id/certificate", Auth::kTokenOrPeer,
       {kAdmin, kProvider, kConsumer, kAuditor},
       "A fresh certificate of a registration's latest version (verifiable offline)", "registry",
-      nullptr, {{"type", "object"}}, [&ctx](const Request& req, const Principal&) {
+      nullptr, {{"type", "object"}}, [&ctx](const Request& req, const Principal& who) {
         std::string id = req.params.at("id");
+        if (who.kind == Principal::Kind::kPeer) {
+          // A peer sees the certificate of data offered to it, as the catalog shows it; anything
+          // else does not exist for it.
+          auto st = ctx.stores->ForThisThread();
+          if (!st.ok()) return Response::FromStatus(st.status());
+          auto offers = catalog::ListOffersFor(**st, id);
+          if (!offers.ok()) return Response::FromStatus(offers.status());
+          catalog::Viewer v;
+          v.name = who.name;
+          v.public_key = who.public_key;
+          auto region = catalog::PeerRegion(**st, who.name);
+          if (!region.ok()) return Response::FromStatus(region.status());
+          v.region = *region;
+          bool visible = false;
+          for (const auto& o : *offers) visible |= !o.withdrawn && catalog::OfferVisibleTo(o, v);
+          if (!visible) return Response::Error(404, "not_found", "registration '" + id + "' does not exist");
+        }
         return WithRegistry(ctx, [&](registry::Registry& r) { return r.Certificate(id); }, 200);
       }});
 }
