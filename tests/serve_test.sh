@@ -170,14 +170,16 @@ rc=$?
 [ $rc -eq 0 ] || fail "SIGTERM exit $rc"
 grep -q '"msg":"stopped"' "$T/serve.log" || fail "no stopped log line"
 
-# Port in use: a clear error, exit 7.
-python3 -c 'import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(3)' "$PORT" &
+# Port in use: a clear error, exit 7. The blocker binds a port of the kernel's choosing and holds
+# it (reusing a port another test process may grab meanwhile made this flaky under parallel runs).
+python3 -c 'import socket,time,sys; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); open(sys.argv[1]+".tmp","w").write(str(s.getsockname()[1])); __import__("os").rename(sys.argv[1]+".tmp",sys.argv[1]); time.sleep(15)' "$T/blocked_port" &
 PIDS+=($!)
-sleep 0.3
-timeout 10 "$KEXIN" serve --home "$H" --listen "127.0.0.1:$PORT" 2>"$T/err2" >/dev/null
+for _ in $(seq 1 200); do [ -s "$T/blocked_port" ] && break; sleep 0.02; done
+BPORT=$(cat "$T/blocked_port")
+timeout 10 "$KEXIN" serve --home "$H" --listen "127.0.0.1:$BPORT" 2>"$T/err2" >/dev/null
 rc=$?
 [ $rc -eq 7 ] || fail "port in use -> exit $rc, want 7"
-grep -q "cannot listen on 127.0.0.1:$PORT" "$T/err2" || fail "port in use message: $(cat "$T/err2")"
+grep -q "cannot listen on 127.0.0.1:$BPORT" "$T/err2" || fail "port in use message: $(cat "$T/err2")"
 
 # --- HTTPS with a self-signed certificate ------------------------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \

@@ -81,7 +81,7 @@ Engine::~Engine() {
       std::lock_guard<std::mutex> lock(group_mu_);
       group_stop_ = true;
     }
-    group_cv_.notify_all();
+    commit_cv_.notify_all();
     committer_.join();
   }
 }

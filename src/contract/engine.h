@@ -18,6 +18,7 @@
 #define KEXIN_CONTRACT_ENGINE_H_
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -216,22 +217,25 @@ class Engine {
   void AfterCommit(internal::TxnLog& log);
   Status RecordBatch(std::vector<internal::RecordItem> items);
   internal::TxnLog NewLog() const;
-  // SQLite has one writer at a time: taking turns here is cheaper than its busy-wait sleeps.
-  std::unique_lock<std::mutex> WriterLock(store::Store& s);
 
   EngineConfig config_;
   std::array<std::mutex, 1024> locks_;
-  std::mutex writer_mu_;
   // Group commit (SQLite, when config.open_store is set).
   std::unique_ptr<store::Store> writer_;
   std::mutex group_mu_;
-  std::condition_variable group_cv_;
+  std::condition_variable commit_cv_;  // the committer waits for operations
+  std::condition_variable done_cv_;    // operations wait for their commit
+  std::atomic<int> entering_{0};       // operations waiting for group_mu_
   bool txn_open_ = false;
   bool group_stop_ = false;
   uint64_t epoch_ = 0;      // the open (or last) group
   uint64_t committed_ = 0;  // the last group committed or failed
   int pending_ = 0;         // operations in the open group
-  std::map<uint64_t, Status> failed_;  // groups whose commit failed
+  struct FailedGroup {
+    Status status;
+    int waiters = 0;  // operations yet to read it
+  };
+  std::map<uint64_t, FailedGroup> failed_;  // groups whose commit failed
   std::thread committer_;
   std::mutex ready_mu_;
   std::deque<OutboxItem> ready_;  // queued by this process, leased in the store until delivered

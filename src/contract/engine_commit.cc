@@ -1,9 +1,7 @@
 // The engine's transactions and ledger recording: group commit on SQLite, messages handed to the
 // workers after the commit, events recorded on the ledger in batches (docs/contract.md#outbox,
 // docs/contract.md#ledger-entries).
-#include <algorithm>
-#include <thread>
-#include <unordered_map>
+#include <utility>
 
 #include "contract/engine.h"
 
@@ -14,14 +12,22 @@ using nlohmann::json;
 Status Engine::InTxn(const std::function<Status(store::Store&)>& fn) {
   if (!writer_) {
     KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
-    auto writer = WriterLock(*s);
     KEXIN_RETURN_IF_ERROR(s->Begin());
     Status e = fn(*s);
     if (e.ok()) e = s->Commit();
     if (!e.ok()) s->Rollback().IgnoreError();
     return e;
   }
+  // Operations run one at a time on the writer connection, each in a savepoint of the open group
+  // transaction. The committer commits when no other operation is waiting to join (or the group is
+  // full), so a burst shares one commit; waiting threads are woken once, by the commit.
+  entering_.fetch_add(1);
   std::unique_lock<std::mutex> lock(group_mu_);
+  entering_.fetch_sub(1);
+  struct WakeCommitter {  // on every way out: the committer may be waiting for us to finish
+    std::condition_variable& cv;
+    ~WakeCommitter() { cv.notify_one(); }
+  } wake{commit_cv_};
   if (!txn_open_) {
     KEXIN_RETURN_IF_ERROR(writer_->Begin());
     txn_open_ = true;
@@ -42,26 +48,32 @@ Status Engine::InTxn(const std::function<Status(store::Store&)>& fn) {
   }
   KEXIN_RETURN_IF_ERROR(writer_->Exec("RELEASE op"));
   ++pending_;
-  group_cv_.notify_all();
-  group_cv_.wait(lock, [&] { return committed_ >= mine; });
+  commit_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return committed_ >= mine; });
   auto failed = failed_.find(mine);
-  return failed == failed_.end() ? Status::Ok() : failed->second;
+  if (failed == failed_.end()) return Status::Ok();
+  Status f = failed->second.status;
+  if (--failed->second.waiters == 0) failed_.erase(failed);
+  return f;
 }
 
 void Engine::CommitLoop() {
+  constexpr int kMaxGroup = 256;  // operations in one commit at most
   std::unique_lock<std::mutex> lock(group_mu_);
   while (true) {
-    group_cv_.wait(lock, [&] { return group_stop_ || pending_ > 0; });
+    commit_cv_.wait(lock, [&] {
+      return group_stop_ || (pending_ > 0 && (entering_.load() == 0 || pending_ >= kMaxGroup));
+    });
     if (pending_ == 0 && group_stop_) return;
     Status c = writer_->Commit();
     if (!c.ok()) {
       writer_->Rollback().IgnoreError();
-      failed_[epoch_] = c;
+      failed_[epoch_] = {c, pending_};
     }
     txn_open_ = false;
     pending_ = 0;
     committed_ = epoch_;
-    group_cv_.notify_all();
+    done_cv_.notify_all();
   }
 }
 
@@ -71,11 +83,6 @@ internal::TxnLog Engine::NewLog() const {
   log.record = config_.ledger != nullptr;
   log.lease_ms = config_.retry.lease_ms;
   return log;
-}
-
-std::unique_lock<std::mutex> Engine::WriterLock(store::Store& s) {
-  if (s.backend() == "sqlite") return std::unique_lock<std::mutex>(writer_mu_);
-  return std::unique_lock<std::mutex>();
 }
 
 void Engine::AfterCommit(internal::TxnLog& log) {
@@ -97,48 +104,22 @@ void Engine::AfterCommit(internal::TxnLog& log) {
 
 Status Engine::RecordBatch(std::vector<internal::RecordItem> items) {
   if (!config_.ledger || items.empty()) return Status::Ok();
-  // Events of one negotiation are appended in order by one thread; negotiations in parallel, so
-  // the ledger's group commit makes one commit of many appends.
-  std::vector<std::vector<size_t>> groups;
-  std::unordered_map<std::string, size_t> group_of;
-  for (size_t i = 0; i < items.size(); ++i) {
-    auto [it, added] = group_of.emplace(items[i].negotiation_id, groups.size());
-    if (added) groups.emplace_back();
-    groups[it->second].push_back(i);
+  // One ledger commit for the whole batch, in the order the events were committed (so each
+  // negotiation's events keep their order), then one index update.
+  std::vector<std::pair<std::string, json>> entries;
+  entries.reserve(items.size());
+  for (auto& item : items) {
+    item.body["event"] = item.seq;
+    entries.emplace_back(item.type, std::move(item.body));
   }
-  std::vector<int64_t> index(items.size(), -1);
-  std::vector<Status> errors(items.size());
-  auto run = [&](size_t first, size_t step) {
-    for (size_t g = first; g < groups.size(); g += step) {
-      for (size_t i : groups[g]) {
-        json body = items[i].body;
-        body["event"] = items[i].seq;
-        auto r = config_.ledger->Append(items[i].type, body);
-        if (!r.ok()) {
-          errors[i] = r.status();
-          break;  // later events of this negotiation wait, keeping its order
-        }
-        index[i] = static_cast<int64_t>(*r);
-      }
-    }
-  };
-  const size_t threads = std::min<size_t>(16, groups.size());
-  if (threads <= 1) {
-    run(0, 1);
-  } else {
-    std::vector<std::thread> pool;
-    for (size_t t = 0; t < threads; ++t) pool.emplace_back(run, t, threads);
-    for (auto& t : pool) t.join();
-  }
-  KEXIN_RETURN_IF_ERROR(InTxn([&](store::Store& s) -> Status {
+  KEXIN_ASSIGN_OR_RETURN(uint64_t first, config_.ledger->AppendBatch(entries));
+  return InTxn([&](store::Store& s) -> Status {
     for (size_t i = 0; i < items.size(); ++i) {
-      if (index[i] < 0) continue;
-      KEXIN_RETURN_IF_ERROR(SetEventLedgerIndex(s, items[i].negotiation_id, items[i].seq, index[i]));
+      KEXIN_RETURN_IF_ERROR(SetEventLedgerIndex(s, items[i].negotiation_id, items[i].seq,
+                                                static_cast<int64_t>(first + i)));
     }
     return Status::Ok();
-  }));
-  for (const Status& e : errors) KEXIN_RETURN_IF_ERROR(e);
-  return Status::Ok();
+  });
 }
 
 void Engine::RecordInBackground() {

@@ -1,4 +1,5 @@
 #include "contract/messages.h"
+#include "contract/negotiation_store.h"
 
 #include <gtest/gtest.h>
 
@@ -181,12 +182,23 @@ TEST(ContractAgreementTest, SignedByProviderCountersignedByConsumer) {
   EXPECT_EQ(VerifyAgreement(pk, a, "bm90IGEgc2ln").code(), StatusCode::kInvalidArgument);
 }
 
-TEST(ContractMessagesTest, NewUrnIsAVersion4Uuid) {
+TEST(ContractMessagesTest, NewUrnIsAVersion7UuidInTimeOrder) {
+  const int64_t before = NowMs();
   std::string u = NewUrn();
+  const int64_t after = NowMs();
   ASSERT_EQ(u.size(), 45u);
   EXPECT_EQ(u.substr(0, 9), "urn:uuid:");
-  EXPECT_EQ(u[23], '4');
+  EXPECT_EQ(u[23], '7');
+  EXPECT_TRUE(u[28] == '8' || u[28] == '9' || u[28] == 'a' || u[28] == 'b') << u;
+  // The first 48 bits are the Unix time in milliseconds.
+  const int64_t ms = std::stoll(u.substr(9, 8) + u.substr(18, 4), nullptr, 16);
+  EXPECT_GE(ms, before);
+  EXPECT_LE(ms, after);
   EXPECT_NE(NewUrn(), u);
+  // Ids made later sort after (a different millisecond), so recent rows share B-tree pages.
+  std::string later;
+  do later = NewUrn(); while (std::stoll(later.substr(9, 8) + later.substr(18, 4), nullptr, 16) == ms);
+  EXPECT_LT(u, later);
 }
 
 }  // namespace

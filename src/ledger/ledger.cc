@@ -119,6 +119,24 @@ Result<uint64_t> Ledger::AppendCanonical(std::string entry) {
   return p.index;
 }
 
+Result<uint64_t> Ledger::AppendBatch(
+    const std::vector<std::pair<std::string, nlohmann::json>>& entries) {
+  if (entries.empty()) return InvalidArgument("ledger: an empty batch");
+  std::vector<Pending> ps(entries.size());
+  const std::string now = NowRfc3339();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    KEXIN_ASSIGN_OR_RETURN(ps[i].entry, CanonicalEntry(entries[i].first, now, entries[i].second));
+    ps[i].joined = i + 1 < entries.size();
+  }
+  std::unique_lock<std::mutex> l(mu_);
+  if (stop_) return FailedPrecondition("ledger is closing");
+  for (Pending& p : ps) queue_.push_back(&p);
+  work_cv_.notify_one();
+  done_cv_.wait(l, [&] { return ps.back().done; });  // one commit holds them all
+  if (!ps.back().status.ok()) return ps.back().status;
+  return ps.front().index;
+}
+
 void Ledger::CommitLoop() {
   std::vector<Pending*> batch;
   while (true) {
@@ -127,6 +145,7 @@ void Ledger::CommitLoop() {
       work_cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty() && stop_) return;
       size_t take = std::min(queue_.size(), std::max<size_t>(options_.max_batch, 1));
+      while (take < queue_.size() && queue_[take - 1]->joined) ++take;  // never split a batch
       batch.assign(queue_.begin(), queue_.begin() + static_cast<long>(take));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(take));
     }

@@ -48,6 +48,9 @@ class Ledger {
   Result<uint64_t> Append(const std::string& type, const nlohmann::json& body);
   // Appends an already canonical entry text (tests, import); returns its index once durable.
   Result<uint64_t> AppendCanonical(std::string entry);
+  // Appends (type, body) pairs in one commit, in order at consecutive indices; returns the first
+  // index once durable. All or none are appended.
+  Result<uint64_t> AppendBatch(const std::vector<std::pair<std::string, nlohmann::json>>& entries);
 
   uint64_t Size() const;
   Hash Root(uint64_t size) const;
@@ -91,6 +94,7 @@ class Ledger {
     uint64_t index = 0;
     Status status;
     bool done = false;
+    bool joined = false;  // the next queued entry belongs to the same AppendBatch: same commit
   };
   std::vector<Pending*> queue_;
   bool stop_ = false;

@@ -125,6 +125,7 @@ class ServerTest : public ::testing::Test {
   }
   void TearDown() override {
     server_.reset();
+    router_ = Router();  // its contract service's workers use the stores: stop them first
     stores_.reset();
     std::filesystem::remove_all(dir_);
   }

@@ -1,6 +1,10 @@
 // SQLite backend: WAL journal, synchronous=FULL so a COMMIT is on disk when it returns.
 #include <sqlite3.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <unordered_map>
 
 #include "store/store.h"
@@ -26,12 +30,62 @@ std::string Translate(std::string_view sql) {
   return out;
 }
 
+// Writers to one database file in this process take turns here. SQLite lets one transaction write
+// at a time and makes the others poll with growing sleeps (its busy handler, up to 100 ms a
+// nap); waiting on a condition variable instead wakes the next writer the moment the file is
+// free. Other processes still meet SQLite's busy handler. The gate is not tied to a thread: a
+// transaction begun on one thread may be committed on another (the contract engine's group
+// commit).
+class WriteGate {
+ public:
+  // The gate of the database file at `path` (shared by every connection to it in this process).
+  static std::shared_ptr<WriteGate> For(const std::string& path) {
+    static std::mutex mu;
+    static std::map<std::string, std::weak_ptr<WriteGate>> gates;
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto it = gates.begin(); it != gates.end();) {  // forget closed files
+      it = it->second.expired() ? gates.erase(it) : std::next(it);
+    }
+    auto& slot = gates[path];
+    auto gate = slot.lock();
+    if (!gate) {
+      gate = std::make_shared<WriteGate>();
+      slot = gate;
+    }
+    return gate;
+  }
+  bool Acquire(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !held_; })) return false;
+    held_ = true;
+    return true;
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_ = false;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+};
+
+constexpr int kBusyTimeoutMs = 10000;
+
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  explicit SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {
+    const char* file = sqlite3_db_filename(db_, "main");
+    if (file != nullptr && *file != '\0') gate_ = WriteGate::For(file);  // none for :memory:
+  }
   ~SqliteStore() override {
     for (auto& [k, st] : cache_) sqlite3_finalize(st);
     sqlite3_close(db_);
+    ReleaseGate();
   }
   std::string_view backend() const override { return "sqlite"; }
 
@@ -92,11 +146,38 @@ class SqliteStore final : public Store {
     return rows;
   }
 
-  Status Begin() override { return Exec("BEGIN IMMEDIATE"); }
-  Status Commit() override { return Exec("COMMIT"); }
-  Status Rollback() override { return Exec("ROLLBACK"); }
+  Status Begin() override {
+    const bool acquire = gate_ && !gate_held_;  // held: BEGIN inside a transaction fails below
+    if (acquire) {
+      if (!gate_->Acquire(std::chrono::milliseconds(kBusyTimeoutMs))) {
+        return Internal(path_ + ": sqlite BEGIN: database is locked (another transaction of this "
+                        "process has held it for " + std::to_string(kBusyTimeoutMs / 1000) + " s)");
+      }
+      gate_held_ = true;
+    }
+    Status s = Exec("BEGIN IMMEDIATE");
+    if (!s.ok() && acquire) ReleaseGate();
+    return s;
+  }
+  Status Commit() override {
+    Status s = Exec("COMMIT");
+    // A failed COMMIT may leave the transaction open (busy) or have rolled it back (I/O error).
+    if (s.ok() || sqlite3_get_autocommit(db_) != 0) ReleaseGate();
+    return s;
+  }
+  Status Rollback() override {
+    Status s = Exec("ROLLBACK");
+    ReleaseGate();
+    return s;
+  }
 
  private:
+  void ReleaseGate() {
+    if (gate_held_) {
+      gate_held_ = false;
+      gate_->Release();
+    }
+  }
   Status Error(const char* what) {
     int code = sqlite3_errcode(db_);
     std::string m = path_ + ": sqlite " + what + ": " + sqlite3_errmsg(db_);
@@ -108,6 +189,8 @@ class SqliteStore final : public Store {
   sqlite3* db_;
   std::string path_;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  std::shared_ptr<WriteGate> gate_;
+  bool gate_held_ = false;
 };
 
 }  // namespace
@@ -121,10 +204,17 @@ Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path) {
     sqlite3_close(db);
     return IoError(m);
   }
-  sqlite3_busy_timeout(db, 10000);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
   auto store = std::make_unique<SqliteStore>(db, path);
   for (const char* pragma :
-       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+        // Statement and savepoint journals (the contract engine's group commit puts each
+        // operation in a savepoint) stay in memory instead of spilling to a temp file page by
+        // page: they only matter until the transaction ends, and the WAL holds what commits.
+        "PRAGMA temp_store=MEMORY",
+        // Reads of the database file through a memory map, not a pread call per page (every
+        // write by another connection empties a connection's page cache in WAL mode).
+        "PRAGMA mmap_size=268435456"}) {
     auto r = store->Query(pragma, {});
     if (!r.ok()) return r.status();
   }

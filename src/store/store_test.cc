@@ -10,8 +10,10 @@
 #include <cstdlib>
 #include <limits>
 #include <memory>
+#include <chrono>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/test_database.h"
@@ -379,6 +381,46 @@ TEST_P(StoreTest, ReopenKeepsData) {
   ASSERT_EQ(last->size(), 1u);
   EXPECT_TRUE(std::holds_alternative<std::monostate>((*last)[0][0]));
   EXPECT_EQ(AsText((*last)[0][1]), "autocommit");
+}
+
+// In one process, SQLite writers to the same file take turns on the store's write gate: the next
+// BEGIN starts as soon as the holder commits (SQLite's busy handler would be in a nap from 228 ms
+// to 328 ms at that point), and a transaction begun on one thread may be committed on another.
+TEST_P(StoreTest, SqliteWritersInOneProcessTakeTurnsWithoutNapping) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "the gate is SQLite's";
+  auto a = OpenStore();
+  auto b = OpenStore();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(CreateValues(a.get()).ok());
+  using Clock = std::chrono::steady_clock;
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(a->Begin().ok());
+    ASSERT_TRUE(a->Exec("INSERT INTO vals (id, n, s) VALUES ($1, 1, 'a')", {int64_t{round}}).ok());
+    // BEGIN inside the open transaction fails and must not release the gate it holds.
+    EXPECT_FALSE(a->Begin().ok());
+    Clock::time_point committed;
+    std::thread committer([&] {  // commits a's transaction from another thread after 240 ms
+      std::this_thread::sleep_for(std::chrono::milliseconds(240));
+      committed = Clock::now();
+      EXPECT_TRUE(a->Commit().ok());
+    });
+    const auto asked = Clock::now();
+    ASSERT_TRUE(b->Begin().ok());
+    const auto got = Clock::now();
+    committer.join();
+    EXPECT_GE(got - asked, std::chrono::milliseconds(200)) << "b began while a held the file";
+    EXPECT_LT(got - committed, std::chrono::milliseconds(25))
+        << "b's BEGIN should start as soon as a commits";
+    ASSERT_TRUE(b->Exec("INSERT INTO vals (id, n, s) VALUES ($1, 2, 'b')", {int64_t{100 + round}})
+                    .ok());
+    ASSERT_TRUE(b->Commit().ok());
+  }
+  EXPECT_EQ(Count(a.get(), "vals"), 6);
+  // A rolled-back transaction frees the gate too.
+  ASSERT_TRUE(a->Begin().ok());
+  ASSERT_TRUE(a->Rollback().ok());
+  ASSERT_TRUE(b->Begin().ok());
+  ASSERT_TRUE(b->Commit().ok());
 }
 
 }  // namespace
