@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -133,6 +136,40 @@ TEST_P(LedgerTest, OpenNeedsOrigin) {
   auto l = TryOpen(key_, o);
   ASSERT_FALSE(l.ok());
   EXPECT_EQ(l.status().code(), StatusCode::kInvalidArgument);
+}
+
+// A batch lands at consecutive indices in its order, even while other threads append and with a
+// group-commit limit smaller than the batch; an empty batch is refused.
+TEST_P(LedgerTest, AppendBatchIsConsecutiveAndWhole) {
+  options_.max_batch = 4;  // smaller than the batch
+  auto l = OpenLedger();
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->AppendBatch({}).status().code(), StatusCode::kInvalidArgument);
+  std::atomic<bool> stop{false};
+  std::thread other([&] {
+    for (int i = 0; !stop; ++i) {
+      auto r = l->Append("test.other", {{"i", i}});
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+    }
+  });
+  for (int round = 0; round < 5; ++round) {
+    std::vector<std::pair<std::string, nlohmann::json>> batch;
+    for (int i = 0; i < 10; ++i) {
+      batch.emplace_back("test.batch", nlohmann::json{{"round", round}, {"i", i}});
+    }
+    auto first = l->AppendBatch(batch);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    for (int i = 0; i < 10; ++i) {
+      auto e = l->Entry(*first + static_cast<uint64_t>(i));
+      ASSERT_TRUE(e.ok());
+      auto j = nlohmann::json::parse(*e);
+      EXPECT_EQ(j["type"], "test.batch") << "batch interleaved with another append at " << i;
+      EXPECT_EQ(j["body"], batch[static_cast<size_t>(i)].second);
+    }
+  }
+  stop = true;
+  other.join();
+  EXPECT_TRUE(l->VerifyAll().ok());
 }
 
 TEST_P(LedgerTest, AppendReturnsSequentialIndicesOfCanonicalEntries) {
