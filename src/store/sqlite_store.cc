@@ -211,10 +211,7 @@ Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path) {
         // Statement and savepoint journals (the contract engine's group commit puts each
         // operation in a savepoint) stay in memory instead of spilling to a temp file page by
         // page: they only matter until the transaction ends, and the WAL holds what commits.
-        "PRAGMA temp_store=MEMORY",
-        // Reads of the database file through a memory map, not a pread call per page (every
-        // write by another connection empties a connection's page cache in WAL mode).
-        "PRAGMA mmap_size=268435456"}) {
+        "PRAGMA temp_store=MEMORY"}) {
     auto r = store->Query(pragma, {});
     if (!r.ok()) return r.status();
   }
