@@ -9,7 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libhyperscan-dev libsimdjson-dev nlohmann-json3-dev libcli11-dev
   libtomlplusplus-dev libfmt-dev
-  libsodium-dev libssl-dev libsqlite3-dev libpq-dev libboost-dev libboost-system-dev
+  libsodium-dev libssl-dev libsqlite3-dev libpq-dev libboost-dev libboost-system-dev libjemalloc-dev
   postgresql postgresql-client sqlite3 python3 python3-jsonschema iproute2 procps time curl wrk
 )
 
