@@ -102,6 +102,9 @@ struct NodeContext {
   // Files the API may register (POST /v1/registrations) must resolve, symlinks followed, to a
   // path under this directory (`kexin serve --data-root`, default <home>/data).
   std::string data_root;
+  // Provider side of contract negotiation: a peer may have at most this many negotiations that
+  // are not final (`kexin serve --max-negotiations-per-peer`, docs/contract.md#limits); 0 = none.
+  int64_t max_negotiations_per_peer = 10000;
 };
 
 }  // namespace kexin::server

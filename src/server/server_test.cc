@@ -130,6 +130,9 @@ class ServerTest : public ::testing::Test {
   }
   void TearDown() override {
     server_.reset();
+    // The routes own the contract service, whose outbox workers use the store pool: stop them
+    // before the pool goes.
+    router_ = Router();
     stores_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -484,6 +487,28 @@ TEST_F(ServerExtraTest, StopFinishesInFlightRequests) {
   beast::error_code ec;
   sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
   EXPECT_TRUE(ec);
+}
+
+TEST_F(ServerTest, DspStoreErrorIsAGeneric500NamingTheRequestId) {
+  // A store failure behind a DSP endpoint: the peer gets a generic reason with the request id;
+  // the store's message (table names, SQL) stays in the node's log.
+  auto st = stores_->ForThisThread();
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE((*st)->Exec("DROP TABLE negotiations").ok());
+  const std::string target = "/dsp/negotiations/urn:uuid:x";
+  Reply r = Http(port_, "GET", target, Signed("GET", target, ""));
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_EQ(r.Code(), "internal");
+  std::string rid(r.headers["X-Request-Id"]);
+  ASSERT_FALSE(rid.empty());
+  json j = r.Json();
+  EXPECT_EQ(j["@type"], "ContractNegotiationError");
+  EXPECT_EQ(j["error"]["request_id"], rid);
+  std::string want = "internal error; the node's log has the details under request id " + rid;
+  EXPECT_EQ(j["error"]["message"], want);
+  EXPECT_EQ(j["reason"], json::array({want}));
+  EXPECT_EQ(r.body.find("negotiations\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("no such table"), std::string::npos) << r.body;
 }
 
 // A loopback HTTP server for PeerClient tests: each accepted connection runs `serve(socket,
