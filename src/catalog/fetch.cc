@@ -19,7 +19,8 @@ Result<json> FetchPeerCatalog(store::Store& store, server::PeerClient& client,
                               const server::Peer& peer) {
   std::string url = peer.url + "/dsp/catalog/request";
   KEXIN_ASSIGN_OR_RETURN(server::ClientResponse r,
-                         client.Send("POST", url, CatalogRequestMessage().dump()));
+                         client.Send("POST", url, CatalogRequestMessage().dump(),
+                                     std::chrono::seconds(10), /*repeatable=*/true));
   if (r.status != 200)
     return FailedPrecondition("peer '" + peer.name + "' answered " + std::to_string(r.status) +
                               " to the catalog request: " + r.body.substr(0, 300));

@@ -26,7 +26,12 @@ Side Other(Side s) { return s == Side::kProvider ? Side::kConsumer : Side::kProv
 
 Reply Error(int status, const std::string& ppid, const std::string& cpid, std::string_view code,
             std::string_view reason) {
-  return Reply{status, NegotiationError(ppid, cpid, code, reason)};
+  if (status >= 500) {
+    // Store and other internal errors stay in the node's log (the route logs `detail` under the
+    // request id, which it adds to this reason).
+    return Reply{status, NegotiationError(ppid, cpid, code, kInternalReason), std::string(reason)};
+  }
+  return Reply{status, NegotiationError(ppid, cpid, code, reason), ""};
 }
 
 std::string JoinReason(const Message& m) {
@@ -195,6 +200,18 @@ void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
       return abort(Error(400, "", cpid, "invalid_callback",
                          "callbackAddress '" + m.callback_address +
                              "' is not under the peer's registered URL '" + caller.url + "'"));
+    }
+    if (config_.max_open_per_peer > 0) {
+      auto open = CountOpenWithPeer(s, Side::kProvider, caller.public_key);
+      if (!open.ok()) return abort(Error(500, "", cpid, "internal", open.status().ToString()));
+      if (*open >= config_.max_open_per_peer) {
+        return abort(Error(429, "", cpid, "too_many_negotiations",
+                           "peer '" + caller.name + "' has " + std::to_string(*open) +
+                               " negotiations with this provider that are not final, the limit"
+                               " per peer is " + std::to_string(config_.max_open_per_peer) +
+                               " (kexin serve --max-negotiations-per-peer); finish or terminate"
+                               " some first"));
+      }
     }
     std::string target = m.offer.value("target", "");
     if (target.empty()) {

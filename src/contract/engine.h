@@ -91,6 +91,13 @@ struct EngineConfig {
   OfferChecker check_offer;
   PolicyMatcher policies_match;
   RetryPolicy retry;
+  // Provider: initial requests from a peer that already has this many negotiations that are not
+  // final are refused with 429 `too_many_negotiations`; 0 = no limit (docs/contract.md#limits).
+  int64_t max_open_per_peer = 10000;
+  // Outbox deliveries in flight to one peer (scheme://host:port) at a time; items beyond it stay
+  // due and are deferred by `busy_defer_ms` (docs/contract.md#outbox). 0 = no limit.
+  int max_inflight_per_peer = 0;
+  int64_t busy_defer_ms = 200;
   std::function<void()> notify;  // wakes the outbox worker after an enqueue; may be null
   // Optional: opens a dedicated connection; on SQLite the engine then group-commits its writes
   // through it (many operations per commit).
@@ -107,7 +114,13 @@ struct Caller {
 struct Reply {
   int status = 200;
   nlohmann::json body;
+  // 5xx only: what went wrong (a store error, say). It names internals, so it is for the node's
+  // log and never sent; the body carries a generic reason (docs/contract.md#messages).
+  std::string detail;
 };
+
+// The reason a 5xx answer gives (its detail goes to the log only).
+inline constexpr std::string_view kInternalReason = "internal error";
 
 struct PeerRef {
   std::string name, url, public_key;
@@ -207,6 +220,11 @@ class Engine {
   Status InTxn(const std::function<Status(store::Store&)>& fn);
   void CommitLoop();
   Status Deliver(store::Store& s, OutboxItem item);
+  // Per-peer delivery slots (config.max_inflight_per_peer); BusyPeers lists "scheme://host:port/"
+  // of the peers whose slots are all taken.
+  bool TryAcquireSlot(const std::string& peer);
+  void ReleaseSlot(const std::string& peer);
+  std::vector<std::string> BusyPeers();
   Status ApplyAck(const OutboxItem& item, const TransportReply& reply);
   // Ends the negotiation after `item` could not be delivered; with `tell_peer` (the peer refused
   // it) a termination is sent first and the state changes when the peer acknowledges it.
@@ -239,6 +257,8 @@ class Engine {
   std::thread committer_;
   std::mutex ready_mu_;
   std::deque<OutboxItem> ready_;  // queued by this process, leased in the store until delivered
+  std::mutex inflight_mu_;
+  std::map<std::string, int> inflight_;  // deliveries in flight per peer
   std::mutex record_mu_;
   std::condition_variable record_cv_;
   std::vector<internal::RecordItem> to_record_;

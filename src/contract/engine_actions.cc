@@ -284,6 +284,43 @@ Result<Negotiation> Engine::Terminate(const std::string& id, const std::string& 
   });
 }
 
+namespace {
+
+// The peer a message goes to, as the per-peer delivery limit counts it: "scheme://host:port".
+std::string PeerOfUrl(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t end = url.find_first_of("/?#", scheme == std::string::npos ? 0 : scheme + 3);
+  return end == std::string::npos ? url : url.substr(0, end);
+}
+
+}  // namespace
+
+bool Engine::TryAcquireSlot(const std::string& peer) {
+  if (config_.max_inflight_per_peer <= 0) return true;
+  std::lock_guard<std::mutex> lock(inflight_mu_);
+  int& n = inflight_[peer];
+  if (n >= config_.max_inflight_per_peer) return false;
+  ++n;
+  return true;
+}
+
+void Engine::ReleaseSlot(const std::string& peer) {
+  if (config_.max_inflight_per_peer <= 0) return;
+  std::lock_guard<std::mutex> lock(inflight_mu_);
+  auto it = inflight_.find(peer);
+  if (it != inflight_.end() && --it->second <= 0) inflight_.erase(it);
+}
+
+std::vector<std::string> Engine::BusyPeers() {
+  std::vector<std::string> out;
+  if (config_.max_inflight_per_peer <= 0) return out;
+  std::lock_guard<std::mutex> lock(inflight_mu_);
+  for (const auto& [peer, n] : inflight_) {
+    if (n >= config_.max_inflight_per_peer) out.push_back(peer + "/");
+  }
+  return out;
+}
+
 Result<int> Engine::DeliverDue(size_t limit) {
   if (!config_.transport) return FailedPrecondition("this engine has no transport");
   KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
@@ -298,15 +335,46 @@ Result<int> Engine::DeliverDue(size_t limit) {
   if (items.empty()) {
     KEXIN_ASSIGN_OR_RETURN(bool due, HasDue(*s, NowMs()));
     if (!due) return 0;
+    // Items for a peer whose delivery slots are all taken stay due for a later pass.
+    std::vector<std::string> busy = BusyPeers();
     KEXIN_RETURN_IF_ERROR(InTxn([&](store::Store& w) -> Status {
-      KEXIN_ASSIGN_OR_RETURN(
-          items, LeaseDue(w, NowMs(), config_.retry.lease_ms, static_cast<int64_t>(limit)));
+      KEXIN_ASSIGN_OR_RETURN(items, LeaseDue(w, NowMs(), config_.retry.lease_ms,
+                                             static_cast<int64_t>(limit), busy));
       return Status::Ok();
     }));
   }
+  std::vector<std::string> deferred, stale;
+  const int64_t started = NowMs();
   for (auto& item : items) {
+    const std::string peer = PeerOfUrl(item.url);
+    if (NowMs() - started > config_.retry.lease_ms / 2) {
+      // Slow peers took this long: give the rest back before their leases run out, so no other
+      // worker sends them while this one still holds them.
+      stale.push_back(item.id);
+      continue;
+    }
+    if (!TryAcquireSlot(peer)) {
+      // A peer that is slow to answer (or never does) holds at most its share of the workers;
+      // the message waits in the outbox, its attempts unchanged.
+      deferred.push_back(item.id);
+      continue;
+    }
+    struct Slot {
+      Engine* engine;
+      const std::string& peer;
+      ~Slot() { engine->ReleaseSlot(peer); }
+    } slot{this, peer};
     Status e = Deliver(*s, std::move(item));
     (void)e;  // a failed bookkeeping write leaves the lease to expire; the item is retried
+  }
+  if (!deferred.empty() || !stale.empty()) {
+    const int64_t now = NowMs();
+    InTxn([&](store::Store& w) -> Status {
+      for (const auto& id : deferred)
+        KEXIN_RETURN_IF_ERROR(DeferOutbox(w, id, now + config_.busy_defer_ms));
+      for (const auto& id : stale) KEXIN_RETURN_IF_ERROR(DeferOutbox(w, id, now));
+      return Status::Ok();
+    }).IgnoreError();  // else the lease expires and the item is due then
   }
   return static_cast<int>(items.size());
 }

@@ -38,6 +38,7 @@ struct Node {
   std::unique_ptr<Engine> engine;
   crypto::SigningKey key = crypto::SigningKey::Generate();
   std::string url;
+  int64_t max_open = 10000;  // EngineConfig::max_open_per_peer
   std::mutex mu;
   std::map<std::thread::id, std::unique_ptr<store::Store>> per_thread;
 };
@@ -46,6 +47,7 @@ struct Sent {
   std::string url, body;
   int status;
   std::string reply;
+  std::string detail;  // Reply::detail, never sent
 };
 
 class EngineTest : public ::testing::TestWithParam<std::string> {
@@ -111,6 +113,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     c.retry.base_backoff_ms = 1;
     c.retry.max_backoff_ms = 2;
     c.retry.max_attempts = 4;
+    c.max_open_per_peer = n.max_open;
     n.engine = std::make_unique<Engine>(std::move(c));
   }
 
@@ -151,7 +154,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     }
     {
       std::lock_guard<std::mutex> lock(sent_mu_);
-      sent_.push_back({url, body, r.status, r.body.dump()});
+      sent_.push_back({url, body, r.status, r.body.dump(), r.detail});
     }
     if (lose_acks_ > 0) {
       --lose_acks_;
@@ -202,6 +205,78 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
 
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
+
+// A provider that lets a peer have at most two negotiations that are not final.
+class EngineLimitTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    provider_.max_open = 2;
+    EngineTest::SetUp();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, EngineLimitTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(EngineLimitTest, PeerOverTheOpenNegotiationLimitGets429UntilOneIsFinal) {
+  manual_ = true;  // the provider holds each request: REQUESTED, not final
+  Negotiation a = StartNegotiation();
+  Negotiation b = StartNegotiation();
+  Pump();
+  a = Load(consumer_, a.id);
+  b = Load(consumer_, b.id);
+  ASSERT_EQ(a.state, State::kRequested);
+  ASSERT_EQ(b.state, State::kRequested);  // the second is at the limit: still accepted
+  EXPECT_EQ(ProviderOf(b).state, State::kRequested);
+  // The third is over it: 429 with the limit named, nothing stored on the provider.
+  sent_.clear();
+  Negotiation c = StartNegotiation();
+  Pump();
+  ASSERT_FALSE(sent_.empty());
+  EXPECT_EQ(sent_[0].status, 429);
+  json err = json::parse(sent_[0].reply);
+  EXPECT_EQ(err["@type"], "ContractNegotiationError");
+  EXPECT_EQ(err["code"], "too_many_negotiations");
+  EXPECT_NE(err["reason"][0].get<std::string>().find("limit per peer is 2"), std::string::npos)
+      << err.dump();
+  EXPECT_NE(err["reason"][0].get<std::string>().find("--max-negotiations-per-peer"),
+            std::string::npos);
+  auto open = CountOpenWithPeer(*provider_.store, Side::kProvider, Hex(consumer_.key));
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(*open, 2);
+  // 429 is retried, and after the retries the consumer ends its negotiation with the reason.
+  c = Load(consumer_, c.id);
+  EXPECT_EQ(c.state, State::kTerminated);
+  EXPECT_NE(c.reason.find("429"), std::string::npos) << c.reason;
+  // A final negotiation does not count: after a rejection the next request is accepted.
+  ASSERT_TRUE(provider_.engine->Reject(ProviderOf(a).id, "no").ok());
+  Pump();
+  Negotiation d = StartNegotiation();
+  Pump();
+  EXPECT_EQ(Load(consumer_, d.id).state, State::kRequested);
+  EXPECT_EQ(ProviderOf(Load(consumer_, d.id)).state, State::kRequested);
+}
+
+TEST_P(EngineTest, StoreErrorIsNotSentToThePeer) {
+  // The provider's store fails when the answer is saved: a 500 whose body names no internals;
+  // the store's message is kept in Reply::detail for the log.
+  ASSERT_TRUE(provider_.store->Exec("DROP TABLE negotiation_messages").ok());
+  Negotiation c = StartNegotiation();
+  Pump();
+  ASSERT_FALSE(sent_.empty());
+  EXPECT_EQ(sent_[0].status, 500);
+  json err = json::parse(sent_[0].reply);
+  EXPECT_EQ(err["@type"], "ContractNegotiationError");
+  EXPECT_EQ(err["code"], "internal");
+  EXPECT_EQ(err["reason"], json::array({"internal error"}));
+  EXPECT_EQ(err["error"]["message"], "internal error");
+  EXPECT_EQ(sent_[0].reply.find("negotiation_messages"), std::string::npos) << sent_[0].reply;
+  EXPECT_NE(sent_[0].detail.find("negotiation_messages"), std::string::npos) << sent_[0].detail;
+  // The consumer's own record of the failure names only what the peer said.
+  c = Load(consumer_, c.id);
+  EXPECT_EQ(c.state, State::kTerminated);
+  EXPECT_EQ(c.reason.find("negotiation_messages"), std::string::npos) << c.reason;
+}
 
 TEST_P(EngineTest, NegotiatesToFinalizedWithBothSignaturesOnBothLedgers) {
   Negotiation c = StartNegotiation();

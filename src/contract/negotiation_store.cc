@@ -114,6 +114,16 @@ Result<std::optional<Negotiation>> FindByPeerPid(store::Store& s, Side side,
                      {std::string(SideName(side)), peer_key, peer_pid}));
 }
 
+Result<int64_t> CountOpenWithPeer(store::Store& s, Side side, const std::string& peer_key) {
+  // The states listed (not "NOT IN" the final ones) so both backends seek the index per state.
+  KEXIN_ASSIGN_OR_RETURN(
+      auto rows,
+      s.Query("SELECT COUNT(*) FROM negotiations WHERE side = $1 AND peer_key = $2 AND state IN"
+              " ('INITIAL', 'REQUESTED', 'OFFERED', 'ACCEPTED', 'AGREED', 'VERIFIED')",
+              {std::string(SideName(side)), peer_key}));
+  return rows.empty() ? int64_t{0} : AsInt(rows[0][0]);
+}
+
 Status UpdateNegotiation(store::Store& s, Negotiation& n) {
   n.updated = NowRfc3339();
   KEXIN_ASSIGN_OR_RETURN(
@@ -256,17 +266,31 @@ Status Enqueue(store::Store& s, const OutboxItem& o) {
 }
 
 Result<std::vector<OutboxItem>> LeaseDue(store::Store& s, int64_t now_ms, int64_t lease_ms,
-                                         int64_t limit) {
+                                         int64_t limit,
+                                         const std::vector<std::string>& skip_url_prefixes) {
+  std::vector<store::Value> params = {now_ms + lease_ms, now_ms};
+  std::string skip;
+  for (const auto& prefix : skip_url_prefixes) {
+    params.push_back(prefix);
+    skip += " AND substr(url, 1, " + std::to_string(prefix.size()) + ") <> $" +
+            std::to_string(params.size());
+  }
   KEXIN_ASSIGN_OR_RETURN(
       auto rows, s.Query("UPDATE negotiation_outbox SET next_attempt = $1 WHERE id IN (SELECT id"
-                         " FROM negotiation_outbox WHERE status = 'pending' AND next_attempt <= $2"
-                         " ORDER BY next_attempt LIMIT " + std::to_string(limit) +
+                         " FROM negotiation_outbox WHERE status = 'pending' AND next_attempt <= $2" +
+                         skip + " ORDER BY next_attempt LIMIT " + std::to_string(limit) +
                          ") AND status = 'pending' AND next_attempt <= $2 RETURNING " +
                          kOutboxColumns,
-                         {now_ms + lease_ms, now_ms}));
+                         params));
   std::vector<OutboxItem> out;
   for (const auto& r : rows) out.push_back(OutboxFromRow(r));
   return out;
+}
+
+Status DeferOutbox(store::Store& s, const std::string& id, int64_t next_attempt_ms) {
+  return s.Exec("UPDATE negotiation_outbox SET next_attempt = $1 WHERE id = $2 AND"
+                " status = 'pending'",
+                {next_attempt_ms, id});
 }
 
 Result<bool> HasDue(store::Store& s, int64_t now_ms) {

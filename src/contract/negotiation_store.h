@@ -71,6 +71,9 @@ Result<std::optional<Negotiation>> LoadNegotiation(store::Store& s, const std::s
 Result<std::optional<Negotiation>> FindByPeerPid(store::Store& s, Side side,
                                                  const std::string& peer_key,
                                                  const std::string& peer_pid);
+// How many of `side`'s negotiations with the peer `peer_key` are not final (INITIAL through
+// VERIFIED); uses the index of migration 6.
+Result<int64_t> CountOpenWithPeer(store::Store& s, Side side, const std::string& peer_key);
 // Writes `n` if its stored version is n.version, then increments n.version; kAborted-like
 // kFailedPrecondition "changed concurrently" otherwise.
 Status UpdateNegotiation(store::Store& s, Negotiation& n);
@@ -104,10 +107,14 @@ Status SaveReply(store::Store& s, const std::string& negotiation_id, const std::
                  const StoredReply& reply);
 
 Status Enqueue(store::Store& s, const OutboxItem& item);
-// Pending items due at `now_ms`, oldest first; each is leased (next attempt moved to
-// now_ms + lease_ms) so other workers skip it.
+// Pending items due at `now_ms`, oldest first, except those whose URL starts with one of
+// `skip_url_prefixes` (peers with all their delivery slots taken); each is leased (next attempt
+// moved to now_ms + lease_ms) so other workers skip it.
 Result<std::vector<OutboxItem>> LeaseDue(store::Store& s, int64_t now_ms, int64_t lease_ms,
-                                         int64_t limit);
+                                         int64_t limit,
+                                         const std::vector<std::string>& skip_url_prefixes = {});
+// Moves a pending item's next attempt (no attempt is counted): a delivery that had to wait.
+Status DeferOutbox(store::Store& s, const std::string& id, int64_t next_attempt_ms);
 // Whether any pending item is due at `now_ms` (a read: lets idle workers skip the lease write).
 Result<bool> HasDue(store::Store& s, int64_t now_ms);
 Status UpdateOutbox(store::Store& s, const OutboxItem& item);

@@ -7,6 +7,7 @@
 #include "contract/messages.h"
 #include "contract/service.h"
 #include "contract/view.h"
+#include "server/server.h"
 
 namespace kexin::contract {
 
@@ -34,7 +35,28 @@ Caller CallerOf(server::NodeContext& ctx, const Principal& p) {
   return c;
 }
 
-Response FromReply(const Reply& r) { return Response::Json(r.status, r.body); }
+// A 5xx reply names no internals: its detail goes to the log under the request id, which the
+// reason names so an operator can find it (docs/contract.md#messages).
+Response FromReply(const Request& req, Reply r) {
+  if (r.status >= 500) {
+    server::LogJson("error", "negotiation message failed",
+                    {{"request_id", req.request_id}, {"path", req.path}, {"detail", r.detail}});
+    std::string reason = std::string(kInternalReason) +
+                         "; the node's log has the details under request id " + req.request_id;
+    if (r.body.is_object()) {
+      r.body["reason"] = json::array({reason});
+      r.body["error"]["message"] = reason;
+      r.body["error"]["request_id"] = req.request_id;
+    }
+  }
+  return Response::Json(r.status, r.body);
+}
+
+// A DSP endpoint's store failure: the same generic 500 (never the store's message).
+Response Internal(const Request& req, const Status& st) {
+  Reply r{500, NegotiationError("", "", "internal", kInternalReason), st.ToString()};
+  return FromReply(req, std::move(r));
+}
 
 // The official schema is named, not referenced, so the OpenAPI document stays self-contained.
 json Ref(const std::string& name) {
@@ -164,7 +186,8 @@ void AddDspRoutes(server::Router& router, server::NodeContext& ctx, const Servic
         [&ctx, svc, side, type, param](const Request& req, const Principal& p) {
           auto it = req.params.find(param);
           std::string pid = it == req.params.end() ? "" : it->second;
-          return FromReply(svc->engine().Receive(side, type, pid, CallerOf(ctx, p), req.body));
+          return FromReply(req,
+                           svc->engine().Receive(side, type, pid, CallerOf(ctx, p), req.body));
         }});
   }
   for (Side side : {Side::kProvider, Side::kConsumer}) {
@@ -175,7 +198,7 @@ void AddDspRoutes(server::Router& router, server::NodeContext& ctx, const Servic
                      Ref("contract-negotiation-schema.json"),
                      [&ctx, svc, side, param](const Request& req, const Principal& p) {
                        return FromReply(
-                           svc->engine().Get(side, req.params.at(param), CallerOf(ctx, p)));
+                           req, svc->engine().Get(side, req.params.at(param), CallerOf(ctx, p)));
                      }});
     router.Add(Route{
         "GET", base + "/ledger", Auth::kPeer, {},
@@ -183,16 +206,16 @@ void AddDspRoutes(server::Router& router, server::NodeContext& ctx, const Servic
         "dsp", nullptr, {{"type", "object"}},
         [&ctx, svc, side, param](const Request& req, const Principal& p) {
           auto s = svc->engine().config().store();
-          if (!s.ok()) return Response::FromStatus(s.status());
+          if (!s.ok()) return Internal(req, s.status());
           auto n = LoadNegotiation(**s, req.params.at(param));
-          if (!n.ok()) return Response::FromStatus(n.status());
+          if (!n.ok()) return Internal(req, n.status());
           if (!n->has_value() || (*n)->side != side || (*n)->peer_key != p.public_key)
             return Response::Error(404, "unknown_negotiation",
                                    "no negotiation '" + req.params.at(param) + "' with this peer");
           auto events = ListEvents(**s, (*n)->id);
-          if (!events.ok()) return Response::FromStatus(events.status());
+          if (!events.ok()) return Internal(req, events.status());
           auto view = BuildLedgerView(*ctx.ledger, **n, *events, ctx.public_key);
-          if (!view.ok()) return Response::FromStatus(view.status());
+          if (!view.ok()) return Internal(req, view.status());
           return Response::Json(200, *view);
         }});
   }

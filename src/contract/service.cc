@@ -1,10 +1,16 @@
 #include "contract/service.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "contract/offer_check.h"
 
 namespace kexin::contract {
+
+namespace {
+// Hard deadline of one outbox delivery (connect, TLS, request and answer; docs/contract.md#outbox).
+constexpr std::chrono::milliseconds kDeliveryDeadline = std::chrono::seconds(10);
+}  // namespace
 
 EngineConfig NodeEngineConfig(server::NodeContext& ctx) {
   EngineConfig c;
@@ -22,7 +28,10 @@ EngineConfig NodeEngineConfig(server::NodeContext& ctx) {
   if (client) {
     c.transport = [client](const std::string& url,
                            const std::string& body) -> Result<TransportReply> {
-      KEXIN_ASSIGN_OR_RETURN(auto r, client->Send("POST", url, body));
+      // The receiver answers a repeated message as it did the first time (docs/contract.md),
+      // so a request lost with a stale connection may be sent again.
+      KEXIN_ASSIGN_OR_RETURN(auto r, client->Send("POST", url, body, kDeliveryDeadline,
+                                                  /*repeatable=*/true));
       return TransportReply{r.status, std::move(r.body)};
     };
   }
@@ -30,6 +39,7 @@ EngineConfig NodeEngineConfig(server::NodeContext& ctx) {
     std::string url = pool->url();
     c.open_store = [url]() { return store::Store::Open(url); };
   }
+  c.max_open_per_peer = ctx.max_negotiations_per_peer;
   c.check_offer = CatalogOfferChecker();
   c.policies_match = SemanticPolicyMatcher();
   return c;
@@ -41,7 +51,13 @@ ContractService::ContractService(server::NodeContext& ctx, ServiceOptions option
     int n = std::atoi(w);
     if (n > 0 && n <= 256) options_.workers = n;
   }
+  if (const char* p = std::getenv("KEXIN_CONTRACT_PER_PEER")) {
+    int n = std::atoi(p);
+    if (n > 0 && n <= 256) options_.per_peer = n;
+  }
+  if (options_.per_peer <= 0) options_.per_peer = std::max(1, options_.workers / 2);
   EngineConfig c = NodeEngineConfig(ctx);
+  c.max_inflight_per_peer = options_.per_peer;
   c.notify = [this] { Wake(); };
   engine_ = std::make_unique<Engine>(std::move(c));
 }

@@ -23,6 +23,9 @@ namespace kexin::contract {
 
 struct ServiceOptions {
   int workers = 8;            // KEXIN_CONTRACT_WORKERS overrides
+  // Deliveries in flight to one peer; 0 = half the workers (at least 1), so a peer that never
+  // answers holds at most that many workers (KEXIN_CONTRACT_PER_PEER overrides).
+  int per_peer = 0;
   int batch = 4;              // outbox items a worker leases at a time
   int poll_ms = 200;          // idle poll interval
   int record_every_ms = 100;  // the recorder's pause between ledger batches

@@ -49,16 +49,31 @@ struct ClientResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
 };
 
+struct PeerClientOptions {
+  // A kept-alive connection idle longer than this is closed instead of reused.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
+  // Idle connections kept per scheme://host:port; more are closed when handed back.
+  size_t max_idle_per_peer = 8;
+};
+
 class PeerClient {
  public:
   // `key` signs every request; the signature's keyid is the hex public key (docs/httpsig.md).
-  explicit PeerClient(crypto::SigningKey key);
+  explicit PeerClient(crypto::SigningKey key, PeerClientOptions options = {});
   ~PeerClient();
   // Sends `method url` with a JSON body (may be empty), signed; returns whatever status the peer
   // answered. Transport failures (refused, reset, timeout, TLS) are kIoError naming the URL.
-  // Reuses a kept-alive connection to the same host:port when one is idle.
+  // `timeout` is a hard deadline for the whole call: resolving the host, connecting, the TLS
+  // handshake, writing the request and reading the whole answer (a peer that accepts and never
+  // answers, or answers a byte at a time, cannot hold the caller longer).
+  // Reuses a kept-alive connection to the same host:port when one is idle and still open. When
+  // a reused connection fails before an answer arrives (the peer closed it meanwhile), the request
+  // is sent once more on a new connection, within the same deadline, if that is safe: GET, HEAD,
+  // PUT, DELETE and OPTIONS, or `repeatable` (the receiver recognises a repeated request, as DSP
+  // negotiation messages are, docs/contract.md#messages).
   Result<ClientResponse> Send(std::string_view method, std::string_view url, std::string_view body,
-                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                              bool repeatable = false);
 
  private:
   struct Impl;
@@ -87,6 +102,9 @@ struct NodeContext {
   // Files the API may register (POST /v1/registrations) must resolve, symlinks followed, to a
   // path under this directory (`kexin serve --data-root`, default <home>/data).
   std::string data_root;
+  // Provider side of contract negotiation: a peer may have at most this many negotiations that
+  // are not final (`kexin serve --max-negotiations-per-peer`, docs/contract.md#limits); 0 = none.
+  int64_t max_negotiations_per_peer = 10000;
 };
 
 }  // namespace kexin::server

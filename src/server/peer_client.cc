@@ -1,14 +1,20 @@
 // PeerClient (node.h): signed node-to-node HTTP/1.1 requests over kept-alive connections.
 //
 // Each connection has its own io_context so a call can use Beast's timeouts (which apply to
-// asynchronous operations) while staying synchronous for the caller; idle connections are kept
-// per scheme://host:port and handed to one caller at a time.
+// asynchronous operations) while staying synchronous for the caller; every phase of a call
+// expires at one deadline. Idle connections are kept per scheme://host:port (at most
+// PeerClientOptions::max_idle_per_peer, for at most idle_timeout) and handed to one caller at a
+// time, after checking the peer has not closed them.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <ctime>
 #include <map>
@@ -84,6 +90,8 @@ Result<Url> ParseUrl(std::string_view url) {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 struct Conn {
   explicit Conn(ssl::context* ctx, bool tls) : tcp(ioc) {
     if (tls) tls_stream.emplace(ioc, *ctx);
@@ -94,6 +102,7 @@ struct Conn {
   beast::tcp_stream tcp;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
   beast::flat_buffer buffer;
+  Clock::time_point idle_since;
 };
 
 // Runs the connection's io_context until the pending operations finish.
@@ -102,10 +111,25 @@ void RunOps(Conn& c) {
   c.ioc.run();
 }
 
+// Whether an idle kept-alive connection can carry a request: the peer has not closed it (EOF),
+// reset it, or sent anything unasked (a stray byte would be read as the next answer).
+bool StillOpen(Conn& c) {
+  if (c.buffer.size() != 0) return false;
+  char byte;
+  ssize_t n = ::recv(c.Tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+bool Idempotent(http::verb v) {
+  return v == http::verb::get || v == http::verb::head || v == http::verb::put ||
+         v == http::verb::delete_ || v == http::verb::options;
+}
+
 }  // namespace
 
 struct PeerClient::Impl {
-  explicit Impl(crypto::SigningKey k) : key(std::move(k)), ssl_ctx(ssl::context::tls_client) {
+  Impl(crypto::SigningKey k, PeerClientOptions o)
+      : key(std::move(k)), options(o), ssl_ctx(ssl::context::tls_client) {
     ssl_ctx.set_default_verify_paths();
     if (const char* ca = std::getenv("KEXIN_CA_FILE"); ca && *ca) {
       boost::system::error_code ec;
@@ -116,42 +140,88 @@ struct PeerClient::Impl {
     ssl_ctx.set_verify_mode(verify ? ssl::verify_peer : ssl::verify_none);
   }
 
-  Result<std::unique_ptr<Conn>> Connect(const internal::Url& u, std::chrono::milliseconds timeout);
+  Result<std::unique_ptr<Conn>> Connect(const internal::Url& u, Clock::time_point deadline);
+
+  // Moves connections idle past the expiry (of every peer) to `closed`, to be destroyed outside
+  // the lock. Called with `mu` held.
+  void Expire(Clock::time_point now, std::vector<std::unique_ptr<Conn>>& closed) {
+    for (auto it = idle.begin(); it != idle.end();) {
+      auto& v = it->second;
+      for (auto& c : v) {
+        if (now - c->idle_since >= options.idle_timeout) closed.push_back(std::move(c));
+      }
+      v.erase(std::remove(v.begin(), v.end(), nullptr), v.end());
+      it = v.empty() ? idle.erase(it) : std::next(it);
+    }
+  }
   std::unique_ptr<Conn> TakeIdle(const std::string& pool_key) {
+    std::vector<std::unique_ptr<Conn>> closed;
     std::lock_guard<std::mutex> lock(mu);
+    Expire(Clock::now(), closed);
     auto it = idle.find(pool_key);
-    if (it == idle.end() || it->second.empty()) return nullptr;
-    auto c = std::move(it->second.back());
-    it->second.pop_back();
-    return c;
+    while (it != idle.end() && !it->second.empty()) {
+      auto c = std::move(it->second.back());
+      it->second.pop_back();
+      if (StillOpen(*c)) return c;
+      closed.push_back(std::move(c));  // closed by the peer while idle
+    }
+    return nullptr;
   }
   void PutIdle(const std::string& pool_key, std::unique_ptr<Conn> c) {
+    std::vector<std::unique_ptr<Conn>> closed;
     std::lock_guard<std::mutex> lock(mu);
+    const auto now = Clock::now();
+    Expire(now, closed);
     auto& v = idle[pool_key];
-    if (v.size() < 64) v.push_back(std::move(c));
+    c->idle_since = now;
+    if (v.size() < options.max_idle_per_peer) {
+      v.push_back(std::move(c));
+    } else {
+      closed.push_back(std::move(c));
+    }
   }
 
   crypto::SigningKey key;
+  PeerClientOptions options;
   ssl::context ssl_ctx;
   bool verify = true;
   std::mutex mu;
-  std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle;
+  std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle;  // most recently used last
 };
 
 Result<std::unique_ptr<Conn>> PeerClient::Impl::Connect(const internal::Url& u,
-                                                        std::chrono::milliseconds timeout) {
+                                                        Clock::time_point deadline) {
   bool tls = u.scheme == "https";
   auto c = std::make_unique<Conn>(&ssl_ctx, tls);
   std::string where = u.scheme + "://" + u.authority;
+  // Resolving is asynchronous too, so a slow name server counts against the deadline.
   tcp::resolver resolver(c->ioc);
+  net::steady_timer timer(c->ioc);
   boost::system::error_code ec;
-  auto endpoints = resolver.resolve(u.host, u.port, ec);
+  bool timed_out = false;
+  tcp::resolver::results_type endpoints;
+  timer.expires_at(deadline);
+  timer.async_wait([&](const boost::system::error_code& e) {
+    if (!e) {
+      timed_out = true;
+      resolver.cancel();
+    }
+  });
+  resolver.async_resolve(u.host, u.port,
+                         [&](const boost::system::error_code& e, tcp::resolver::results_type r) {
+                           ec = e;
+                           endpoints = std::move(r);
+                           timer.cancel();
+                         });
+  RunOps(*c);
+  if (timed_out) return IoError(where + ": timed out resolving the host");
   if (ec) return IoError(where + ": cannot resolve host: " + ec.message());
-  c->Tcp().expires_after(timeout);
+  c->Tcp().expires_at(deadline);
   c->Tcp().async_connect(endpoints, [&](const boost::system::error_code& e, const tcp::endpoint&) {
     ec = e;
   });
   RunOps(*c);
+  if (ec == beast::error::timeout) return IoError(where + ": timed out connecting");
   if (ec) return IoError(where + ": connect failed: " + ec.message());
   c->Tcp().socket().set_option(tcp::no_delay(true), ec);
   if (tls) {
@@ -159,34 +229,43 @@ Result<std::unique_ptr<Conn>> PeerClient::Impl::Connect(const internal::Url& u,
       return IoError(where + ": cannot set TLS server name");
     }
     if (verify) c->tls_stream->set_verify_callback(ssl::host_name_verification(u.host));
-    c->Tcp().expires_after(timeout);
+    c->Tcp().expires_at(deadline);
     c->tls_stream->async_handshake(ssl::stream_base::client,
                                    [&](const boost::system::error_code& e) { ec = e; });
     RunOps(*c);
+    if (ec == beast::error::timeout) return IoError(where + ": timed out in the TLS handshake");
     if (ec) return IoError(where + ": TLS handshake failed: " + ec.message());
   }
   return c;
 }
 
-PeerClient::PeerClient(crypto::SigningKey key) : impl_(std::make_unique<Impl>(std::move(key))) {}
+PeerClient::PeerClient(crypto::SigningKey key, PeerClientOptions options)
+    : impl_(std::make_unique<Impl>(std::move(key), options)) {}
 PeerClient::~PeerClient() = default;
 
 Result<ClientResponse> PeerClient::Send(std::string_view method, std::string_view url,
-                                        std::string_view body, std::chrono::milliseconds timeout) {
+                                        std::string_view body, std::chrono::milliseconds timeout,
+                                        bool repeatable) {
+  const Clock::time_point deadline = Clock::now() + timeout;
   KEXIN_ASSIGN_OR_RETURN(internal::Url u, internal::ParseUrl(url));
   http::verb verb = http::string_to_verb(beast::string_view(method.data(), method.size()));
   if (verb == http::verb::unknown) {
     return InvalidArgument("HTTP method \"" + std::string(method) + "\" is not known");
   }
+  repeatable = repeatable || Idempotent(verb);
   std::string pool_key = u.scheme + "://" + u.authority;
   std::string target_uri = pool_key + u.target;
   std::string what = std::string(method) + " " + std::string(url);
+  const std::string deadline_note = " (deadline " + std::to_string(timeout.count()) + " ms)";
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::unique_ptr<Conn> c = impl_->TakeIdle(pool_key);
     bool reused = c != nullptr;
     if (!c) {
-      auto fresh = impl_->Connect(u, timeout);
-      if (!fresh.ok()) return IoError(what + ": " + fresh.status().message());
+      auto fresh = impl_->Connect(u, deadline);
+      if (!fresh.ok()) {
+        std::string m = fresh.status().message();
+        return IoError(what + ": " + m + (m.find("timed out") != std::string::npos ? deadline_note : ""));
+      }
       c = std::move(*fresh);
     }
     // A fresh signature (created, nonce) per attempt: a retried request is a new request.
@@ -207,7 +286,9 @@ Result<ClientResponse> PeerClient::Send(std::string_view method, std::string_vie
     boost::system::error_code ec;
     http::response_parser<http::string_body> parser;
     parser.body_limit(64u << 20);
-    c->Tcp().expires_after(timeout);
+    // One expiry for the write and every read of the answer: a peer trickling bytes does not
+    // extend it.
+    c->Tcp().expires_at(deadline);
     auto on_read = [&](const boost::system::error_code& e, size_t) { ec = e; };
     auto on_write = [&](const boost::system::error_code& e, size_t) {
       ec = e;
@@ -225,10 +306,12 @@ Result<ClientResponse> PeerClient::Send(std::string_view method, std::string_vie
     }
     RunOps(*c);
     if (ec) {
-      // A kept-alive connection the peer closed while idle fails at once; retry on a new one.
-      bool stale = reused && ec != beast::error::timeout;
-      if (stale && attempt == 0) continue;
-      return IoError(what + ": " + (ec == beast::error::timeout ? "timed out" : ec.message()));
+      // A kept-alive connection the peer closed just now fails before any answer: send again on
+      // a new connection when repeating the request is safe.
+      bool stale = reused && ec != beast::error::timeout && !parser.got_some();
+      if (stale && repeatable && attempt == 0) continue;
+      return IoError(what + ": " +
+                     (ec == beast::error::timeout ? "timed out" + deadline_note : ec.message()));
     }
     auto& res = parser.get();
     ClientResponse out;

@@ -9,10 +9,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <sys/socket.h>
+
+#include <condition_variable>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "identity/node_home.h"
@@ -125,7 +130,9 @@ class ServerTest : public ::testing::Test {
   }
   void TearDown() override {
     server_.reset();
-    router_ = Router();  // its contract service's workers use the stores: stop them first
+    // The routes own the contract service, whose outbox workers use the store pool: stop them
+    // before the pool goes.
+    router_ = Router();
     stores_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -480,6 +487,271 @@ TEST_F(ServerExtraTest, StopFinishesInFlightRequests) {
   beast::error_code ec;
   sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
   EXPECT_TRUE(ec);
+}
+
+TEST_F(ServerTest, DspStoreErrorIsAGeneric500NamingTheRequestId) {
+  // A store failure behind a DSP endpoint: the peer gets a generic reason with the request id;
+  // the store's message (table names, SQL) stays in the node's log.
+  auto st = stores_->ForThisThread();
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE((*st)->Exec("DROP TABLE negotiations").ok());
+  const std::string target = "/dsp/negotiations/urn:uuid:x";
+  Reply r = Http(port_, "GET", target, Signed("GET", target, ""));
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_EQ(r.Code(), "internal");
+  std::string rid(r.headers["X-Request-Id"]);
+  ASSERT_FALSE(rid.empty());
+  json j = r.Json();
+  EXPECT_EQ(j["@type"], "ContractNegotiationError");
+  EXPECT_EQ(j["error"]["request_id"], rid);
+  std::string want = "internal error; the node's log has the details under request id " + rid;
+  EXPECT_EQ(j["error"]["message"], want);
+  EXPECT_EQ(j["reason"], json::array({want}));
+  EXPECT_EQ(r.body.find("negotiations\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("no such table"), std::string::npos) << r.body;
+}
+
+// A loopback HTTP server for PeerClient tests: each accepted connection runs `serve(socket,
+// connection number)` on its own thread. The destructor shuts every connection down and joins.
+class RawServer {
+ public:
+  using Serve = std::function<void(tcp::socket&, int)>;
+  explicit RawServer(Serve serve)
+      : acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)),
+        serve_(std::move(serve)) {
+    port_ = acceptor_.local_endpoint().port();
+    accepter_ = std::thread([this] {
+      while (true) {
+        auto sock = std::make_unique<tcp::socket>(ioc_);
+        beast::error_code ec;
+        acceptor_.accept(*sock, ec);
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_ || ec) return;
+        int n = static_cast<int>(socks_.size());
+        socks_.push_back(std::move(sock));
+        tcp::socket* raw = socks_.back().get();
+        conns_.emplace_back([this, raw, n] { serve_(*raw, n); });
+        cv_.notify_all();
+      }
+    });
+  }
+  ~RawServer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      for (auto& s : socks_) ::shutdown(s->native_handle(), SHUT_RDWR);
+    }
+    {
+      net::io_context ioc;  // wakes accept()
+      tcp::socket s(ioc);
+      beast::error_code ec;
+      s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+    }
+    accepter_.join();
+    for (auto& t : conns_) t.join();
+  }
+  uint16_t port() const { return port_; }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  int Connections() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int>(socks_.size());
+  }
+  bool stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stop_;
+  }
+  // Waits (at most `bound`) until `pred` holds; counters the handlers change are read under mu.
+  bool WaitFor(const std::function<bool()>& pred,
+               std::chrono::milliseconds bound = std::chrono::seconds(5)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, bound, pred);
+  }
+  // Runs `fn` under the lock and wakes WaitFor.
+  void Note(const std::function<void()>& fn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fn();
+    cv_.notify_all();
+  }
+
+ private:
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  Serve serve_;
+  uint16_t port_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::vector<std::unique_ptr<tcp::socket>> socks_;
+  std::vector<std::thread> conns_;
+  std::thread accepter_;
+};
+
+// Reads one request; false when the client closed the connection (or it failed).
+bool ReadRequest(tcp::socket& s, beast::flat_buffer& buf, http::request<http::string_body>* req) {
+  beast::error_code ec;
+  http::read(s, buf, *req, ec);
+  return !ec;
+}
+void WriteOk(tcp::socket& s) {
+  http::response<http::string_body> res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = "{}";
+  res.keep_alive(true);
+  res.prepare_payload();
+  beast::error_code ec;
+  http::write(s, res, ec);
+}
+
+TEST(PeerClientTest, IdleConnectionsExpire) {
+  std::vector<int> closed;
+  RawServer* srv = nullptr;
+  RawServer server([&](tcp::socket& s, int n) {
+    beast::flat_buffer buf;
+    while (true) {
+      http::request<http::string_body> req;
+      if (!ReadRequest(s, buf, &req)) break;
+      WriteOk(s);
+    }
+    srv->Note([&] { closed.push_back(n); });
+  });
+  srv = &server;
+  PeerClient c(crypto::SigningKey::Generate(),
+               {.idle_timeout = std::chrono::milliseconds(300), .max_idle_per_peer = 8});
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(c.Send("GET", server.Url("/a"), "").ok());
+  EXPECT_EQ(server.Connections(), 1);  // kept alive and reused
+  // Idle past the expiry: the next request opens a new connection and the old one is closed.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(c.Send("GET", server.Url("/a"), "").ok());
+  EXPECT_EQ(server.Connections(), 2);
+  EXPECT_TRUE(server.WaitFor([&] { return closed == std::vector<int>{0}; }))
+      << "the expired connection was not closed";
+}
+
+TEST(PeerClientTest, IdleConnectionsPerPeerAreCapped) {
+  constexpr int kParallel = 4;
+  int waiting = 0, closed = 0;
+  RawServer* srv = nullptr;
+  RawServer server([&](tcp::socket& s, int) {
+    beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    if (!ReadRequest(s, buf, &req)) return;
+    // Answer only when all requests are in, so each has its own connection.
+    srv->Note([&] { ++waiting; });
+    srv->WaitFor([&] { return waiting == kParallel; });
+    WriteOk(s);
+    while (ReadRequest(s, buf, &req)) WriteOk(s);
+    srv->Note([&] { ++closed; });
+  });
+  srv = &server;
+  PeerClient c(crypto::SigningKey::Generate(), {.max_idle_per_peer = 2});
+  std::vector<std::future<bool>> sends;
+  for (int i = 0; i < kParallel; ++i) {
+    sends.push_back(std::async(std::launch::async, [&] {
+      auto r = c.Send("GET", server.Url("/a"), "", std::chrono::seconds(5));
+      return r.ok() && r->status == 200;
+    }));
+  }
+  for (auto& f : sends) EXPECT_TRUE(f.get());
+  EXPECT_EQ(server.Connections(), kParallel);
+  // Two are kept idle; the client closes the other two.
+  EXPECT_TRUE(server.WaitFor([&] { return closed == 2; }, std::chrono::seconds(3)))
+      << closed << " connections closed, want 2";
+  ASSERT_TRUE(c.Send("GET", server.Url("/a"), "").ok());
+  EXPECT_EQ(server.Connections(), kParallel);  // an idle one was reused
+}
+
+TEST(PeerClientTest, ConnectionClosedByThePeerWhileIdleIsNotReused) {
+  bool first_closed = false;
+  RawServer* srv = nullptr;
+  RawServer server([&](tcp::socket& s, int n) {
+    beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    while (ReadRequest(s, buf, &req)) {
+      WriteOk(s);
+      if (n == 0) break;  // the first connection answers once, then the server closes it
+    }
+    if (n == 0) {
+      s.close();
+      srv->Note([&] { first_closed = true; });
+    }
+  });
+  srv = &server;
+  PeerClient c(crypto::SigningKey::Generate());
+  ASSERT_TRUE(c.Send("POST", server.Url("/a"), "{}").ok());
+  ASSERT_TRUE(server.WaitFor([&] { return first_closed; }));
+  // A POST that is not repeatable still succeeds: the closed connection is found before use.
+  auto r = c.Send("POST", server.Url("/a"), "{}");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(server.Connections(), 2);
+}
+
+TEST(PeerClientTest, RequestLostOnAReusedConnectionIsSentAgainOnlyWhenRepeatable) {
+  // Every connection answers one request, then reads the next and closes without answering (as
+  // a peer closing an idle connection just as the request arrives).
+  std::vector<std::string> seen;
+  RawServer* srv = nullptr;
+  RawServer server([&](tcp::socket& s, int) {
+    beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    for (int i = 0; i < 2 && ReadRequest(s, buf, &req); ++i) {
+      std::string line = std::string(req.method_string()) + " " + std::string(req.target());
+      srv->Note([&] { seen.push_back(line); });
+      if (i == 0) WriteOk(s);
+      req = {};
+    }
+    s.close();
+  });
+  srv = &server;
+  PeerClient c(crypto::SigningKey::Generate());
+  ASSERT_TRUE(c.Send("GET", server.Url("/1"), "").ok());
+  // A POST is not sent twice: the peer may have acted on it.
+  auto post = c.Send("POST", server.Url("/2"), "{}");
+  ASSERT_FALSE(post.ok());
+  EXPECT_EQ(post.status().code(), StatusCode::kIoError);
+  EXPECT_NE(post.status().message().find(server.Url("/2")), std::string::npos);
+  ASSERT_TRUE(server.WaitFor([&] { return seen.size() == 2; }));
+  EXPECT_EQ(server.Connections(), 1);
+  // A GET, and a POST the caller marks repeatable, go again once on a new connection.
+  ASSERT_TRUE(c.Send("GET", server.Url("/3"), "").ok());  // new connection (the last one failed)
+  auto get = c.Send("GET", server.Url("/4"), "");
+  ASSERT_TRUE(get.ok()) << get.status().ToString();
+  auto rep = c.Send("POST", server.Url("/5"), "{}", std::chrono::seconds(10), /*repeatable=*/true);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  server.WaitFor([&] { return seen.size() == 7; });
+  EXPECT_EQ(seen, (std::vector<std::string>{"GET /1", "POST /2", "GET /3", "GET /4", "GET /4",
+                                            "POST /5", "POST /5"}));
+}
+
+TEST(PeerClientTest, DeadlineBoundsAPeerThatTricklesItsAnswer) {
+  // A tarpit: reads the request, then sends its answer one byte at a time, forever.
+  RawServer* srv = nullptr;
+  RawServer server([&](tcp::socket& s, int) {
+    beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    if (!ReadRequest(s, buf, &req)) return;
+    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
+    for (size_t i = 0; !srv->stopping(); ++i) {
+      beast::error_code ec;
+      char b = i < answer.size() ? answer[i] : 'x';
+      net::write(s, net::buffer(&b, 1), ec);
+      if (ec) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  srv = &server;
+  PeerClient c(crypto::SigningKey::Generate());
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c.Send("POST", server.Url("/dsp/x"), "{}", std::chrono::milliseconds(800));
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kIoError);
+  EXPECT_NE(r.status().message().find("timed out"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("deadline 800 ms"), std::string::npos);
+  EXPECT_GE(took, std::chrono::milliseconds(700));
+  EXPECT_LT(took, std::chrono::milliseconds(2000));
 }
 
 TEST(PeerClientTest, TransportErrorsNameTheUrl) {

@@ -112,6 +112,9 @@ const std::vector<Migration>& KexinMigrations() {
        " created TEXT NOT NULL);"
        "CREATE INDEX negotiation_outbox_due ON negotiation_outbox (status, next_attempt);"
        "CREATE INDEX negotiation_outbox_by_negotiation ON negotiation_outbox (negotiation_id)"},
+      // The provider counts a peer's negotiations that are not final on every initial request
+      // (the per-peer cap, docs/contract.md#limits).
+      {6, "CREATE INDEX negotiations_by_peer_state ON negotiations (side, peer_key, state)"},
   };
   return m;
 }

@@ -44,6 +44,7 @@ struct ServeArgs {
   int workers = 0;
   size_t body_limit = 1 << 20;
   int64_t signature_window = 300;
+  int64_t max_negotiations_per_peer = 10000;
   bool access_log = false;
 };
 
@@ -64,6 +65,7 @@ int RunServe(const ServeArgs& a, std::chrono::steady_clock::time_point t0) {
   ctx.stores = &stores;
   ctx.client = &client;
   ctx.data_root = a.data_root.empty() ? config->home + "/data" : a.data_root;
+  ctx.max_negotiations_per_peer = a.max_negotiations_per_peer;
   server::ServerOptions opt;
   opt.listen = a.listen;
   opt.threads = a.threads;
@@ -130,6 +132,10 @@ void RegisterServe(CLI::App& app, RunFn* run) {
     cmd->add_flag("--access-log", a->access_log, "Log one JSON line per request on stderr");
     cmd->add_option("--data-root", a->data_root,
                     "Directory whose files POST /v1/registrations may register (default HOME/data)");
+    cmd->add_option("--max-negotiations-per-peer", a->max_negotiations_per_peer,
+                    "Negotiations a peer may have with this provider that are not final; more "
+                    "are refused with 429 (default 10000, 0 = no limit)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
     cmd->callback([run, a] {
       auto t0 = std::chrono::steady_clock::now();
       *run = [a, t0] { return RunServe(*a, t0); };
