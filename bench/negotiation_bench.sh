@@ -8,6 +8,8 @@
 # Usage: bench/negotiation_bench.sh KEXIN_BINARY [N] [CONCURRENCY]
 # Environment: KEXIN_BENCH_THREADS (server I/O threads, default 2), KEXIN_BENCH_SERVER_WORKERS
 # (handler threads, default 32), KEXIN_CONTRACT_WORKERS (outbox workers per node, default 32 here),
+# KEXIN_CONTRACT_PER_PEER (deliveries in flight to one peer; default here: all the workers, since
+# each node has one peer and the per-peer limit exists to keep workers for other peers),
 # KEXIN_BENCH_DIR (node homes; default a temp dir under /tmp).
 set -euo pipefail
 K=$(realpath "$1")
@@ -17,6 +19,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 THREADS=${KEXIN_BENCH_THREADS:-2}
 SWORKERS=${KEXIN_BENCH_SERVER_WORKERS:-32}
 export KEXIN_CONTRACT_WORKERS=${KEXIN_CONTRACT_WORKERS:-32}
+export KEXIN_CONTRACT_PER_PEER=${KEXIN_CONTRACT_PER_PEER:-$KEXIN_CONTRACT_WORKERS}
 T=${KEXIN_BENCH_DIR:-$(mktemp -d /tmp/kexin-neg-bench.XXXXXX)}
 PP=$((20000 + RANDOM % 20000)); CP=$((PP + 1))
 PURL=http://127.0.0.1:$PP; CURL_=http://127.0.0.1:$CP
@@ -75,7 +78,7 @@ RATE=$(echo "$OUT" | py "d['negotiations_per_second']")
 SECS=$(echo "$OUT" | py "d['seconds']")
 WORKERS=$KEXIN_CONTRACT_WORKERS
 echo "negotiation_bench: $N complete negotiations (REQUESTED->AGREED->VERIFIED->FINALIZED, 4 signed DSP round trips each) in ${SECS} s = ${RATE} negotiations/s"
-echo "  concurrency $C client connections; per node: $THREADS server I/O threads, $SWORKERS handler threads, $WORKERS outbox workers; $(nproc) cores shared by both nodes and the driver; $BACKEND stores (homes under $T)"
+echo "  concurrency $C client connections; per node: $THREADS server I/O threads, $SWORKERS handler threads, $WORKERS outbox workers ($KEXIN_CONTRACT_PER_PEER may deliver to one peer at once); $(nproc) cores shared by both nodes and the driver; $BACKEND stores (homes under $T)"
 echo "  CPU used by both servers: ${CPU_S} s = $(python3 -c "print(round(1000 * $CPU_S / $N, 2))") ms per negotiation (both sides), i.e. at most $(python3 -c "print(int($(nproc) * $N / max($CPU_S, 0.001)))")/s if both servers had all $(nproc) cores; load average now $(cut -d' ' -f1 /proc/loadavg)"
 echo "  floor 500/s: $(python3 -c "print('met' if $RATE >= 500 else 'NOT met')")"
 echo "  driver: $OUT"

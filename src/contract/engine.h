@@ -28,6 +28,7 @@
 #include <memory>
 #include <thread>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -94,10 +95,9 @@ struct EngineConfig {
   // Provider: initial requests from a peer that already has this many negotiations that are not
   // final are refused with 429 `too_many_negotiations`; 0 = no limit (docs/contract.md#limits).
   int64_t max_open_per_peer = 10000;
-  // Outbox deliveries in flight to one peer (scheme://host:port) at a time; items beyond it stay
-  // due and are deferred by `busy_defer_ms` (docs/contract.md#outbox). 0 = no limit.
+  // Outbox deliveries in flight to one peer (scheme://host:port) at a time; items beyond it wait
+  // for a free slot (docs/contract.md#outbox-and-retries). 0 = no limit.
   int max_inflight_per_peer = 0;
-  int64_t busy_defer_ms = 200;
   std::function<void()> notify;  // wakes the outbox worker after an enqueue; may be null
   // Optional: opens a dedicated connection; on SQLite the engine then group-commits its writes
   // through it (many operations per commit).
@@ -220,10 +220,14 @@ class Engine {
   Status InTxn(const std::function<Status(store::Store&)>& fn);
   void CommitLoop();
   Status Deliver(store::Store& s, OutboxItem item);
-  // Per-peer delivery slots (config.max_inflight_per_peer); BusyPeers lists "scheme://host:port/"
-  // of the peers whose slots are all taken.
-  bool TryAcquireSlot(const std::string& peer);
-  void ReleaseSlot(const std::string& peer);
+  // Per-peer delivery slots (config.max_inflight_per_peer). TakeSlotOrWait takes a slot, or else
+  // moves `item` to the peer's waiting line. NextForSlot, called by a slot's holder after a
+  // delivery, keeps the slot and returns the next waiting item, or frees the slot when none is
+  // left; items that waited longer than `max_wait_ms` (all when it is negative) go to `stale`.
+  // BusyPeers lists "scheme://host:port/" of the peers whose slots are all taken.
+  bool TakeSlotOrWait(const std::string& peer, OutboxItem& item);
+  std::optional<OutboxItem> NextForSlot(const std::string& peer, int64_t max_wait_ms,
+                                        std::vector<std::string>* stale);
   std::vector<std::string> BusyPeers();
   Status ApplyAck(const OutboxItem& item, const TransportReply& reply);
   // Ends the negotiation after `item` could not be delivered; with `tell_peer` (the peer refused
@@ -258,7 +262,11 @@ class Engine {
   std::mutex ready_mu_;
   std::deque<OutboxItem> ready_;  // queued by this process, leased in the store until delivered
   std::mutex inflight_mu_;
-  std::map<std::string, int> inflight_;  // deliveries in flight per peer
+  struct PeerSlots {
+    int inflight = 0;                                   // deliveries in flight
+    std::deque<std::pair<int64_t, OutboxItem>> waiting;  // (since, item) for a free slot
+  };
+  std::map<std::string, PeerSlots> peer_slots_;
   std::mutex record_mu_;
   std::condition_variable record_cv_;
   std::vector<internal::RecordItem> to_record_;

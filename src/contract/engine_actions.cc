@@ -295,28 +295,42 @@ std::string PeerOfUrl(const std::string& url) {
 
 }  // namespace
 
-bool Engine::TryAcquireSlot(const std::string& peer) {
+bool Engine::TakeSlotOrWait(const std::string& peer, OutboxItem& item) {
   if (config_.max_inflight_per_peer <= 0) return true;
   std::lock_guard<std::mutex> lock(inflight_mu_);
-  int& n = inflight_[peer];
-  if (n >= config_.max_inflight_per_peer) return false;
-  ++n;
-  return true;
+  PeerSlots& p = peer_slots_[peer];
+  if (p.inflight < config_.max_inflight_per_peer) {
+    ++p.inflight;
+    return true;
+  }
+  p.waiting.push_back({NowMs(), std::move(item)});
+  return false;
 }
 
-void Engine::ReleaseSlot(const std::string& peer) {
-  if (config_.max_inflight_per_peer <= 0) return;
+std::optional<OutboxItem> Engine::NextForSlot(const std::string& peer, int64_t max_wait_ms,
+                                              std::vector<std::string>* stale) {
+  if (config_.max_inflight_per_peer <= 0) return std::nullopt;
   std::lock_guard<std::mutex> lock(inflight_mu_);
-  auto it = inflight_.find(peer);
-  if (it != inflight_.end() && --it->second <= 0) inflight_.erase(it);
+  auto it = peer_slots_.find(peer);
+  if (it == peer_slots_.end()) return std::nullopt;
+  PeerSlots& p = it->second;
+  const int64_t now = NowMs();
+  while (!p.waiting.empty()) {
+    auto [since, item] = std::move(p.waiting.front());
+    p.waiting.pop_front();
+    if (max_wait_ms >= 0 && now - since <= max_wait_ms) return std::move(item);  // slot kept
+    stale->push_back(item.id);  // waited too long for its lease: back to the table, due now
+  }
+  if (--p.inflight <= 0) peer_slots_.erase(it);
+  return std::nullopt;
 }
 
 std::vector<std::string> Engine::BusyPeers() {
   std::vector<std::string> out;
   if (config_.max_inflight_per_peer <= 0) return out;
   std::lock_guard<std::mutex> lock(inflight_mu_);
-  for (const auto& [peer, n] : inflight_) {
-    if (n >= config_.max_inflight_per_peer) out.push_back(peer + "/");
+  for (const auto& [peer, p] : peer_slots_) {
+    if (p.inflight >= config_.max_inflight_per_peer) out.push_back(peer + "/");
   }
   return out;
 }
@@ -343,35 +357,30 @@ Result<int> Engine::DeliverDue(size_t limit) {
       return Status::Ok();
     }));
   }
-  std::vector<std::string> deferred, stale;
+  // A message for a peer whose delivery slots are all taken waits in memory and is handed to the
+  // worker that frees one of them, which sends it next (no store write, no delay). A message that
+  // waited or sat longer than a quarter of its lease goes back to the table, due at once, so no
+  // other worker leases it while it is still held here.
+  std::vector<std::string> stale;
   const int64_t started = NowMs();
-  for (auto& item : items) {
-    const std::string peer = PeerOfUrl(item.url);
-    if (NowMs() - started > config_.retry.lease_ms / 2) {
-      // Slow peers took this long: give the rest back before their leases run out, so no other
-      // worker sends them while this one still holds them.
-      stale.push_back(item.id);
+  const int64_t max_wait = config_.retry.lease_ms / 4;
+  for (auto& first : items) {
+    if (NowMs() - started > max_wait) {
+      stale.push_back(first.id);
       continue;
     }
-    if (!TryAcquireSlot(peer)) {
-      // A peer that is slow to answer (or never does) holds at most its share of the workers;
-      // the message waits in the outbox, its attempts unchanged.
-      deferred.push_back(item.id);
-      continue;
+    const std::string peer = PeerOfUrl(first.url);
+    if (!TakeSlotOrWait(peer, first)) continue;
+    std::optional<OutboxItem> item = std::move(first);
+    while (item) {
+      Status e = Deliver(*s, std::move(*item));
+      (void)e;  // a failed bookkeeping write leaves the lease to expire; the item is retried
+      item = NextForSlot(peer, NowMs() - started > max_wait ? -1 : max_wait, &stale);
     }
-    struct Slot {
-      Engine* engine;
-      const std::string& peer;
-      ~Slot() { engine->ReleaseSlot(peer); }
-    } slot{this, peer};
-    Status e = Deliver(*s, std::move(item));
-    (void)e;  // a failed bookkeeping write leaves the lease to expire; the item is retried
   }
-  if (!deferred.empty() || !stale.empty()) {
+  if (!stale.empty()) {
     const int64_t now = NowMs();
     InTxn([&](store::Store& w) -> Status {
-      for (const auto& id : deferred)
-        KEXIN_RETURN_IF_ERROR(DeferOutbox(w, id, now + config_.busy_defer_ms));
       for (const auto& id : stale) KEXIN_RETURN_IF_ERROR(DeferOutbox(w, id, now));
       return Status::Ok();
     }).IgnoreError();  // else the lease expires and the item is due then
