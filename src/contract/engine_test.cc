@@ -39,6 +39,8 @@ struct Node {
   crypto::SigningKey key = crypto::SigningKey::Generate();
   std::string url;
   int64_t max_open = 10000;  // EngineConfig::max_open_per_peer
+  int per_peer = 0;          // EngineConfig::max_inflight_per_peer
+  std::atomic<int> in_flight{0}, max_in_flight{0};  // deliveries this node is sending
   std::mutex mu;
   std::map<std::thread::id, std::unique_ptr<store::Store>> per_thread;
 };
@@ -114,12 +116,23 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     c.retry.max_backoff_ms = 2;
     c.retry.max_attempts = 4;
     c.max_open_per_peer = n.max_open;
+    c.max_inflight_per_peer = n.per_peer;
     n.engine = std::make_unique<Engine>(std::move(c));
   }
 
   // Routes a DSP URL to the receiving engine as the server would.
   Result<TransportReply> Send(Node& to, Node& from, const std::string& url,
                               const std::string& body_in) {
+    struct InFlight {  // counts the sender's deliveries in flight
+      Node& n;
+      explicit InFlight(Node& node) : n(node) {
+        int now = ++n.in_flight;
+        int seen = n.max_in_flight.load();
+        while (now > seen && !n.max_in_flight.compare_exchange_weak(seen, now)) {
+        }
+      }
+      ~InFlight() { --n.in_flight; }
+    } in_flight(from);
     if (down_) return IoError("connect " + url + ": Connection refused");
     if (fail_5xx_ > 0) {
       --fail_5xx_;
@@ -596,6 +609,46 @@ TEST_P(EngineTest, ConcurrentNegotiationsShareCommitsAndAllFinalize) {
   EXPECT_EQ(consumer_.ledger->Size(), 80u * 5);
   EXPECT_EQ(provider_.ledger->Size(), 80u * 4);
   EXPECT_TRUE(provider_.ledger->VerifyAll().ok());
+}
+
+// One delivery in flight per peer: messages beyond it wait for the slot and are handed to the
+// worker that frees it; none is lost or left waiting, and the limit holds.
+class EngineSlotTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    provider_.per_peer = 1;
+    consumer_.per_peer = 1;
+    EngineTest::SetUp();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, EngineSlotTest, ::testing::Values("sqlite"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(EngineSlotTest, WaitingMessagesAreHandedToTheFreedSlotAndAllFinalize) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 24; ++i) {
+    auto n = consumer_.engine->Start({"provider", provider_.url, Hex(provider_.key)}, "reg-1",
+                                     "offer-1", Policy("credit-scoring"));
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    ids.push_back(n->id);
+  }
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::thread> workers;
+    std::atomic<int> sent{0};
+    for (int w = 0; w < 4; ++w) {  // four workers per node, one slot per peer
+      workers.emplace_back([&] {
+        auto a = consumer_.engine->DeliverDue(4);
+        auto b = provider_.engine->DeliverDue(4);
+        sent += (a.ok() ? *a : 0) + (b.ok() ? *b : 0);
+      });
+    }
+    for (auto& w : workers) w.join();
+    if (sent == 0) break;
+  }
+  for (const auto& id : ids) EXPECT_EQ(Load(consumer_, id).state, State::kFinalized) << id;
+  EXPECT_EQ(consumer_.max_in_flight.load(), 1);
+  EXPECT_EQ(provider_.max_in_flight.load(), 1);
 }
 
 TEST_P(EngineTest, LedgersCrossCheckAndTamperingIsFound) {
