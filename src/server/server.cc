@@ -389,7 +389,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   Response Invoke(const Route& route) {
     try {
-      return route.handler(req_, principal_);
+      return HideInternals(route, route.handler(req_, principal_));
     } catch (const std::exception& e) {
       LogJson("error", "handler threw",
               {{"request_id", req_.request_id}, {"route", route.pattern}, {"what", e.what()}});
@@ -399,6 +399,23 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // No request data in this message: it may be what made the handler throw.
     return Response::Error(500, "internal",
                            "internal error while handling " + route.method + " " + route.pattern);
+  }
+
+  // A 500 answer says that something failed and where the details are, not what: store errors
+  // name files, tables and SQL. The handler's message goes to the log under the request id.
+  Response HideInternals(const Route& route, Response r) {
+    if (r.status != 500 || r.body.rfind("{\"error\"", 0) != 0) return r;
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_discarded() || !j["error"].is_object()) return r;
+    if (req_.request_id.empty()) req_.request_id = srv_->NextRequestId();
+    LogJson("error", "request failed",
+            {{"request_id", req_.request_id},
+             {"route", route.method + " " + route.pattern},
+             {"detail", j["error"].value("message", std::string())}});
+    j["error"]["message"] = "internal error; the node's log has the details under request id " +
+                            req_.request_id;
+    r.body = DumpJson(j);
+    return r;
   }
 
   void Reply(Response r, int route_index, bool linger) {

@@ -511,6 +511,23 @@ TEST_F(ServerTest, DspStoreErrorIsAGeneric500NamingTheRequestId) {
   EXPECT_EQ(r.body.find("no such table"), std::string::npos) << r.body;
 }
 
+TEST_F(ServerTest, ManagementStoreErrorIsAGeneric500NamingTheRequestId) {
+  // The same for users of the management API: no table names or SQL in the answer.
+  auto st = stores_->ForThisThread();
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE((*st)->Exec("DROP TABLE negotiations").ok());
+  Reply r = Http(port_, "GET", "/v1/negotiations", Bearer(Role::kAdmin));
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_EQ(r.Code(), "internal");
+  std::string rid(r.headers["X-Request-Id"]);
+  ASSERT_FALSE(rid.empty());
+  json j = r.Json();
+  EXPECT_EQ(j["error"]["request_id"], rid);
+  EXPECT_EQ(j["error"]["message"],
+            "internal error; the node's log has the details under request id " + rid);
+  EXPECT_EQ(r.body.find("no such table"), std::string::npos) << r.body;
+}
+
 // A loopback HTTP server for PeerClient tests: each accepted connection runs `serve(socket,
 // connection number)` on its own thread. The destructor shuts every connection down and joins.
 class RawServer {
