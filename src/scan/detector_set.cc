@@ -158,6 +158,10 @@ Status DetectorSet::Compile() {
       if (n >= c.min_bytes && n <= c.max_bytes) length_mask_[n] |= uint64_t{1} << i;
     }
     if (c.max_bytes >= kMaxDispatch) long_mask_ |= uint64_t{1} << i;
+    for (size_t n = 0; n < kMaxDispatch; ++n) {
+      if (c.validator == nullptr || ((c.validator->digit_lengths >> n) & 1))
+        digit_mask_[n] |= uint64_t{1} << i;
+    }
     for (uint32_t v = 0; v < 256; ++v) {
       uint32_t lo_allowed = c.allowed & 0xFF, lo_required = c.required & 0xFF;
       if ((v & ~lo_allowed) != 0 || (v & lo_required) != lo_required)
@@ -180,6 +184,13 @@ Status DetectorSet::Compile() {
     hs_free_database(check);
   }
   has_embedded_ = token_mask_ != 0 || text_db_ != nullptr;
+  for (const Compiled& c : compiled_) {
+    std::string_view v = c.validator ? c.validator->name : std::string_view();
+    norm_.push_back(v == "mobile_cn"                          ? Norm::kMobileDigits
+                    : v == "luhn_card" || v == "landline_cn" ? Norm::kDigits
+                    : v == "email"                           ? Norm::kLower
+                                                             : Norm::kUpperCompact);
+  }
   return Status::Ok();
 }
 
@@ -200,6 +211,7 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
   uint64_t dict_candidates = 0;
   uint64_t candidates = s.bytes < kMaxDispatch ? length_mask_[s.bytes] : long_mask_;
   candidates &= ~(exclude_lo_[s.classes & 0xFF] | exclude_hi_[(s.classes >> 8) & 0x7F]);
+  if (s.classes == kDigit && s.bytes < kMaxDispatch) candidates &= digit_mask_[s.bytes];
   for (; candidates; candidates &= candidates - 1) {
     const size_t i = static_cast<size_t>(__builtin_ctzll(candidates));
     const Compiled& c = compiled_[i];
@@ -389,27 +401,33 @@ void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
 }
 
 uint64_t DetectorSet::NormalizedHash(int category, std::string_view value) const {
-  const Compiled& c = compiled_[static_cast<size_t>(category)];
-  std::string_view v = c.validator ? c.validator->name : std::string_view();
+  const Norm norm = norm_[static_cast<size_t>(category)];
   char buf[256];
   if (value.size() > sizeof buf) return std::hash<std::string>()(Normalize(category, value));
+  const std::hash<std::string_view> hash;
   size_t n = 0;
-  if (v == "mobile_cn" || v == "luhn_card" || v == "landline_cn") {
+  if (norm == Norm::kDigits || norm == Norm::kMobileDigits) {
     for (char ch : value) {
       if (ch >= '0' && ch <= '9') buf[n++] = ch;
     }
-    size_t start = v == "mobile_cn" && n > 11 ? n - 11 : 0;
-    return std::hash<std::string_view>()(std::string_view(buf + start, n - start));
+    size_t start = norm == Norm::kMobileDigits && n > 11 ? n - 11 : 0;
+    return hash(std::string_view(buf + start, n - start));
   }
-  bool lower = v == "email";
+  if (norm == Norm::kLower) {
+    for (char ch : value) buf[n++] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+    return hash(std::string_view(buf, n));
+  }
+  // Upper case without spaces and dashes; most values (ID numbers) are already so.
+  size_t k = 0;
+  while (k < value.size() && value[k] != ' ' && value[k] != '-' &&
+         !(value[k] >= 'a' && value[k] <= 'z'))
+    ++k;
+  if (k == value.size()) return hash(value);
   for (char ch : value) {
-    if (!lower && (ch == ' ' || ch == '-')) continue;
-    if (lower)
-      buf[n++] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
-    else
-      buf[n++] = (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
+    if (ch == ' ' || ch == '-') continue;
+    buf[n++] = (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
   }
-  return std::hash<std::string_view>()(std::string_view(buf, n));
+  return hash(std::string_view(buf, n));
 }
 
 std::string DetectorSet::Normalize(int category, std::string_view value) const {
