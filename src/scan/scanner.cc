@@ -21,6 +21,10 @@ using table::RecordParser;
 using table::TableReader;
 
 std::string_view Trim(std::string_view v) {
+  // Nearly every cell starts and ends with a printable character.
+  if (!v.empty() && static_cast<unsigned char>(v.front()) > ' ' &&
+      static_cast<unsigned char>(v.back()) > ' ')
+    return v;
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
   return v;
@@ -63,12 +67,26 @@ class CellMemo {
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
     return h ^ (h >> 29);
   }
+  // bytes[0, v.size()) == v, for v of at most kMaxBytes: eight bytes at a time, no library call.
+  static bool Equal(const char* bytes, std::string_view v) {
+    size_t i = 0;
+    for (; i + 8 <= v.size(); i += 8) {
+      uint64_t a, b;
+      memcpy(&a, bytes + i, 8);
+      memcpy(&b, v.data() + i, 8);
+      if (a != b) return false;
+    }
+    for (; i < v.size(); ++i) {
+      if (bytes[i] != v[i]) return false;
+    }
+    return true;
+  }
   // Returns the entry for v (a hit when found is set), or nullptr when v is not cacheable.
   Entry* Find(std::string_view v, uint64_t h, bool* found) {
     if (table_.empty()) table_.resize(kSlots);
     Entry& e = table_[h & (kSlots - 1)];
     ++lookups_;
-    *found = e.len == v.size() && e.hash == h && memcmp(e.bytes, v.data(), v.size()) == 0;
+    *found = e.len == v.size() && e.hash == h && Equal(e.bytes, v);
     if (*found) ++hits_;
     if (lookups_ == kTrial && hits_ * 2 < lookups_) {
       // Too few repeats: switch off. The caller may still fill in the returned entry, so hand it

@@ -307,21 +307,34 @@ Strength OrgCodeCn(std::string_view v) {
 }
 
 Strength BankCard(std::string_view v) {
-  // Spaces and dashes are dropped; anything else but a digit, or more than 19 digits, fails.
-  char d[19];
-  size_t n = 0;
-  for (char c : v) {
-    if (IsDigit(c)) {
-      if (n == sizeof d) return kNo;
-      d[n++] = c;
-    } else if (c != ' ' && c != '-') {
-      return kNo;
+  // Spaces and dashes are dropped; anything else but a digit, or more than 19 digits, fails. Most
+  // values have no separator and are checked in place.
+  char buf[19];
+  size_t k = 0;
+  while (k < v.size() && IsDigit(v[k])) ++k;
+  if (k != v.size()) {
+    size_t n = 0;
+    for (char c : v) {
+      if (IsDigit(c)) {
+        if (n == sizeof buf) return kNo;
+        buf[n++] = c;
+      } else if (c != ' ' && c != '-') {
+        return kNo;
+      }
     }
+    v = std::string_view(buf, n);
   }
-  if (n < 13) return kNo;
-  if (d[0] < '3' || d[0] > '6') return kNo;
-  if (d[0] == '6' && d[1] == '2' && n < 16) return kNo;
-  return LuhnValid(std::string_view(d, n)) ? kYes : kNo;
+  const size_t n = v.size();
+  if (n < 13 || n > 19) return kNo;
+  if (v[0] < '3' || v[0] > '6') return kNo;
+  if (v[0] == '6' && v[1] == '2' && n < 16) return kNo;
+  // Luhn, two digits at a time from the right: the second of each pair is doubled.
+  static constexpr int kDoubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
+  int sum = 0;
+  size_t i = n;
+  for (; i >= 2; i -= 2) sum += (v[i - 1] - '0') + kDoubled[v[i - 2] - '0'];
+  if (i == 1) sum += v[0] - '0';
+  return sum % 10 == 0 ? kYes : kNo;
 }
 
 Strength MobileCn(std::string_view v) {
@@ -602,8 +615,24 @@ Strength PersonNameCn(std::string_view v) {
 }
 
 Strength AddressCn(std::string_view v) {
-  static const CharSet admin("省市区县旗州盟");
-  static const CharSet street("路街道巷号村镇乡弄里苑栋楼室园庄");
+  // Per BMP character: bit 0 Han, bit 1 administrative marker, bit 2 street marker (Han too), bit
+  // 3 a non-Han character an address may hold. One table lookup per character.
+  static const std::vector<uint8_t> kClass = [] {
+    std::vector<uint8_t> t(0x10000, 0);
+    for (char32_t c = 0; c < 0x10000; ++c) {
+      if (IsHan(c)) t[c] = 1;
+    }
+    char32_t cp[32];
+    size_t n = DecodeUtf8("省市区县旗州盟", cp, 32);
+    for (size_t i = 0; i < n; ++i) t[cp[i]] |= 2;
+    n = DecodeUtf8("路街道巷号村镇乡弄里苑栋楼室园庄", cp, 32);
+    for (size_t i = 0; i < n; ++i) t[cp[i]] |= (t[cp[i]] & 2) ? 0 : 4;
+    for (char32_t c : {U'-', U'#', U' ', U'(', U')', char32_t{0xFF08}, char32_t{0xFF09}}) t[c] |= 8;
+    for (char32_t c = '0'; c <= '9'; ++c) t[c] |= 8;
+    for (char32_t c = 'A'; c <= 'Z'; ++c) t[c] |= 8;
+    return t;
+  }();
+  const uint8_t* cls = kClass.data();
   // One pass, decoding as it goes (three-byte sequences, nearly all of an address, inline).
   size_t n = 0, admins = 0, streets = 0, han = 0, other = 0;
   for (size_t i = 0; i < v.size();) {
@@ -611,22 +640,18 @@ Strength AddressCn(std::string_view v) {
     char32_t c;
     unsigned char b = static_cast<unsigned char>(v[i]);
     if ((b & 0xF0) == 0xE0 && i + 2 < v.size()) {
-      c = (char32_t{b & 0x0Fu} << 12) | (char32_t{static_cast<unsigned char>(v[i + 1]) & 0x3Fu} << 6) |
+      c = (char32_t{b & 0x0Fu} << 12) |
+          (char32_t{static_cast<unsigned char>(v[i + 1]) & 0x3Fu} << 6) |
           (static_cast<unsigned char>(v[i + 2]) & 0x3Fu);
       i += 3;
     } else {
       c = utf8::Next(v, &i);
     }
-    if (IsHan(c)) {
-      ++han;
-      if (admin.count(c))
-        ++admins;
-      else if (street.count(c))
-        ++streets;
-    } else if (!(c >= '0' && c <= '9') && c != '-' && c != '#' && c != ' ' &&
-               !(c >= 'A' && c <= 'Z') && c != 0xFF08 && c != 0xFF09 && c != '(' && c != ')') {
-      if (++other > 2) return kNo;
-    }
+    unsigned k = c < 0x10000 ? cls[c] : 0;
+    han += k & 1;
+    admins += (k >> 1) & 1;
+    streets += (k >> 2) & 1;
+    if ((k & 9) == 0 && ++other > 2) return kNo;
   }
   if (n < 6 || han < 4) return kNo;
   // A first marker must come after at least one character (a place name before 市/区/路).
