@@ -1,6 +1,7 @@
 #include "scan/scanner.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -62,21 +63,48 @@ class CellMemo {
       h = (h ^ w) * 0xff51afd7ed558ccdULL;
       h ^= h >> 32;
     }
+    static_assert(std::endian::native == std::endian::little);
+    // The remaining bytes zero-extended, as a little-endian word; for values of eight bytes or more
+    // from an overlapping load of the last eight, shifted.
     uint64_t w = 0;
-    memcpy(&w, v.data() + i, v.size() - i);
+    const size_t rest = v.size() - i;
+    if (v.size() >= 8) {
+      if (rest != 0) {
+        memcpy(&w, v.data() + v.size() - 8, 8);
+        w >>= 8 * (8 - rest);
+      }
+    } else {
+      memcpy(&w, v.data() + i, rest);
+    }
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
     return h ^ (h >> 29);
   }
   // bytes[0, v.size()) == v, for v of at most kMaxBytes: eight bytes at a time, no library call.
   static bool Equal(const char* bytes, std::string_view v) {
     size_t i = 0;
-    for (; i + 8 <= v.size(); i += 8) {
-      uint64_t a, b;
-      memcpy(&a, bytes + i, 8);
-      memcpy(&b, v.data() + i, 8);
-      if (a != b) return false;
+    const size_t n = v.size();
+    uint64_t a, b;
+    if (n >= 8) {
+      for (; i + 8 <= n; i += 8) {
+        memcpy(&a, bytes + i, 8);
+        memcpy(&b, v.data() + i, 8);
+        if (a != b) return false;
+      }
+      if (i == n) return true;
+      memcpy(&a, bytes + n - 8, 8);  // the last eight bytes, overlapping those compared
+      memcpy(&b, v.data() + n - 8, 8);
+      return a == b;
     }
-    for (; i < v.size(); ++i) {
+    uint32_t c, d;
+    if (n >= 4) {
+      memcpy(&c, bytes, 4);
+      memcpy(&d, v.data(), 4);
+      if (c != d) return false;
+      memcpy(&c, bytes + n - 4, 4);
+      memcpy(&d, v.data() + n - 4, 4);
+      return c == d;
+    }
+    for (; i < n; ++i) {
       if (bytes[i] != v[i]) return false;
     }
     return true;

@@ -539,7 +539,12 @@ Strength MacAddress(std::string_view v) {
 
 int DateYear(std::string_view v) {
   int y, m, d;
-  if (v.size() == 8 && AllDigits(v)) {
+  if (v.size() == 10 && (v[4] == '-' || v[4] == '/' || v[4] == '.') && v[7] == v[4] &&
+      IsDigit(v[0]) && IsDigit(v[1]) && IsDigit(v[2]) && IsDigit(v[3]) && IsDigit(v[5]) &&
+      IsDigit(v[6]) && IsDigit(v[8]) && IsDigit(v[9])) {
+    // The common "2024-01-31", decided without searching (the general case below agrees).
+    y = Num(v.substr(0, 4)), m = Num(v.substr(5, 2)), d = Num(v.substr(8, 2));
+  } else if (v.size() == 8 && AllDigits(v)) {
     y = Num(v.substr(0, 4)), m = Num(v.substr(4, 2)), d = Num(v.substr(6, 2));
   } else if (v.size() >= 8 && v.size() <= 10 && AllDigits(v.substr(0, 4)) &&
              (v[4] == '-' || v[4] == '/' || v[4] == '.')) {
