@@ -3,6 +3,7 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "base/utf8.h"
@@ -418,10 +419,14 @@ uint64_t DetectorSet::NormalizedHash(int category, std::string_view value) const
     return hash(std::string_view(buf, n));
   }
   // Upper case without spaces and dashes; most values (ID numbers) are already so.
+  static const std::array<bool, 256> kChanges = [] {
+    std::array<bool, 256> t{};
+    t[' '] = t['-'] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+    return t;
+  }();
   size_t k = 0;
-  while (k < value.size() && value[k] != ' ' && value[k] != '-' &&
-         !(value[k] >= 'a' && value[k] <= 'z'))
-    ++k;
+  while (k < value.size() && !kChanges[static_cast<unsigned char>(value[k])]) ++k;
   if (k == value.size()) return hash(value);
   for (char ch : value) {
     if (ch == ' ' || ch == '-') continue;
