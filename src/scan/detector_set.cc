@@ -54,15 +54,30 @@ int OnHit(unsigned id, unsigned long long from, unsigned long long to, unsigned,
   return c->hits->size() > 100000 ? 1 : 0;  // a pathological text stops here
 }
 
-// Longest run of characters that identifiers are made of: [0-9A-Za-z.:_+-].
-uint32_t LongestToken(std::string_view v) {
-  uint32_t best = 0, run = 0;
+// Byte classes for the text scans below: bit 0, characters identifiers are made of
+// ([0-9A-Za-z.:_+-]); bit 1, characters of an embedded-search token (those and @ = %).
+const std::array<uint8_t, 256>& TokenChars() {
+  static const std::array<uint8_t, 256> t = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+      char ch = static_cast<char>(c);
+      if (IsAlnum(ch) || ch == '.' || ch == ':' || ch == '_' || ch == '+' || ch == '-') t[c] = 3;
+      if (ch == '@' || ch == '=' || ch == '%') t[c] = 2;
+    }
+    return t;
+  }();
+  return t;
+}
+
+// Whether v holds a run of at least `min` characters of [0-9A-Za-z.:_+-] (stops at the first).
+bool HasTokenOf(std::string_view v, uint32_t min) {
+  const auto& t = TokenChars();
+  uint32_t run = 0;
   for (char c : v) {
-    bool tok = IsAlnum(c) || c == '.' || c == ':' || c == '_' || c == '+' || c == '-';
-    run = tok ? run + 1 : 0;
-    best = std::max(best, run);
+    run = (t[static_cast<unsigned char>(c)] & 1) ? run + 1 : 0;
+    if (run >= min) return true;
   }
-  return best;
+  return min == 0;
 }
 
 }  // namespace
@@ -207,7 +222,7 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
   const Shape s = ShapeOf(cell);
   m.text = has_embedded_ && s.bytes >= rules_.free_text_min_bytes &&
            (s.classes & (kSpace | kNonAscii | kComma)) != 0 && (s.classes & (kDigit | kAt)) != 0 &&
-           ((s.classes & kAt) != 0 || LongestToken(cell) >= rules_.free_text_min_token);
+           ((s.classes & kAt) != 0 || HasTokenOf(cell, rules_.free_text_min_token));
   bool run_regex = false;
   uint64_t dict_candidates = 0;
   uint64_t candidates = s.bytes < kMaxDispatch ? length_mask_[s.bytes] : long_mask_;
@@ -306,7 +321,7 @@ bool DetectorSet::IsTextCandidate(std::string_view cell) const {
   if (cell.size() < rules_.free_text_min_bytes || !has_embedded_) return false;
   const uint32_t cls = ShapeOf(cell).classes;
   return (cls & (kSpace | kNonAscii | kComma)) != 0 && (cls & (kDigit | kAt)) != 0 &&
-         ((cls & kAt) != 0 || LongestToken(cell) >= rules_.free_text_min_token);
+         ((cls & kAt) != 0 || HasTokenOf(cell, rules_.free_text_min_token));
 }
 
 void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
@@ -317,10 +332,8 @@ void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
   // Tokens: maximal runs of identifier characters, trimmed of punctuation at their ends; each is
   // matched as a whole value against the validator categories.
   if (token_mask_ != 0) {
-    auto tok = [](char c) {
-      return IsAlnum(c) || c == '@' || c == '.' || c == ':' || c == '=' || c == '_' || c == '%' ||
-             c == '+' || c == '-';
-    };
+    const auto& chars = TokenChars();
+    auto tok = [&chars](char c) { return (chars[static_cast<unsigned char>(c)] & 2) != 0; };
     size_t i = 0;
     const size_t n = text.size();
     while (i < n) {
