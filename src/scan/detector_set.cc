@@ -3,6 +3,7 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "base/utf8.h"
@@ -53,15 +54,30 @@ int OnHit(unsigned id, unsigned long long from, unsigned long long to, unsigned,
   return c->hits->size() > 100000 ? 1 : 0;  // a pathological text stops here
 }
 
-// Longest run of characters that identifiers are made of: [0-9A-Za-z.:_+-].
-uint32_t LongestToken(std::string_view v) {
-  uint32_t best = 0, run = 0;
+// Byte classes for the text scans below: bit 0, characters identifiers are made of
+// ([0-9A-Za-z.:_+-]); bit 1, characters of an embedded-search token (those and @ = %).
+const std::array<uint8_t, 256>& TokenChars() {
+  static const std::array<uint8_t, 256> t = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+      char ch = static_cast<char>(c);
+      if (IsAlnum(ch) || ch == '.' || ch == ':' || ch == '_' || ch == '+' || ch == '-') t[c] = 3;
+      if (ch == '@' || ch == '=' || ch == '%') t[c] = 2;
+    }
+    return t;
+  }();
+  return t;
+}
+
+// Whether v holds a run of at least `min` characters of [0-9A-Za-z.:_+-] (stops at the first).
+bool HasTokenOf(std::string_view v, uint32_t min) {
+  const auto& t = TokenChars();
+  uint32_t run = 0;
   for (char c : v) {
-    bool tok = IsAlnum(c) || c == '.' || c == ':' || c == '_' || c == '+' || c == '-';
-    run = tok ? run + 1 : 0;
-    best = std::max(best, run);
+    run = (t[static_cast<unsigned char>(c)] & 1) ? run + 1 : 0;
+    if (run >= min) return true;
   }
-  return best;
+  return min == 0;
 }
 
 }  // namespace
@@ -158,6 +174,10 @@ Status DetectorSet::Compile() {
       if (n >= c.min_bytes && n <= c.max_bytes) length_mask_[n] |= uint64_t{1} << i;
     }
     if (c.max_bytes >= kMaxDispatch) long_mask_ |= uint64_t{1} << i;
+    for (size_t n = 0; n < kMaxDispatch; ++n) {
+      if (c.validator == nullptr || ((c.validator->digit_lengths >> n) & 1))
+        digit_mask_[n] |= uint64_t{1} << i;
+    }
     for (uint32_t v = 0; v < 256; ++v) {
       uint32_t lo_allowed = c.allowed & 0xFF, lo_required = c.required & 0xFF;
       if ((v & ~lo_allowed) != 0 || (v & lo_required) != lo_required)
@@ -180,6 +200,13 @@ Status DetectorSet::Compile() {
     hs_free_database(check);
   }
   has_embedded_ = token_mask_ != 0 || text_db_ != nullptr;
+  for (const Compiled& c : compiled_) {
+    std::string_view v = c.validator ? c.validator->name : std::string_view();
+    norm_.push_back(v == "mobile_cn"                          ? Norm::kMobileDigits
+                    : v == "luhn_card" || v == "landline_cn" ? Norm::kDigits
+                    : v == "email"                           ? Norm::kLower
+                                                             : Norm::kUpperCompact);
+  }
   return Status::Ok();
 }
 
@@ -195,11 +222,12 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
   const Shape s = ShapeOf(cell);
   m.text = has_embedded_ && s.bytes >= rules_.free_text_min_bytes &&
            (s.classes & (kSpace | kNonAscii | kComma)) != 0 && (s.classes & (kDigit | kAt)) != 0 &&
-           ((s.classes & kAt) != 0 || LongestToken(cell) >= rules_.free_text_min_token);
+           ((s.classes & kAt) != 0 || HasTokenOf(cell, rules_.free_text_min_token));
   bool run_regex = false;
   uint64_t dict_candidates = 0;
   uint64_t candidates = s.bytes < kMaxDispatch ? length_mask_[s.bytes] : long_mask_;
   candidates &= ~(exclude_lo_[s.classes & 0xFF] | exclude_hi_[(s.classes >> 8) & 0x7F]);
+  if (s.classes == kDigit && s.bytes < kMaxDispatch) candidates &= digit_mask_[s.bytes];
   for (; candidates; candidates &= candidates - 1) {
     const size_t i = static_cast<size_t>(__builtin_ctzll(candidates));
     const Compiled& c = compiled_[i];
@@ -293,7 +321,7 @@ bool DetectorSet::IsTextCandidate(std::string_view cell) const {
   if (cell.size() < rules_.free_text_min_bytes || !has_embedded_) return false;
   const uint32_t cls = ShapeOf(cell).classes;
   return (cls & (kSpace | kNonAscii | kComma)) != 0 && (cls & (kDigit | kAt)) != 0 &&
-         ((cls & kAt) != 0 || LongestToken(cell) >= rules_.free_text_min_token);
+         ((cls & kAt) != 0 || HasTokenOf(cell, rules_.free_text_min_token));
 }
 
 void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
@@ -304,10 +332,8 @@ void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
   // Tokens: maximal runs of identifier characters, trimmed of punctuation at their ends; each is
   // matched as a whole value against the validator categories.
   if (token_mask_ != 0) {
-    auto tok = [](char c) {
-      return IsAlnum(c) || c == '@' || c == '.' || c == ':' || c == '=' || c == '_' || c == '%' ||
-             c == '+' || c == '-';
-    };
+    const auto& chars = TokenChars();
+    auto tok = [&chars](char c) { return (chars[static_cast<unsigned char>(c)] & 2) != 0; };
     size_t i = 0;
     const size_t n = text.size();
     while (i < n) {
@@ -389,27 +415,37 @@ void DetectorSet::FindEmbedded(std::string_view text, Scratch* scratch,
 }
 
 uint64_t DetectorSet::NormalizedHash(int category, std::string_view value) const {
-  const Compiled& c = compiled_[static_cast<size_t>(category)];
-  std::string_view v = c.validator ? c.validator->name : std::string_view();
+  const Norm norm = norm_[static_cast<size_t>(category)];
   char buf[256];
   if (value.size() > sizeof buf) return std::hash<std::string>()(Normalize(category, value));
+  const std::hash<std::string_view> hash;
   size_t n = 0;
-  if (v == "mobile_cn" || v == "luhn_card" || v == "landline_cn") {
+  if (norm == Norm::kDigits || norm == Norm::kMobileDigits) {
     for (char ch : value) {
       if (ch >= '0' && ch <= '9') buf[n++] = ch;
     }
-    size_t start = v == "mobile_cn" && n > 11 ? n - 11 : 0;
-    return std::hash<std::string_view>()(std::string_view(buf + start, n - start));
+    size_t start = norm == Norm::kMobileDigits && n > 11 ? n - 11 : 0;
+    return hash(std::string_view(buf + start, n - start));
   }
-  bool lower = v == "email";
+  if (norm == Norm::kLower) {
+    for (char ch : value) buf[n++] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+    return hash(std::string_view(buf, n));
+  }
+  // Upper case without spaces and dashes; most values (ID numbers) are already so.
+  static const std::array<bool, 256> kChanges = [] {
+    std::array<bool, 256> t{};
+    t[' '] = t['-'] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+    return t;
+  }();
+  size_t k = 0;
+  while (k < value.size() && !kChanges[static_cast<unsigned char>(value[k])]) ++k;
+  if (k == value.size()) return hash(value);
   for (char ch : value) {
-    if (!lower && (ch == ' ' || ch == '-')) continue;
-    if (lower)
-      buf[n++] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
-    else
-      buf[n++] = (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
+    if (ch == ' ' || ch == '-') continue;
+    buf[n++] = (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
   }
-  return std::hash<std::string_view>()(std::string_view(buf, n));
+  return hash(std::string_view(buf, n));
 }
 
 std::string DetectorSet::Normalize(int category, std::string_view value) const {

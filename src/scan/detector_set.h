@@ -102,11 +102,17 @@ class DetectorSet {
 
   Rules rules_;
   std::vector<Compiled> compiled_;
+  // How NormalizedHash normalises each category, decided once from its validator's name.
+  enum class Norm : uint8_t { kDigits, kMobileDigits, kLower, kUpperCompact };
+  std::vector<Norm> norm_;
   // Categories whose byte-length range admits a value of length n (n < kMaxDispatch), so Match
   // visits only those; longer values use long_mask_.
   static constexpr size_t kMaxDispatch = 64;
   uint64_t length_mask_[kMaxDispatch] = {};
   uint64_t long_mask_ = 0;
+  // For values of n digits and nothing else: the categories that can match (validators by their
+  // digit_lengths, every dictionary and regex category).
+  uint64_t digit_mask_[kMaxDispatch] = {};
   // Categories excluded by a value's character classes, indexed by the low 8 and high 7 bits of
   // Shape::classes: a class present that the category does not allow, or a required one absent.
   uint64_t exclude_lo_[256] = {};

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <ctime>
@@ -126,16 +127,32 @@ const CharSet& NonNameEndings() {
 }
 
 // Major cities whose names begin with a surname character (南京, 武汉, 成都 ...).
-bool IsCityName(std::string_view v) {
-  static constexpr std::string_view kCities[] = {
-      "北京", "上海", "天津", "重庆", "广州", "深圳", "杭州",   "南京",   "武汉",     "成都",
-      "西安", "苏州", "长沙", "郑州", "青岛", "沈阳", "东莞",   "佛山",   "合肥",     "福州",
-      "厦门", "济南", "昆明", "大连", "温州", "无锡", "常州",   "南昌",   "贵阳",     "太原",
-      "兰州", "海口", "银川", "西宁", "拉萨", "长春", "石家庄", "哈尔滨", "乌鲁木齐", "呼和浩特",
-      "徐州", "泉州", "烟台", "洛阳", "唐山", "保定", "潍坊",   "扬州",   "镇江",     "嘉兴",
-      "绍兴", "台州", "湖州", "丽水", "衢州", "舟山", "柳州",   "珠海",   "汕头",     "湛江",
-      "江门", "惠州", "中山", "香港", "澳门", "台北"};
+constexpr std::string_view kCities[] = {
+    "北京", "上海", "天津", "重庆", "广州", "深圳", "杭州",   "南京",   "武汉",     "成都",
+    "西安", "苏州", "长沙", "郑州", "青岛", "沈阳", "东莞",   "佛山",   "合肥",     "福州",
+    "厦门", "济南", "昆明", "大连", "温州", "无锡", "常州",   "南昌",   "贵阳",     "太原",
+    "兰州", "海口", "银川", "西宁", "拉萨", "长春", "石家庄", "哈尔滨", "乌鲁木齐", "呼和浩特",
+    "徐州", "泉州", "烟台", "洛阳", "唐山", "保定", "潍坊",   "扬州",   "镇江",     "嘉兴",
+    "绍兴", "台州", "湖州", "丽水", "衢州", "舟山", "柳州",   "珠海",   "汕头",     "湛江",
+    "江门", "惠州", "中山", "香港", "澳门", "台北"};
+
+// v decoded as cp[0..n). Names are checked on every cell of a name column, so the first two
+// characters go through a sorted table of the cities' first two before any string comparison.
+bool IsCityName(std::string_view v, const char32_t* cp, size_t n) {
+  static const std::vector<uint64_t> prefixes = [] {
+    std::vector<uint64_t> p;
+    for (std::string_view c : kCities) {
+      char32_t two[3];
+      DecodeUtf8(c, two, 2);
+      p.push_back((uint64_t{two[0]} << 32) | two[1]);
+    }
+    std::sort(p.begin(), p.end());
+    return p;
+  }();
   if (v.size() != 6 && v.size() != 9 && v.size() != 12) return false;
+  if (n < 2 ||
+      !std::binary_search(prefixes.begin(), prefixes.end(), (uint64_t{cp[0]} << 32) | cp[1]))
+    return false;
   for (std::string_view c : kCities) {
     if (v == c) return true;
   }
@@ -290,17 +307,34 @@ Strength OrgCodeCn(std::string_view v) {
 }
 
 Strength BankCard(std::string_view v) {
-  std::string digits;
-  if (v.find(' ') != std::string_view::npos || v.find('-') != std::string_view::npos) {
+  // Spaces and dashes are dropped; anything else but a digit, or more than 19 digits, fails. Most
+  // values have no separator and are checked in place.
+  char buf[19];
+  size_t k = 0;
+  while (k < v.size() && IsDigit(v[k])) ++k;
+  if (k != v.size()) {
+    size_t n = 0;
     for (char c : v) {
-      if (c != ' ' && c != '-') digits += c;
+      if (IsDigit(c)) {
+        if (n == sizeof buf) return kNo;
+        buf[n++] = c;
+      } else if (c != ' ' && c != '-') {
+        return kNo;
+      }
     }
-    v = digits;
+    v = std::string_view(buf, n);
   }
-  if (v.size() < 13 || v.size() > 19 || !AllDigits(v)) return kNo;
+  const size_t n = v.size();
+  if (n < 13 || n > 19) return kNo;
   if (v[0] < '3' || v[0] > '6') return kNo;
-  if (v[0] == '6' && v[1] == '2' && v.size() < 16) return kNo;
-  return LuhnValid(v) ? kYes : kNo;
+  if (v[0] == '6' && v[1] == '2' && n < 16) return kNo;
+  // Luhn, two digits at a time from the right: the second of each pair is doubled.
+  static constexpr int kDoubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
+  int sum = 0;
+  size_t i = n;
+  for (; i >= 2; i -= 2) sum += (v[i - 1] - '0') + kDoubled[v[i - 2] - '0'];
+  if (i == 1) sum += v[0] - '0';
+  return sum % 10 == 0 ? kYes : kNo;
 }
 
 Strength MobileCn(std::string_view v) {
@@ -308,10 +342,12 @@ Strength MobileCn(std::string_view v) {
   char buf[24];
   size_t n = 0;
   for (char c : v) {
-    if (IsDigit(c))
+    if (IsDigit(c)) {
+      if (n == 15) return kNo;  // more digits than "0086" + 11
       buf[n++] = c;
-    else if (c != ' ' && c != '-' && !(c == '+' && n == 0))
+    } else if (c != ' ' && c != '-' && !(c == '+' && n == 0)) {
       return kNo;
+    }
   }
   std::string_view d(buf, n);
   if (d.size() == 13 && d.substr(0, 2) == "86")
@@ -328,7 +364,7 @@ Strength LandlineCn(std::string_view v) {
   size_t separators = 0;
   for (char c : v) {
     if (IsDigit(c)) {
-      if (n == sizeof(buf)) return kNo;
+      if (n == sizeof(buf) || (n == 0 && c != '0')) return kNo;  // numbers start with 0
       buf[n++] = c;
     } else if (c == '-' || c == ' ' || c == '(' || c == ')') {
       ++separators;
@@ -503,7 +539,12 @@ Strength MacAddress(std::string_view v) {
 
 int DateYear(std::string_view v) {
   int y, m, d;
-  if (v.size() == 8 && AllDigits(v)) {
+  if (v.size() == 10 && (v[4] == '-' || v[4] == '/' || v[4] == '.') && v[7] == v[4] &&
+      IsDigit(v[0]) && IsDigit(v[1]) && IsDigit(v[2]) && IsDigit(v[3]) && IsDigit(v[5]) &&
+      IsDigit(v[6]) && IsDigit(v[8]) && IsDigit(v[9])) {
+    // The common "2024-01-31", decided without searching (the general case below agrees).
+    y = Num(v.substr(0, 4)), m = Num(v.substr(5, 2)), d = Num(v.substr(8, 2));
+  } else if (v.size() == 8 && AllDigits(v)) {
     y = Num(v.substr(0, 4)), m = Num(v.substr(4, 2)), d = Num(v.substr(6, 2));
   } else if (v.size() >= 8 && v.size() <= 10 && AllDigits(v.substr(0, 4)) &&
              (v[4] == '-' || v[4] == '/' || v[4] == '.')) {
@@ -570,7 +611,7 @@ Strength PersonNameCn(std::string_view v) {
     return kYes;
   }
   if (n > 4 || NonNameEndings().count(cp[n - 1])) return kNo;
-  if (IsCityName(v)) return kNo;
+  if (IsCityName(v, cp, n)) return kNo;
   const auto& sur = Surnames();
   if (n >= 3 && IsCompoundSurname(cp[0], cp[1])) return kYes;
   if (!sur.count(cp[0])) return kNo;
@@ -579,26 +620,45 @@ Strength PersonNameCn(std::string_view v) {
 }
 
 Strength AddressCn(std::string_view v) {
-  static const CharSet admin("省市区县旗州盟");
-  static const CharSet street("路街道巷号村镇乡弄里苑栋楼室园庄");
-  char32_t cp[128];
-  size_t n = DecodeUtf8(v, cp, 128);
-  if (n < 6 || n > 120) return kNo;
-  size_t admins = 0, streets = 0, han = 0, other = 0;
-  for (size_t i = 0; i < n; ++i) {
-    char32_t c = cp[i];
-    if (IsHan(c)) {
-      ++han;
-      if (admin.count(c))
-        ++admins;
-      else if (street.count(c))
-        ++streets;
-    } else if (!(c >= '0' && c <= '9') && c != '-' && c != '#' && c != ' ' &&
-               !(c >= 'A' && c <= 'Z') && c != 0xFF08 && c != 0xFF09 && c != '(' && c != ')') {
-      ++other;
+  // Per BMP character: bit 0 Han, bit 1 administrative marker, bit 2 street marker (Han too), bit
+  // 3 a non-Han character an address may hold. One table lookup per character.
+  static const std::vector<uint8_t> kClass = [] {
+    std::vector<uint8_t> t(0x10000, 0);
+    for (char32_t c = 0; c < 0x10000; ++c) {
+      if (IsHan(c)) t[c] = 1;
     }
+    char32_t cp[32];
+    size_t n = DecodeUtf8("省市区县旗州盟", cp, 32);
+    for (size_t i = 0; i < n; ++i) t[cp[i]] |= 2;
+    n = DecodeUtf8("路街道巷号村镇乡弄里苑栋楼室园庄", cp, 32);
+    for (size_t i = 0; i < n; ++i) t[cp[i]] |= (t[cp[i]] & 2) ? 0 : 4;
+    for (char32_t c : {U'-', U'#', U' ', U'(', U')', char32_t{0xFF08}, char32_t{0xFF09}}) t[c] |= 8;
+    for (char32_t c = '0'; c <= '9'; ++c) t[c] |= 8;
+    for (char32_t c = 'A'; c <= 'Z'; ++c) t[c] |= 8;
+    return t;
+  }();
+  const uint8_t* cls = kClass.data();
+  // One pass, decoding as it goes (three-byte sequences, nearly all of an address, inline).
+  size_t n = 0, admins = 0, streets = 0, han = 0, other = 0;
+  for (size_t i = 0; i < v.size();) {
+    if (++n > 120) return kNo;
+    char32_t c;
+    unsigned char b = static_cast<unsigned char>(v[i]);
+    if ((b & 0xF0) == 0xE0 && i + 2 < v.size()) {
+      c = (char32_t{b & 0x0Fu} << 12) |
+          (char32_t{static_cast<unsigned char>(v[i + 1]) & 0x3Fu} << 6) |
+          (static_cast<unsigned char>(v[i + 2]) & 0x3Fu);
+      i += 3;
+    } else {
+      c = utf8::Next(v, &i);
+    }
+    unsigned k = c < 0x10000 ? cls[c] : 0;
+    han += k & 1;
+    admins += (k >> 1) & 1;
+    streets += (k >> 2) & 1;
+    if ((k & 9) == 0 && ++other > 2) return kNo;
   }
-  if (other > 2 || han < 4) return kNo;
+  if (n < 6 || han < 4) return kNo;
   // A first marker must come after at least one character (a place name before 市/区/路).
   if (admins >= 1 && streets >= 1) return kYes;
   if (admins >= 2 && n >= 5) return kYes;
@@ -607,29 +667,37 @@ Strength AddressCn(std::string_view v) {
 
 const std::vector<ValidatorInfo>& BuiltinValidators() {
   constexpr uint32_t kAlnum = kDigit | kUpper;
+  constexpr auto len = [](std::initializer_list<int> ns) {
+    uint64_t m = 0;
+    for (int n : ns) m |= uint64_t{1} << n;
+    return m;
+  };
   static const std::vector<ValidatorInfo> v = {
-      {"gb11643", IdCardCn, 18, 18, kDigit, kDigit | kUpper | kLower, true},
-      {"gb32100", UsccCn, 18, 18, kDigit, kAlnum, true},
-      {"gb11714", OrgCodeCn, 9, 10, kDigit, kAlnum | kDash, false},
-      {"luhn_card", BankCard, 13, 23, kDigit, kDigit | kSpace | kDash, true},
-      {"mobile_cn", MobileCn, 11, 20, kDigit, kDigit | kSpace | kDash | kPlus, true},
-      {"landline_cn", LandlineCn, 10, 16, kDigit, kDigit | kSpace | kDash | kParen, true},
+      {"gb11643", IdCardCn, 18, 18, kDigit, kDigit | kUpper | kLower, true, len({18})},
+      {"gb32100", UsccCn, 18, 18, kDigit, kAlnum, true, len({18})},
+      {"gb11714", OrgCodeCn, 9, 10, kDigit, kAlnum | kDash, false, len({9})},
+      {"luhn_card", BankCard, 13, 23, kDigit, kDigit | kSpace | kDash, true,
+       len({13, 14, 15, 16, 17, 18, 19})},
+      {"mobile_cn", MobileCn, 11, 20, kDigit, kDigit | kSpace | kDash | kPlus, true,
+       len({11, 13, 15})},
+      {"landline_cn", LandlineCn, 10, 16, kDigit, kDigit | kSpace | kDash | kParen, true,
+       len({10, 11, 12})},
       {"email", Email, 6, 254, kAt | kDot,
-       kDigit | kUpper | kLower | kAt | kDot | kDash | kPlus | kUnderscore | kOtherAscii, true},
-      {"passport_cn", PassportCn, 9, 9, kDigit | kUpper, kAlnum, true},
-      {"hk_macau_permit", HkMacauPermit, 9, 9, kDigit | kUpper, kAlnum, true},
+       kDigit | kUpper | kLower | kAt | kDot | kDash | kPlus | kUnderscore | kOtherAscii, true, 0},
+      {"passport_cn", PassportCn, 9, 9, kDigit | kUpper, kAlnum, true, 0},
+      {"hk_macau_permit", HkMacauPermit, 9, 9, kDigit | kUpper, kAlnum, true, 0},
       {"license_plate_cn", LicensePlateCn, 8, 20, kNonAscii | kUpper, kAlnum | kNonAscii | kSpace,
-       true},
-      {"vin", Vin, 17, 17, kDigit | kUpper, kAlnum, true},
-      {"ip_address", IpAddress, 3, 45, 0, kDigit | kDot | kColon | kUpper | kLower, true},
+       true, 0},
+      {"vin", Vin, 17, 17, kDigit | kUpper, kAlnum, true, 0},  // all digits: an order number
+      {"ip_address", IpAddress, 3, 45, 0, kDigit | kDot | kColon | kUpper | kLower, true, 0},
       {"mac_address", MacAddress, 14, 17, 0, kDigit | kUpper | kLower | kColon | kDash | kDot,
-       true},
-      {"date", Date, 8, 17, kDigit, kDigit | kDash | kSlash | kDot | kNonAscii, false},
+       true, 0},
+      {"date", Date, 8, 17, kDigit, kDigit | kDash | kSlash | kDot | kNonAscii, false, len({8})},
       {"geo_coordinate", GeoCoordinate, 6, 40, kDigit | kDot,
-       kDigit | kDot | kDash | kComma | kSpace, false},
-      {"person_name_cn", PersonNameCn, 6, 60, kNonAscii, kNonAscii, false},
+       kDigit | kDot | kDash | kComma | kSpace, false, 0},
+      {"person_name_cn", PersonNameCn, 6, 60, kNonAscii, kNonAscii, false, 0},
       {"address_cn", AddressCn, 18, 480, kNonAscii,
-       kNonAscii | kDigit | kUpper | kDash | kSpace | kOtherAscii | kParen, false},
+       kNonAscii | kDigit | kUpper | kDash | kSpace | kOtherAscii | kParen, false, 0},
   };
   return v;
 }

@@ -56,6 +56,9 @@ struct ValidatorInfo {
   uint32_t required;  // every one of these classes must be present (0: none required)
   uint32_t allowed;   // no class outside this set may be present
   bool embeddable;    // meaningful inside free text (has a pattern to search for)
+  // Bit n (n < 64): a value of n ASCII digits and nothing else can match. The detector skips the
+  // validator for all-digit values of other lengths (an ID number is not tried as a phone).
+  uint64_t digit_lengths;
 };
 
 // Every built-in validator, in a stable order.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "scan/mask.h"
 
 namespace kexin::scan {
@@ -193,6 +195,35 @@ TEST(ShapeTest, ClassesAndRegistry) {
     }
     EXPECT_GE(admitted, 1) << v;
   }
+}
+
+// The detector skips a validator for all-digit values of lengths outside its digit_lengths, so
+// no such value may match it: valid-looking digit strings of every other length are refused.
+TEST(ValidatorsTest, DigitLengthsCoverEveryAllDigitMatch) {
+  uint64_t x = 42;
+  auto next = [&x] {  // splitmix64: deterministic
+    uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  };
+  for (const auto& info : BuiltinValidators()) {
+    for (int len = 1; len < 64; ++len) {
+      if ((info.digit_lengths >> len) & 1) continue;
+      for (int t = 0; t < 3000; ++t) {
+        std::string v;
+        for (int i = 0; i < len; ++i) v += static_cast<char>('0' + next() % 10);
+        v[0] = "0123456789"[t % 10];
+        ASSERT_EQ(info.fn(v), Strength::kNone) << info.name << " " << v;
+      }
+    }
+  }
+  // And the lengths listed are real: known matches of digits alone.
+  EXPECT_EQ((FindValidator("gb11643")->digit_lengths >> 18) & 1, 1u);
+  EXPECT_EQ(IdCardCn("110105194912310003"), kYes);
+  EXPECT_EQ(MobileCn("8613812345678"), kYes);
+  EXPECT_EQ(MobileCn("008613812345678"), kYes);
+  EXPECT_NE(Date("19491231"), Strength::kNone);
 }
 
 TEST(MaskTest, NeverShowsTheWholeValue) {

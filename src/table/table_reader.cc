@@ -228,7 +228,7 @@ class FileTableReader final : public TableReader {
   }
 
   Status ReadMore() {
-    std::string raw;
+    std::string& raw = read_buf_;  // kept between reads: resizing it again costs no zero-filling
     size_t want = std::max<size_t>(opts_.chunk_bytes, 64 * 1024);
     KEXIN_RETURN_IF_ERROR(ReadRaw(pos_, want, &raw));
     uint64_t at = pos_;
@@ -344,6 +344,7 @@ class FileTableReader final : public TableReader {
   uint64_t pos_ = 0;
   bool eof_ = false;
   std::string carry_;
+  std::string read_buf_;
   uint64_t raw_in_carry_ = 0;
   uint64_t emitted_raw_ = 0;
   bool cr_only_ = false;
