@@ -31,6 +31,6 @@ if [ ! -f "$DIR/PG_VERSION" ]; then
   [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$DIR"
   as_pg "$BIN/initdb -D $DIR -U postgres --auth=trust -E UTF8 --locale=C.UTF-8" >/dev/null
 fi
-as_pg "$BIN/pg_ctl -D $DIR -l $DIR/server.log -w -t 30 -o '-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on' start" >/dev/null
+as_pg "$BIN/pg_ctl -D $DIR -l $DIR/server.log -w -t 30 -o '-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300' start" >/dev/null
 "$BIN/pg_isready" -h 127.0.0.1 -p "$PORT" -q
 echo "$URL"
