@@ -409,7 +409,7 @@ Status Engine::Deliver(store::Store& s, OutboxItem item) {
   item.next_attempt_ms = NowMs() + backoff;
   item.last_error = why;
   (void)s;
-  return InTxn([&](store::Store& w) { return UpdateOutbox(w, item); });
+  return InTxn([&](store::Store& w) { return RescheduleOutbox(w, item); });
 }
 
 Status Engine::ApplyAck(const OutboxItem& item, const TransportReply& reply) {

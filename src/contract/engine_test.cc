@@ -651,6 +651,42 @@ TEST_P(EngineSlotTest, WaitingMessagesAreHandedToTheFreedSlotAndAllFinalize) {
   EXPECT_EQ(provider_.max_in_flight.load(), 1);
 }
 
+// A failed attempt's bookkeeping must not reopen a message that became done meanwhile (the peer's
+// next message implied the acknowledgement): it would be sent again.
+TEST_P(EngineTest, RetryBookkeepingNeverReopensADoneMessage) {
+  store::Store& s = *consumer_.store;
+  for (const char* id : {"urn:uuid:item-done", "urn:uuid:item-pending"}) {
+    OutboxItem item;
+    item.id = id;
+    item.negotiation_id = std::string("n-") + id;
+    item.kind = "ContractRequestMessage";
+    item.url = "http://provider.test/dsp/negotiations/request";
+    item.body = "{}";
+    ASSERT_TRUE(Enqueue(s, item).ok());
+  }
+  ASSERT_TRUE(CompletePendingOutbox(s, "n-urn:uuid:item-done").ok());
+  for (const char* id : {"urn:uuid:item-done", "urn:uuid:item-pending"}) {
+    auto item = LoadOutbox(s, id);
+    ASSERT_TRUE(item.ok() && item->has_value());
+    OutboxItem retry = **item;
+    retry.status = "pending";  // what the worker holds: the item as it leased it
+    retry.attempts = 3;
+    retry.next_attempt_ms = 12345;
+    retry.last_error = "connect: timed out";
+    ASSERT_TRUE(RescheduleOutbox(s, retry).ok());
+  }
+  auto done = LoadOutbox(s, "urn:uuid:item-done");
+  ASSERT_TRUE(done.ok() && done->has_value());
+  EXPECT_EQ((*done)->status, "done");
+  EXPECT_EQ((*done)->attempts, 0);
+  auto pending = LoadOutbox(s, "urn:uuid:item-pending");
+  ASSERT_TRUE(pending.ok() && pending->has_value());
+  EXPECT_EQ((*pending)->status, "pending");
+  EXPECT_EQ((*pending)->attempts, 3);
+  EXPECT_EQ((*pending)->next_attempt_ms, 12345);
+  EXPECT_EQ((*pending)->last_error, "connect: timed out");
+}
+
 TEST_P(EngineTest, LedgersCrossCheckAndTamperingIsFound) {
   Negotiation c = StartNegotiation();
   Pump();

@@ -300,6 +300,12 @@ Result<bool> HasDue(store::Store& s, int64_t now_ms) {
   return !rows.empty();
 }
 
+Status RescheduleOutbox(store::Store& s, const OutboxItem& o) {
+  return s.Exec("UPDATE negotiation_outbox SET attempts=$1, next_attempt=$2, last_error=$3"
+                " WHERE id=$4 AND status='pending'",
+                {o.attempts, o.next_attempt_ms, o.last_error, o.id});
+}
+
 Status UpdateOutbox(store::Store& s, const OutboxItem& o) {
   return s.Exec("UPDATE negotiation_outbox SET attempts=$1, next_attempt=$2, status=$3,"
                 " last_error=$4 WHERE id=$5",

@@ -118,6 +118,9 @@ Status DeferOutbox(store::Store& s, const std::string& id, int64_t next_attempt_
 // Whether any pending item is due at `now_ms` (a read: lets idle workers skip the lease write).
 Result<bool> HasDue(store::Store& s, int64_t now_ms);
 Status UpdateOutbox(store::Store& s, const OutboxItem& item);
+// A failed attempt of a pending item: its attempts, next attempt and last error. An item that
+// became done or failed meanwhile (an implied acknowledgement, a termination) is left as it is.
+Status RescheduleOutbox(store::Store& s, const OutboxItem& item);
 Result<std::optional<OutboxItem>> LoadOutbox(store::Store& s, const std::string& id);
 Result<std::vector<OutboxItem>> ListOutbox(store::Store& s, const std::string& negotiation_id);
 // Marks every pending item of a negotiation done (an implied acknowledgement, docs/contract.md).
