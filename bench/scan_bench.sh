@@ -29,11 +29,14 @@ COLS=$(head -1 "$DATA" | awk -F, '{print NF}')
 cat "$DATA" >/dev/null  # warm the page cache: we measure the scanner, not the disk
 echo "data: $DATA, $BYTES bytes, ~$ROWS rows, $COLS columns; $(nproc) cores"
 
+SINK=$(mktemp /tmp/kexin-scan-bench.XXXXXX)
+trap 'rm -f "$SINK"' EXIT
 measure() {  # label, command...
   local label=$1
   shift
   local t0 t1 out
-  out=$( { /usr/bin/time -f "%e %U %S %M" "$@" >/dev/null; } 2>&1 | tail -1)
+  # Output to a file, not /dev/null: GNU grep notices /dev/null and stops at the first match.
+  out=$( { /usr/bin/time -f "%e %U %S %M" "$@" >"$SINK"; } 2>&1 | tail -1)
   read -r wall user sys rss <<<"$out"
   awk -v l="$label" -v b="$BYTES" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" 'BEGIN {
     printf "%-34s %7.2f s  %8.1f MB/s  %8.1f MB per CPU-s  peak RSS %d MiB\n", l, w, b/1e6/w, b/1e6/(u+s), r/1024 }'
