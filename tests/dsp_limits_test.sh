@@ -11,17 +11,7 @@ set -euo pipefail
 K=$(realpath "$1")
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d /tmp/kexin-dsp-limits.XXXXXX)
-PP=$((20000 + RANDOM % 20000))
-CP=$((PP + 1))
-PURL=http://127.0.0.1:$PP
-CURL_=http://127.0.0.1:$CP
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
+source "$SRC/tests/two_nodes_lib.sh"
 fail() {
   echo "dsp_limits_test: FAIL: $*" >&2
   for f in "$T"/*.log; do echo "--- $f"; tail -5 "$f"; done >&2

@@ -16,8 +16,8 @@ struct Engine::Outcome {
   std::string negotiation_id;  // the negotiation touched, "" when none
   bool conflict = false;       // changed concurrently: run again
   bool enqueued = false;
-  bool keep = false;           // the changes are kept (committed)
-  internal::TxnLog log;        // what the committed transaction queued
+  bool keep = false;     // the changes are kept (committed)
+  internal::TxnLog log;  // what the committed transaction queued
 };
 
 namespace {
@@ -112,13 +112,13 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
   }
   const std::string& own_pid = side == Side::kProvider ? m.provider_pid : m.consumer_pid;
   if (own_pid != pid) {
-    return Error(400, m.provider_pid, m.consumer_pid, "pid_mismatch",
-                 pid.empty() ? "an initial " + std::string(expected_type) +
-                                   " must not carry this side's process id"
-                             : "the message's " +
-                                   std::string(side == Side::kProvider ? "providerPid"
-                                                                       : "consumerPid") +
-                                   " '" + own_pid + "' is not '" + pid + "' of the URL");
+    return Error(
+        400, m.provider_pid, m.consumer_pid, "pid_mismatch",
+        pid.empty()
+            ? "an initial " + std::string(expected_type) + " must not carry this side's process id"
+            : "the message's " +
+                  std::string(side == Side::kProvider ? "providerPid" : "consumerPid") + " '" +
+                  own_pid + "' is not '" + pid + "' of the URL");
   }
   auto canonical = ::kexin::json::Canonicalize(json::parse(body));
   if (!canonical.ok()) {
@@ -169,12 +169,12 @@ void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
       initial ? FindByPeerPid(s, side, caller.public_key, cpid)
               : LoadNegotiation(s, side == Side::kProvider ? ppid : cpid);
   if (!found.ok()) return abort(Error(500, ppid, cpid, "internal", found.status().ToString()));
-  if (!initial && (!found->has_value() || (*found)->side != side ||
-                   (*found)->peer_key != caller.public_key)) {
+  if (!initial &&
+      (!found->has_value() || (*found)->side != side || (*found)->peer_key != caller.public_key)) {
     return abort(Error(404, ppid, cpid, "unknown_negotiation",
                        "no " + std::string(SideName(side)) + " negotiation '" +
-                           (side == Side::kProvider ? ppid : cpid) + "' with peer '" +
-                           caller.name + "'"));
+                           (side == Side::kProvider ? ppid : cpid) + "' with peer '" + caller.name +
+                           "'"));
   }
   if (found->has_value()) {
     auto prior = FindReply(s, (*found)->id, digest);
@@ -208,7 +208,8 @@ void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
         return abort(Error(429, "", cpid, "too_many_negotiations",
                            "peer '" + caller.name + "' has " + std::to_string(*open) +
                                " negotiations with this provider that are not final, the limit"
-                               " per peer is " + std::to_string(config_.max_open_per_peer) +
+                               " per peer is " +
+                               std::to_string(config_.max_open_per_peer) +
                                " (kexin serve --max-negotiations-per-peer); finish or terminate"
                                " some first"));
       }
@@ -251,11 +252,10 @@ void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
     n = std::move(**found);
     const std::string& other_pid = side == Side::kProvider ? cpid : ppid;
     if (!n.peer_pid.empty() && other_pid != n.peer_pid) {
-      return abort(Error(400, ppid, cpid, "pid_mismatch",
-                         "the message's " +
-                             std::string(side == Side::kProvider ? "consumerPid" : "providerPid") +
-                             " '" + other_pid + "' is not this negotiation's '" + n.peer_pid +
-                             "'"));
+      return abort(Error(
+          400, ppid, cpid, "pid_mismatch",
+          "the message's " + std::string(side == Side::kProvider ? "consumerPid" : "providerPid") +
+              " '" + other_pid + "' is not this negotiation's '" + n.peer_pid + "'"));
     }
     auto next = Next(n.state, m.type, Other(side));
     if (!next.ok() && n.pending && Next(*n.pending, m.type, Other(side)).ok()) {
@@ -309,14 +309,15 @@ void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
         Status check = CheckAgreement(n, m, config_.public_key, config_.policies_match);
         if (!check.ok()) {
           bool bad_sig = check.code() == StatusCode::kCorruption;
-          return abort(Error(400, ppid, cpid, bad_sig ? "bad_agreement_signature" : "invalid_agreement",
+          return abort(Error(400, ppid, cpid,
+                             bad_sig ? "bad_agreement_signature" : "invalid_agreement",
                              check.message()));
         }
         auto hash = AgreementHash(m.agreement);
         auto sig = SignAgreement(config_.key, m.agreement);
-        if (!hash.ok() || !sig.ok()) return abort(Error(400, ppid, cpid, "invalid_agreement",
-                                                        hash.ok() ? sig.status().message()
-                                                                  : hash.status().message()));
+        if (!hash.ok() || !sig.ok())
+          return abort(Error(400, ppid, cpid, "invalid_agreement",
+                             hash.ok() ? sig.status().message() : hash.status().message()));
         n.agreement = m.agreement;
         n.agreement_hash = *hash;
         n.provider_signature = m.provider_signature;
@@ -336,8 +337,8 @@ void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
         if (m.agreement_hash != n.agreement_hash) {
           return abort(Error(400, ppid, cpid, "invalid_agreement",
                              "kexin:agreementHash '" + m.agreement_hash +
-                                 "' is not the hash of agreement '" +
-                                 n.agreement.value("@id", "") + "' (" + n.agreement_hash + ")"));
+                                 "' is not the hash of agreement '" + n.agreement.value("@id", "") +
+                                 "' (" + n.agreement_hash + ")"));
         }
         Status v = VerifyAgreement(n.peer_key, n.agreement, m.consumer_signature);
         if (!v.ok()) {

@@ -21,17 +21,17 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <thread>
 #include <mutex>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -72,8 +72,8 @@ struct TransportReply {
   std::string body;
 };
 // Sends a signed POST with a JSON body; kIoError on transport failure.
-using Transport = std::function<Result<TransportReply>(const std::string& url,
-                                                       const std::string& body)>;
+using Transport =
+    std::function<Result<TransportReply>(const std::string& url, const std::string& body)>;
 
 struct RetryPolicy {
   int max_attempts = 12;
@@ -263,7 +263,7 @@ class Engine {
   std::deque<OutboxItem> ready_;  // queued by this process, leased in the store until delivered
   std::mutex inflight_mu_;
   struct PeerSlots {
-    int inflight = 0;                                   // deliveries in flight
+    int inflight = 0;                                    // deliveries in flight
     std::deque<std::pair<int64_t, OutboxItem>> waiting;  // (since, item) for a free slot
   };
   std::map<std::string, PeerSlots> peer_slots_;
@@ -273,7 +273,6 @@ class Engine {
   bool record_in_background_ = false;
   bool record_stop_ = false;
 };
-
 
 }  // namespace kexin::contract
 

@@ -44,8 +44,8 @@ json LedgerBody(const Negotiation& n, const std::string& node_key) {
             {"dataset", n.dataset},
             {"offer", n.offer_id}};
   // The agreement is named from AGREED on: before, a provider may hold one not yet delivered.
-  if (!n.agreement.is_null() && (n.state == State::kAgreed || n.state == State::kVerified ||
-                                 n.state == State::kFinalized)) {
+  if (!n.agreement.is_null() &&
+      (n.state == State::kAgreed || n.state == State::kVerified || n.state == State::kFinalized)) {
     b["agreement"] = n.agreement.value("@id", "");
     b["agreementHash"] = n.agreement_hash;
   }
@@ -54,8 +54,7 @@ json LedgerBody(const Negotiation& n, const std::string& node_key) {
 }
 
 Status AddStateEvent(store::Store& s, const Negotiation& n, const std::string& own_key) {
-  return AddLoggedEvent(s, n.id, std::string(LedgerType(n.state)), n.state,
-                        LedgerBody(n, own_key));
+  return AddLoggedEvent(s, n.id, std::string(LedgerType(n.state)), n.state, LedgerBody(n, own_key));
 }
 
 std::string PeerEndpoint(const Negotiation& n, MessageType t) {
@@ -64,16 +63,23 @@ std::string PeerEndpoint(const Negotiation& n, MessageType t) {
     switch (t) {
       case MessageType::kRequest:
         return n.peer_pid.empty() ? base + "request" : base + n.peer_pid + "/request";
-      case MessageType::kAccepted: return base + n.peer_pid + "/events";
-      case MessageType::kVerification: return base + n.peer_pid + "/agreement/verification";
-      default: return base + n.peer_pid + "/termination";
+      case MessageType::kAccepted:
+        return base + n.peer_pid + "/events";
+      case MessageType::kVerification:
+        return base + n.peer_pid + "/agreement/verification";
+      default:
+        return base + n.peer_pid + "/termination";
     }
   }
   switch (t) {  // to the consumer's callback endpoints
-    case MessageType::kOffer: return base + n.peer_pid + "/offers";
-    case MessageType::kAgreement: return base + n.peer_pid + "/agreement";
-    case MessageType::kFinalized: return base + n.peer_pid + "/events";
-    default: return base + n.peer_pid + "/termination";
+    case MessageType::kOffer:
+      return base + n.peer_pid + "/offers";
+    case MessageType::kAgreement:
+      return base + n.peer_pid + "/agreement";
+    case MessageType::kFinalized:
+      return base + n.peer_pid + "/events";
+    default:
+      return base + n.peer_pid + "/termination";
   }
 }
 
@@ -109,9 +115,9 @@ Status PrepareAgreement(store::Store& s, Negotiation& n, const crypto::SigningKe
 namespace {
 
 std::optional<MessageType> KindType(const std::string& kind) {
-  for (MessageType t : {MessageType::kRequest, MessageType::kOffer, MessageType::kAccepted,
-                        MessageType::kAgreement, MessageType::kVerification,
-                        MessageType::kFinalized, MessageType::kTermination}) {
+  for (MessageType t :
+       {MessageType::kRequest, MessageType::kOffer, MessageType::kAccepted, MessageType::kAgreement,
+        MessageType::kVerification, MessageType::kFinalized, MessageType::kTermination}) {
     if (MessageTypeName(t) == kind) return t;
   }
   return std::nullopt;
@@ -223,7 +229,7 @@ Result<Negotiation> Engine::Approve(const std::string& id) {
       }
       n.decision = "approved";
       KEXIN_RETURN_IF_ERROR(internal::AddLoggedEvent(s, n.id, "contract.approved", n.state,
-                                     internal::LedgerBody(n, config_.public_key)));
+                                                     internal::LedgerBody(n, config_.public_key)));
       return internal::PrepareAgreement(s, n, config_.key, config_.public_key);
     }
     if (n.state != State::kOffered || n.pending) {
@@ -250,7 +256,7 @@ Result<Negotiation> Engine::Reject(const std::string& id, const std::string& rea
     n.decision = "rejected";
     n.reason = reason;
     KEXIN_RETURN_IF_ERROR(internal::AddLoggedEvent(s, n.id, "contract.rejected", n.state,
-                                   internal::LedgerBody(n, config_.public_key)));
+                                                   internal::LedgerBody(n, config_.public_key)));
     KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
         s, n, MessageType::kTermination, TerminationMessage(n.id, n.peer_pid, "rejected", reason)));
     n.pending = State::kTerminated;
@@ -352,8 +358,8 @@ Result<int> Engine::DeliverDue(size_t limit) {
     // Items for a peer whose delivery slots are all taken stay due for a later pass.
     std::vector<std::string> busy = BusyPeers();
     KEXIN_RETURN_IF_ERROR(InTxn([&](store::Store& w) -> Status {
-      KEXIN_ASSIGN_OR_RETURN(items, LeaseDue(w, NowMs(), config_.retry.lease_ms,
-                                             static_cast<int64_t>(limit), busy));
+      KEXIN_ASSIGN_OR_RETURN(
+          items, LeaseDue(w, NowMs(), config_.retry.lease_ms, static_cast<int64_t>(limit), busy));
       return Status::Ok();
     }));
   }
@@ -391,16 +397,16 @@ Result<int> Engine::DeliverDue(size_t limit) {
 Status Engine::Deliver(store::Store& s, OutboxItem item) {
   auto reply = config_.transport(item.url, item.body);
   if (reply.ok() && reply->status >= 200 && reply->status < 300) return ApplyAck(item, *reply);
-  const bool retryable = !reply.ok() || reply->status >= 500 || reply->status == 408 ||
-                         reply->status == 429;
+  const bool retryable =
+      !reply.ok() || reply->status >= 500 || reply->status == 408 || reply->status == 429;
   std::string why = !reply.ok() ? reply.status().message()
                                 : "peer answered " + std::to_string(reply->status) + " " +
                                       PeerReason(reply->body);
   if (!retryable) return FailDelivery(item, item.kind + " rejected: " + why, /*tell_peer=*/true);
   ++item.attempts;
   if (item.attempts >= config_.retry.max_attempts) {
-    return FailDelivery(item, item.kind + " undeliverable after " +
-                                  std::to_string(item.attempts) + " attempts: " + why);
+    return FailDelivery(item, item.kind + " undeliverable after " + std::to_string(item.attempts) +
+                                  " attempts: " + why);
   }
   int64_t backoff = config_.retry.base_backoff_ms << std::min<int64_t>(item.attempts - 1, 20);
   backoff = std::min(backoff, config_.retry.max_backoff_ms);
@@ -459,7 +465,8 @@ Status Engine::FailDelivery(const OutboxItem& item, const std::string& why, bool
     if (IsFinal(n.state)) return Status::Ok();
     KEXIN_RETURN_IF_ERROR(CompletePendingOutbox(s, n.id));
     n.reason = why;
-    if (tell_peer && !n.peer_pid.empty() && item.kind != MessageTypeName(MessageType::kTermination)) {
+    if (tell_peer && !n.peer_pid.empty() &&
+        item.kind != MessageTypeName(MessageType::kTermination)) {
       // The peer refused our message: tell it the negotiation is over, so it does not wait.
       KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
           s, n, MessageType::kTermination,

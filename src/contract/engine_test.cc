@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
-#include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -23,7 +23,8 @@ using nlohmann::json;
 
 json Policy(const std::string& purpose) {
   return json::parse(R"({"permission":[{"action":"use","constraint":[{"leftOperand":"purpose",
-    "operator":"eq","rightOperand":")" + purpose + R"("}]}]})");
+    "operator":"eq","rightOperand":")" +
+                     purpose + R"("}]}]})");
 }
 
 std::string Hex(const crypto::SigningKey& k) {
@@ -38,8 +39,8 @@ struct Node {
   std::unique_ptr<Engine> engine;
   crypto::SigningKey key = crypto::SigningKey::Generate();
   std::string url;
-  int64_t max_open = 10000;  // EngineConfig::max_open_per_peer
-  int per_peer = 0;          // EngineConfig::max_inflight_per_peer
+  int64_t max_open = 10000;                         // EngineConfig::max_open_per_peer
+  int per_peer = 0;                                 // EngineConfig::max_inflight_per_peer
   std::atomic<int> in_flight{0}, max_in_flight{0};  // deliveries this node is sending
   std::mutex mu;
   std::map<std::thread::id, std::unique_ptr<store::Store>> per_thread;
@@ -103,8 +104,8 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
       return Send(is_provider ? consumer_ : provider_, is_provider ? provider_ : consumer_, url,
                   body);
     };
-    c.check_offer = [this](store::Store&, const OfferRequest& r)
-        -> std::variant<OfferTerms, OfferRejection> {
+    c.check_offer = [this](store::Store&,
+                           const OfferRequest& r) -> std::variant<OfferTerms, OfferRejection> {
       if (r.offer_id != "offer-1") return OfferRejection{404, "unknown_offer", "no offer"};
       if (!SameRules(r.requested, Policy("credit-scoring")).ok())
         return OfferRejection{422, "policy_mismatch", "purpose differs from offer-1"};
@@ -142,7 +143,8 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     Caller caller{"peer", Hex(from.key), from.url};
     std::string path = url.substr(to.url.size());
     Reply r;
-    auto seg = [&](const std::string& prefix, const std::string& suffix) -> std::optional<std::string> {
+    auto seg = [&](const std::string& prefix,
+                   const std::string& suffix) -> std::optional<std::string> {
       if (path.rfind(prefix, 0) != 0 || path.size() < prefix.size() + suffix.size() ||
           path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)
         return std::nullopt;
@@ -151,17 +153,20 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     if (path == "/dsp/negotiations/request") {
       r = to.engine->Receive(Side::kProvider, "ContractRequestMessage", "", caller, body);
     } else if (auto p = seg("/dsp/negotiations/", "/agreement/verification")) {
-      r = to.engine->Receive(Side::kProvider, "ContractAgreementVerificationMessage", *p, caller, body);
+      r = to.engine->Receive(Side::kProvider, "ContractAgreementVerificationMessage", *p, caller,
+                             body);
     } else if (auto p = seg("/dsp/negotiations/", "/events")) {
       r = to.engine->Receive(Side::kProvider, "ContractNegotiationEventMessage", *p, caller, body);
     } else if (auto p = seg("/dsp/negotiations/", "/termination")) {
-      r = to.engine->Receive(Side::kProvider, "ContractNegotiationTerminationMessage", *p, caller, body);
+      r = to.engine->Receive(Side::kProvider, "ContractNegotiationTerminationMessage", *p, caller,
+                             body);
     } else if (auto p = seg("/dsp/callback/negotiations/", "/agreement")) {
       r = to.engine->Receive(Side::kConsumer, "ContractAgreementMessage", *p, caller, body);
     } else if (auto p = seg("/dsp/callback/negotiations/", "/events")) {
       r = to.engine->Receive(Side::kConsumer, "ContractNegotiationEventMessage", *p, caller, body);
     } else if (auto p = seg("/dsp/callback/negotiations/", "/termination")) {
-      r = to.engine->Receive(Side::kConsumer, "ContractNegotiationTerminationMessage", *p, caller, body);
+      r = to.engine->Receive(Side::kConsumer, "ContractNegotiationTerminationMessage", *p, caller,
+                             body);
     } else {
       return TransportReply{404, "{}"};
     }
@@ -186,6 +191,25 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
       if (*a == 0 && *b == 0) return;
     }
     FAIL() << "outbox never drained";
+  }
+
+  // Four threads deliver from both engines, `batch` items per call, round after round until a
+  // round sends nothing (at most 50 rounds), as the server's outbox workers do.
+  void DeliverWithFourWorkers(size_t batch) {
+    for (int round = 0; round < 50; ++round) {
+      std::vector<std::thread> workers;
+      std::atomic<int> sent{0};
+      for (int w = 0; w < 4; ++w) {
+        workers.emplace_back([&] {
+          auto a = consumer_.engine->DeliverDue(batch);
+          auto b = provider_.engine->DeliverDue(batch);
+          sent += (a.ok() ? *a : 0) + (b.ok() ? *b : 0);
+        });
+      }
+      for (auto& w : workers) w.join();
+      if (sent == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
   }
 
   Negotiation Load(Node& n, const std::string& id) {
@@ -330,7 +354,8 @@ TEST_P(EngineTest, NegotiatesToFinalizedWithBothSignaturesOnBothLedgers) {
   ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
   std::string files;
   for (size_t i = 0; i < sent_.size(); ++i) {
-    for (const auto& [tag, text] : {std::pair{"m", sent_[i].body}, std::pair{"r", sent_[i].reply}}) {
+    for (const auto& [tag, text] :
+         {std::pair{"m", sent_[i].body}, std::pair{"r", sent_[i].reply}}) {
       std::string f = dir + "/" + tag + std::to_string(i) + ".json";
       std::ofstream(f) << text;
       files += " " + f;
@@ -373,9 +398,9 @@ TEST_P(EngineTest, InvalidTransitionsAreRefusedWithoutStateChange) {
   Caller from_provider{"peer", Hex(provider_.key), provider_.url};
   auto version = p.version;
   // Verification before any agreement: 409, nothing changes.
-  Reply r = provider_.engine->Receive(
-      Side::kProvider, "ContractAgreementVerificationMessage", p.id, from_consumer,
-      VerificationMessage(p.id, c.id, "00", "c2ln").dump());
+  Reply r = provider_.engine->Receive(Side::kProvider, "ContractAgreementVerificationMessage", p.id,
+                                      from_consumer,
+                                      VerificationMessage(p.id, c.id, "00", "c2ln").dump());
   EXPECT_EQ(r.status, 409);
   EXPECT_EQ(r.body["code"], "invalid_transition");
   EXPECT_EQ(r.body["@type"], "ContractNegotiationError");
@@ -513,7 +538,8 @@ TEST_P(EngineTest, ConsumerTerminatesWhileWaiting) {
 
 TEST_P(EngineTest, TamperedAgreementIsRefusedAndTheProviderTerminates) {
   tamper_ = [](const std::string& url, const std::string& body) {
-    if (url.find("/agreement") == std::string::npos || url.find("verification") != std::string::npos)
+    if (url.find("/agreement") == std::string::npos ||
+        url.find("verification") != std::string::npos)
       return body;
     json j = json::parse(body);
     j["agreement"]["permission"][0]["action"] = "distribute";
@@ -538,7 +564,8 @@ TEST_P(EngineTest, TamperedAgreementIsRefusedAndTheProviderTerminates) {
 TEST_P(EngineTest, ForgedAgreementSignatureIsRefused) {
   auto forger = crypto::SigningKey::Generate();
   tamper_ = [&forger](const std::string& url, const std::string& body) {
-    if (url.find("/agreement") == std::string::npos || url.find("verification") != std::string::npos)
+    if (url.find("/agreement") == std::string::npos ||
+        url.find("verification") != std::string::npos)
       return body;
     json j = json::parse(body);
     j["kexin:signature"] = *SignAgreement(forger, j["agreement"]);
@@ -563,8 +590,7 @@ TEST_P(EngineTest, ConsumerAcceptsACounterOffer) {
   offer["@type"] = "Offer";
   offer["@id"] = "offer-2";
   offer["target"] = "reg-1";
-  Reply r = consumer_.engine->Receive(Side::kConsumer, "ContractOfferMessage", c.id,
-                                      from_provider,
+  Reply r = consumer_.engine->Receive(Side::kConsumer, "ContractOfferMessage", c.id, from_provider,
                                       OfferMessage(c.peer_pid, c.id, offer, "").dump());
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body["state"], "OFFERED");
@@ -591,20 +617,7 @@ TEST_P(EngineTest, ConcurrentNegotiationsShareCommitsAndAllFinalize) {
   for (auto& t : threads) t.join();
   ASSERT_EQ(ids.size(), 80u);
   // Deliver from several threads too (the transport calls the peer engine synchronously).
-  for (int round = 0; round < 50; ++round) {
-    std::vector<std::thread> workers;
-    std::atomic<int> sent{0};
-    for (int w = 0; w < 4; ++w) {
-      workers.emplace_back([&] {
-        auto a = consumer_.engine->DeliverDue(8);
-        auto b = provider_.engine->DeliverDue(8);
-        sent += (a.ok() ? *a : 0) + (b.ok() ? *b : 0);
-      });
-    }
-    for (auto& w : workers) w.join();
-    if (sent == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(3));
-  }
+  DeliverWithFourWorkers(8);
   for (const auto& id : ids) EXPECT_EQ(Load(consumer_, id).state, State::kFinalized) << id;
   EXPECT_EQ(consumer_.ledger->Size(), 80u * 5);
   EXPECT_EQ(provider_.ledger->Size(), 80u * 4);
@@ -633,19 +646,7 @@ TEST_P(EngineSlotTest, WaitingMessagesAreHandedToTheFreedSlotAndAllFinalize) {
     ASSERT_TRUE(n.ok()) << n.status().ToString();
     ids.push_back(n->id);
   }
-  for (int round = 0; round < 50; ++round) {
-    std::vector<std::thread> workers;
-    std::atomic<int> sent{0};
-    for (int w = 0; w < 4; ++w) {  // four workers per node, one slot per peer
-      workers.emplace_back([&] {
-        auto a = consumer_.engine->DeliverDue(4);
-        auto b = provider_.engine->DeliverDue(4);
-        sent += (a.ok() ? *a : 0) + (b.ok() ? *b : 0);
-      });
-    }
-    for (auto& w : workers) w.join();
-    if (sent == 0) break;
-  }
+  DeliverWithFourWorkers(4);  // four workers per node, one slot per peer
   for (const auto& id : ids) EXPECT_EQ(Load(consumer_, id).state, State::kFinalized) << id;
   EXPECT_EQ(consumer_.max_in_flight.load(), 1);
   EXPECT_EQ(provider_.max_in_flight.load(), 1);

@@ -33,7 +33,8 @@ Result<std::string> OptString(const json& j, std::string_view type, const char* 
   const std::string& v = it->get_ref<const std::string&>();
   if (required && v.empty()) return Field(type, name, "must not be empty");
   // Process ids end up in the URLs this node sends to (signed): only URL-safe characters.
-  if (std::string_view(name).size() > 3 && std::string_view(name).substr(std::strlen(name) - 3) == "Pid") {
+  if (std::string_view(name).size() > 3 &&
+      std::string_view(name).substr(std::strlen(name) - 3) == "Pid") {
     if (v.size() > 200) return Field(type, name, "is longer than 200 characters");
     for (unsigned char c : v) {
       if (!std::isalnum(c) && c != ':' && c != '-' && c != '.' && c != '_') {
@@ -75,7 +76,8 @@ Result<Message> ParseMessage(std::string_view body, std::string_view expected_ty
   auto parsed = server::ParseJsonLimited(body, std::string(expected_type) + ": body");
   if (!parsed.ok()) return parsed.status();
   json j = std::move(*parsed);
-  if (!j.is_object()) return InvalidArgument(std::string(expected_type) + ": body is not an object");
+  if (!j.is_object())
+    return InvalidArgument(std::string(expected_type) + ": body is not an object");
   const std::string_view type = expected_type;
   auto ctx = j.find("@context");
   bool has_context = false;
@@ -86,8 +88,8 @@ Result<Message> ParseMessage(std::string_view body, std::string_view expected_ty
     }
   }
   if (!has_context) {
-    return Field(type, "@context", "must be an array containing \"" + std::string(kDspContext) +
-                                       "\"");
+    return Field(type, "@context",
+                 "must be an array containing \"" + std::string(kDspContext) + "\"");
   }
   auto t = j.find("@type");
   if (t == j.end() || !t->is_string() || *t != expected_type) {
@@ -228,8 +230,7 @@ json TerminationMessage(const std::string& provider_pid, const std::string& cons
   return j;
 }
 
-json NegotiationAck(const std::string& provider_pid, const std::string& consumer_pid,
-                    State state) {
+json NegotiationAck(const std::string& provider_pid, const std::string& consumer_pid, State state) {
   json j = Base("ContractNegotiation");
   j["providerPid"] = provider_pid;
   j["consumerPid"] = consumer_pid;

@@ -1,5 +1,4 @@
 #include "contract/messages.h"
-#include "contract/negotiation_store.h"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +7,7 @@
 #include <sstream>
 
 #include "contract/agreement.h"
+#include "contract/negotiation_store.h"
 #include "crypto/crypto.h"
 
 namespace kexin::contract {
@@ -52,8 +52,8 @@ void ExpectSchemaValid(const std::vector<json>& messages) {
 
 TEST(ContractMessagesTest, BuiltMessagesValidateAgainstOfficialSchemas) {
   auto key = crypto::SigningKey::Generate();
-  json agreement = BuildAgreement("urn:uuid:a", "reg-1", std::string(64, 'a'),
-                                  std::string(64, 'b'), "2026-12-03T20:00:00Z", SampleOffer());
+  json agreement = BuildAgreement("urn:uuid:a", "reg-1", std::string(64, 'a'), std::string(64, 'b'),
+                                  "2026-12-03T20:00:00Z", SampleOffer());
   auto sig = SignAgreement(key, agreement);
   ASSERT_TRUE(sig.ok());
   std::vector<json> msgs = {
@@ -78,8 +78,8 @@ TEST(ContractMessagesTest, SchemaValidatorRejectsABrokenMessage) {
   bad["state"] = "INITIAL";
   std::string f = ::testing::TempDir() + "/dsp_bad_" + crypto::RandomToken(4) + ".json";
   std::ofstream(f) << bad.dump();
-  std::string cmd = "python3 " + SourceDir() + "/tests/dsp_validate.py " + SpecsDir() + " " + f +
-                    " > /dev/null";
+  std::string cmd =
+      "python3 " + SourceDir() + "/tests/dsp_validate.py " + SpecsDir() + " " + f + " > /dev/null";
   EXPECT_NE(std::system(cmd.c_str()), 0);
 }
 
@@ -102,8 +102,8 @@ TEST(ContractMessagesTest, ParsesOfficialExamples) {
   auto offer = ParseMessage(ReadFile(ex + "contract-offer-message.json"), "ContractOfferMessage");
   ASSERT_TRUE(offer.ok()) << offer.status().ToString();
   // kexin requires its signature on agreements; the unsigned example is refused by name.
-  auto agr = ParseMessage(ReadFile(ex + "contract-agreement-message.json"),
-                          "ContractAgreementMessage");
+  auto agr =
+      ParseMessage(ReadFile(ex + "contract-agreement-message.json"), "ContractAgreementMessage");
   ASSERT_FALSE(agr.ok());
   EXPECT_EQ(agr.status().message(),
             "ContractAgreementMessage: field 'kexin:signature' is required");
@@ -157,10 +157,10 @@ TEST(ContractMessagesTest, RefusalsNameTheField) {
 TEST(ContractAgreementTest, SignedByProviderCountersignedByConsumer) {
   auto provider = crypto::SigningKey::Generate();
   auto consumer = crypto::SigningKey::Generate();
-  std::string pk = crypto::HexEncode(std::string_view(
-      reinterpret_cast<const char*>(provider.public_key().data()), 32));
-  std::string ck = crypto::HexEncode(std::string_view(
-      reinterpret_cast<const char*>(consumer.public_key().data()), 32));
+  std::string pk = crypto::HexEncode(
+      std::string_view(reinterpret_cast<const char*>(provider.public_key().data()), 32));
+  std::string ck = crypto::HexEncode(
+      std::string_view(reinterpret_cast<const char*>(consumer.public_key().data()), 32));
   json a = BuildAgreement("urn:uuid:a", "reg-1", pk, ck, "2026-12-03T20:00:00Z", SampleOffer());
   EXPECT_EQ(a["assigner"], "urn:kexin:node:" + pk);
   EXPECT_EQ(a["permission"], SampleOffer()["permission"]);
@@ -197,7 +197,8 @@ TEST(ContractMessagesTest, NewUrnIsAVersion7UuidInTimeOrder) {
   EXPECT_NE(NewUrn(), u);
   // Ids made later sort after (a different millisecond), so recent rows share B-tree pages.
   std::string later;
-  do later = NewUrn(); while (std::stoll(later.substr(9, 8) + later.substr(18, 4), nullptr, 16) == ms);
+  do later = NewUrn();
+  while (std::stoll(later.substr(9, 8) + later.substr(18, 4), nullptr, 16) == ms);
   EXPECT_LT(u, later);
 }
 

@@ -94,10 +94,26 @@ Status InsertNegotiation(store::Store& s, Negotiation& n) {
   return s.Exec(std::string("INSERT INTO negotiations (") + kColumns +
                     ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,"
                     "$20,$21)",
-                {n.id, std::string(SideName(n.side)), n.peer_pid, n.peer_name, n.peer_key,
-                 n.peer_url, std::string(StateName(n.state)), Pending(n), n.dataset, n.offer_id,
-                 n.offer.dump(), int64_t{n.manual}, n.decision, AgreementText(n), n.agreement_hash,
-                 n.provider_signature, n.consumer_signature, n.reason, n.version, n.created,
+                {n.id,
+                 std::string(SideName(n.side)),
+                 n.peer_pid,
+                 n.peer_name,
+                 n.peer_key,
+                 n.peer_url,
+                 std::string(StateName(n.state)),
+                 Pending(n),
+                 n.dataset,
+                 n.offer_id,
+                 n.offer.dump(),
+                 int64_t{n.manual},
+                 n.decision,
+                 AgreementText(n),
+                 n.agreement_hash,
+                 n.provider_signature,
+                 n.consumer_signature,
+                 n.reason,
+                 n.version,
+                 n.created,
                  n.updated});
 }
 
@@ -204,11 +220,10 @@ Result<std::vector<Event>> ListEvents(store::Store& s, const std::string& negoti
 
 Result<std::vector<Event>> ClaimUnrecordedEvents(store::Store& s,
                                                  const std::string& negotiation_id) {
-  KEXIN_ASSIGN_OR_RETURN(auto rows,
-                         s.Query("UPDATE negotiation_events SET ledger_index = -1"
-                                 " WHERE negotiation_id = $1 AND ledger_index IS NULL"
-                                 " RETURNING seq, time, type, state, body",
-                                 {negotiation_id}));
+  KEXIN_ASSIGN_OR_RETURN(auto rows, s.Query("UPDATE negotiation_events SET ledger_index = -1"
+                                            " WHERE negotiation_id = $1 AND ledger_index IS NULL"
+                                            " RETURNING seq, time, type, state, body",
+                                            {negotiation_id}));
   std::vector<Event> out;
   for (const auto& r : rows) {
     Event e;
@@ -230,11 +245,11 @@ Status SetEventLedgerIndex(store::Store& s, const std::string& negotiation_id, i
       {index, negotiation_id, seq});
 }
 
-Result<std::vector<std::string>> NegotiationsWithUnrecordedEvents(store::Store& s,
-                                                                  int64_t limit) {
+Result<std::vector<std::string>> NegotiationsWithUnrecordedEvents(store::Store& s, int64_t limit) {
   KEXIN_ASSIGN_OR_RETURN(auto rows, s.Query("SELECT DISTINCT negotiation_id FROM "
                                             "negotiation_events WHERE ledger_index IS NULL"
-                                            " LIMIT " + std::to_string(limit)));
+                                            " LIMIT " +
+                                            std::to_string(limit)));
   std::vector<std::string> out;
   for (const auto& r : rows) out.push_back(AsText(r[0]));
   return out;
@@ -276,21 +291,22 @@ Result<std::vector<OutboxItem>> LeaseDue(store::Store& s, int64_t now_ms, int64_
             std::to_string(params.size());
   }
   KEXIN_ASSIGN_OR_RETURN(
-      auto rows, s.Query("UPDATE negotiation_outbox SET next_attempt = $1 WHERE id IN (SELECT id"
-                         " FROM negotiation_outbox WHERE status = 'pending' AND next_attempt <= $2" +
-                         skip + " ORDER BY next_attempt LIMIT " + std::to_string(limit) +
-                         ") AND status = 'pending' AND next_attempt <= $2 RETURNING " +
-                         kOutboxColumns,
-                         params));
+      auto rows,
+      s.Query("UPDATE negotiation_outbox SET next_attempt = $1 WHERE id IN (SELECT id"
+              " FROM negotiation_outbox WHERE status = 'pending' AND next_attempt <= $2" +
+                  skip + " ORDER BY next_attempt LIMIT " + std::to_string(limit) +
+                  ") AND status = 'pending' AND next_attempt <= $2 RETURNING " + kOutboxColumns,
+              params));
   std::vector<OutboxItem> out;
   for (const auto& r : rows) out.push_back(OutboxFromRow(r));
   return out;
 }
 
 Status DeferOutbox(store::Store& s, const std::string& id, int64_t next_attempt_ms) {
-  return s.Exec("UPDATE negotiation_outbox SET next_attempt = $1 WHERE id = $2 AND"
-                " status = 'pending'",
-                {next_attempt_ms, id});
+  return s.Exec(
+      "UPDATE negotiation_outbox SET next_attempt = $1 WHERE id = $2 AND"
+      " status = 'pending'",
+      {next_attempt_ms, id});
 }
 
 Result<bool> HasDue(store::Store& s, int64_t now_ms) {
@@ -301,15 +317,17 @@ Result<bool> HasDue(store::Store& s, int64_t now_ms) {
 }
 
 Status RescheduleOutbox(store::Store& s, const OutboxItem& o) {
-  return s.Exec("UPDATE negotiation_outbox SET attempts=$1, next_attempt=$2, last_error=$3"
-                " WHERE id=$4 AND status='pending'",
-                {o.attempts, o.next_attempt_ms, o.last_error, o.id});
+  return s.Exec(
+      "UPDATE negotiation_outbox SET attempts=$1, next_attempt=$2, last_error=$3"
+      " WHERE id=$4 AND status='pending'",
+      {o.attempts, o.next_attempt_ms, o.last_error, o.id});
 }
 
 Status UpdateOutbox(store::Store& s, const OutboxItem& o) {
-  return s.Exec("UPDATE negotiation_outbox SET attempts=$1, next_attempt=$2, status=$3,"
-                " last_error=$4 WHERE id=$5",
-                {o.attempts, o.next_attempt_ms, o.status, o.last_error, o.id});
+  return s.Exec(
+      "UPDATE negotiation_outbox SET attempts=$1, next_attempt=$2, status=$3,"
+      " last_error=$4 WHERE id=$5",
+      {o.attempts, o.next_attempt_ms, o.status, o.last_error, o.id});
 }
 
 Result<std::optional<OutboxItem>> LoadOutbox(store::Store& s, const std::string& id) {
@@ -331,9 +349,10 @@ Result<std::vector<OutboxItem>> ListOutbox(store::Store& s, const std::string& n
 }
 
 Status CompletePendingOutbox(store::Store& s, const std::string& negotiation_id) {
-  return s.Exec("UPDATE negotiation_outbox SET status = 'done' WHERE negotiation_id = $1 AND"
-                " status = 'pending'",
-                {negotiation_id});
+  return s.Exec(
+      "UPDATE negotiation_outbox SET status = 'done' WHERE negotiation_id = $1 AND"
+      " status = 'pending'",
+      {negotiation_id});
 }
 
 }  // namespace kexin::contract

@@ -31,9 +31,9 @@ struct Negotiation {
   std::optional<State> pending;  // state entered when the peer acknowledges our message in flight
   std::string dataset;
   std::string offer_id;
-  nlohmann::json offer;  // the MessageOffer as requested (consumer) / accepted (provider)
-  bool manual = false;   // provider: the offer needs `kexin contract approve`
-  std::string decision;  // "", "approved", "rejected"
+  nlohmann::json offer;      // the MessageOffer as requested (consumer) / accepted (provider)
+  bool manual = false;       // provider: the offer needs `kexin contract approve`
+  std::string decision;      // "", "approved", "rejected"
   nlohmann::json agreement;  // null until agreed
   std::string agreement_hash, provider_signature, consumer_signature;
   std::string reason;  // termination reason
@@ -60,7 +60,7 @@ struct OutboxItem {
   std::string url;
   std::string body;
   int64_t attempts = 0;
-  int64_t next_attempt_ms = 0;  // unix milliseconds
+  int64_t next_attempt_ms = 0;     // unix milliseconds
   std::string status = "pending";  // pending, done, failed
   std::string last_error;
 };

@@ -61,19 +61,23 @@ Response Internal(const Request& req, const Status& st) {
 // The official schema is named, not referenced, so the OpenAPI document stays self-contained.
 json Ref(const std::string& name) {
   return {{"type", "object"},
-          {"description", "Dataspace Protocol 2025-1 message, JSON schema "
-                          "https://w3id.org/dspace/2025/1/negotiation/" + name}};
+          {"description",
+           "Dataspace Protocol 2025-1 message, JSON schema "
+           "https://w3id.org/dspace/2025/1/negotiation/" +
+               name}};
 }
 
 json NegotiationSchema() {
   return {{"type", "object"},
-          {"required", {"id", "side", "state", "providerPid", "consumerPid", "peer", "dataset",
-                        "offer"}},
+          {"required",
+           {"id", "side", "state", "providerPid", "consumerPid", "peer", "dataset", "offer"}},
           {"properties",
            {{"id", {{"type", "string"}}},
             {"side", {{"enum", {"provider", "consumer"}}}},
-            {"state", {{"enum", {"INITIAL", "REQUESTED", "OFFERED", "ACCEPTED", "AGREED",
-                                 "VERIFIED", "FINALIZED", "TERMINATED"}}}},
+            {"state",
+             {{"enum",
+               {"INITIAL", "REQUESTED", "OFFERED", "ACCEPTED", "AGREED", "VERIFIED", "FINALIZED",
+                "TERMINATED"}}}},
             {"pending", {{"type", {"string", "null"}}}},
             {"providerPid", {{"type", "string"}}},
             {"consumerPid", {{"type", "string"}}},
@@ -94,7 +98,8 @@ Response WithNegotiation(ContractService& svc, const Request& req,
   const std::string& id = req.params.at("id");
   auto n = LoadNegotiation(**s, id);
   if (!n.ok()) return Response::FromStatus(n.status());
-  if (!n->has_value()) return Response::Error(404, "not_found", "negotiation '" + id + "' does not exist");
+  if (!n->has_value())
+    return Response::Error(404, "not_found", "negotiation '" + id + "' does not exist");
   return fn(**s, **n);
 }
 
@@ -114,7 +119,8 @@ Result<json> FetchOffer(server::NodeContext& ctx, const server::Peer& peer,
   if (!ctx.client) return FailedPrecondition("the node has no peer client");
   // The dataset id becomes a path segment of a signed request: no '/', '?', '%' or spaces.
   if (dataset.empty() || dataset.size() > 200 ||
-      dataset.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-._") !=
+      dataset.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-._") !=
           std::string::npos) {
     return InvalidArgument("'dataset': '" + dataset +
                            "' is not a dataset id (letters, digits and : - . _)");
@@ -169,8 +175,8 @@ void AddDspRoutes(server::Router& router, server::NodeContext& ctx, const Servic
        "DSP callback: the provider offers (counter-offer)", "contract-offer-message-schema.json"},
       {"/dsp/callback/negotiations/:cid/agreement", Side::kConsumer, "ContractAgreementMessage",
        "DSP callback: the provider's signed agreement", "contract-agreement-message-schema.json"},
-      {"/dsp/callback/negotiations/:cid/events", Side::kConsumer,
-       "ContractNegotiationEventMessage", "DSP callback: the provider finalizes (FINALIZED)",
+      {"/dsp/callback/negotiations/:cid/events", Side::kConsumer, "ContractNegotiationEventMessage",
+       "DSP callback: the provider finalizes (FINALIZED)",
        "contract-negotiation-event-message-schema.json"},
       {"/dsp/callback/negotiations/:cid/termination", Side::kConsumer,
        "ContractNegotiationTerminationMessage", "DSP callback: the provider terminates",
@@ -180,30 +186,46 @@ void AddDspRoutes(server::Router& router, server::NodeContext& ctx, const Servic
     Side side = m.side;
     std::string type = m.type;
     std::string param = side == Side::kProvider ? "pid" : "cid";
-    router.Add(Route{
-        "POST", m.pattern, Auth::kPeer, {}, m.summary, "dsp", Ref(m.schema),
-        Ref("contract-negotiation-schema.json"),
-        [&ctx, svc, side, type, param](const Request& req, const Principal& p) {
-          auto it = req.params.find(param);
-          std::string pid = it == req.params.end() ? "" : it->second;
-          return FromReply(req,
-                           svc->engine().Receive(side, type, pid, CallerOf(ctx, p), req.body));
-        }});
+    router.Add(Route{"POST",
+                     m.pattern,
+                     Auth::kPeer,
+                     {},
+                     m.summary,
+                     "dsp",
+                     Ref(m.schema),
+                     Ref("contract-negotiation-schema.json"),
+                     [&ctx, svc, side, type, param](const Request& req, const Principal& p) {
+                       auto it = req.params.find(param);
+                       std::string pid = it == req.params.end() ? "" : it->second;
+                       return FromReply(
+                           req, svc->engine().Receive(side, type, pid, CallerOf(ctx, p), req.body));
+                     }});
   }
   for (Side side : {Side::kProvider, Side::kConsumer}) {
-    std::string base = side == Side::kProvider ? "/dsp/negotiations/:pid" : "/dsp/callback/negotiations/:cid";
+    std::string base =
+        side == Side::kProvider ? "/dsp/negotiations/:pid" : "/dsp/callback/negotiations/:cid";
     std::string param = side == Side::kProvider ? "pid" : "cid";
-    router.Add(Route{"GET", base, Auth::kPeer, {},
-                     "DSP: the negotiation's state, for its peer", "dsp", nullptr,
+    router.Add(Route{"GET",
+                     base,
+                     Auth::kPeer,
+                     {},
+                     "DSP: the negotiation's state, for its peer",
+                     "dsp",
+                     nullptr,
                      Ref("contract-negotiation-schema.json"),
                      [&ctx, svc, side, param](const Request& req, const Principal& p) {
                        return FromReply(
                            req, svc->engine().Get(side, req.params.at(param), CallerOf(ctx, p)));
                      }});
     router.Add(Route{
-        "GET", base + "/ledger", Auth::kPeer, {},
+        "GET",
+        base + "/ledger",
+        Auth::kPeer,
+        {},
         "kexin: this node's ledger entries of the negotiation with inclusion proofs, for its peer",
-        "dsp", nullptr, {{"type", "object"}},
+        "dsp",
+        nullptr,
+        {{"type", "object"}},
         [&ctx, svc, side, param](const Request& req, const Principal& p) {
           auto s = svc->engine().config().store();
           if (!s.ok()) return Internal(req, s.status());
@@ -230,22 +252,32 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
        {{"peer", {{"type", "string"}, {"description", "a name in the peers table"}}},
         {"dataset", {{"type", "string"}}},
         {"offer", {{"type", "string"}}},
-        {"policy", {{"type", "object"},
-                    {"description", "the offer's ODRL terms; fetched from the peer's catalog "
-                                    "when absent"}}}}}};
+        {"policy",
+         {{"type", "object"},
+          {"description",
+           "the offer's ODRL terms; fetched from the peer's catalog "
+           "when absent"}}}}}};
   router.Add(Route{
-      "POST", "/v1/negotiations", Auth::kToken, {Role::kAdmin, Role::kConsumer},
-      "Start a contract negotiation with a peer for one of its offers", "contract", start_schema,
-      NegotiationSchema(), [&ctx, svc](const Request& req, const Principal&) {
+      "POST",
+      "/v1/negotiations",
+      Auth::kToken,
+      {Role::kAdmin, Role::kConsumer},
+      "Start a contract negotiation with a peer for one of its offers",
+      "contract",
+      start_schema,
+      NegotiationSchema(),
+      [&ctx, svc](const Request& req, const Principal&) {
         auto body = req.JsonBody();
         if (!body.ok()) return Response::FromStatus(body.status());
         if (!body->is_object())
-          return Response::Error(400, "invalid_argument", "POST /v1/negotiations: body must be an object");
+          return Response::Error(400, "invalid_argument",
+                                 "POST /v1/negotiations: body must be an object");
         for (const char* f : {"peer", "dataset", "offer"}) {
-          if (!body->contains(f) || !(*body)[f].is_string() || (*body)[f].get<std::string>().empty())
-            return Response::Error(400, "invalid_argument",
-                                   std::string("POST /v1/negotiations: field '") + f +
-                                       "' must be a non-empty string");
+          if (!body->contains(f) || !(*body)[f].is_string() ||
+              (*body)[f].get<std::string>().empty())
+            return Response::Error(
+                400, "invalid_argument",
+                std::string("POST /v1/negotiations: field '") + f + "' must be a non-empty string");
         }
         if (body->contains("policy") && !(*body)["policy"].is_object())
           return Response::Error(400, "invalid_argument",
@@ -265,27 +297,35 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
           if (!fetched.ok()) return Response::FromStatus(fetched.status());
           policy = *fetched;
         }
-        auto n = svc->engine().Start({peer->name, peer->url, peer->public_key}, dataset, offer,
-                                     policy);
+        auto n =
+            svc->engine().Start({peer->name, peer->url, peer->public_key}, dataset, offer, policy);
         if (!n.ok()) return Response::FromStatus(n.status());
         return Response::Json(201, NegotiationJson(*n));
       }});
   router.Add(Route{
-      "GET", "/v1/negotiations", Auth::kToken, all,
-      "List negotiations, newest first (?state=&limit=&offset=)", "contract", nullptr,
-      {{"type", "object"}, {"properties", {{"negotiations", {{"type", "array"}, {"items", NegotiationSchema()}}}}}},
+      "GET",
+      "/v1/negotiations",
+      Auth::kToken,
+      all,
+      "List negotiations, newest first (?state=&limit=&offset=)",
+      "contract",
+      nullptr,
+      {{"type", "object"},
+       {"properties", {{"negotiations", {{"type", "array"}, {"items", NegotiationSchema()}}}}}},
       [svc](const Request& req, const Principal&) {
         std::string state = req.Query("state").value_or("");
         if (!state.empty() && !ParseState(state))
-          return Response::Error(400, "invalid_argument",
-                                 "GET /v1/negotiations: state '" + state + "' is not a negotiation state");
+          return Response::Error(
+              400, "invalid_argument",
+              "GET /v1/negotiations: state '" + state + "' is not a negotiation state");
         int64_t limit = 100, offset = 0;
         for (auto [name, out, max] : {std::tuple{"limit", &limit, int64_t{1000}},
                                       std::tuple{"offset", &offset, int64_t{1} << 40}}) {
           auto v = req.Query(name);
           if (!v) continue;
-          if (v->empty() || v->size() > 13 || v->find_first_not_of("0123456789") != std::string::npos ||
-              std::stoll(*v) > max || (std::string(name) == "limit" && std::stoll(*v) == 0))
+          if (v->empty() || v->size() > 13 ||
+              v->find_first_not_of("0123456789") != std::string::npos || std::stoll(*v) > max ||
+              (std::string(name) == "limit" && std::stoll(*v) == 0))
             return Response::Error(400, "invalid_argument",
                                    std::string("GET /v1/negotiations: ") + name + " '" + *v +
                                        "' must be an integer in range");
@@ -317,8 +357,9 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
         if (!body.ok()) return Response::FromStatus(body.status());
         if (!body->is_object() || !body->contains("reason") || !(*body)["reason"].is_string() ||
             (*body)["reason"].get<std::string>().empty())
-          return Response::Error(400, "invalid_argument",
-                                 req.method + " " + req.path + ": field 'reason' must be a non-empty string");
+          return Response::Error(
+              400, "invalid_argument",
+              req.method + " " + req.path + ": field 'reason' must be a non-empty string");
         reason = (*body)["reason"];
       }
       const std::string& id = req.params.at("id");
@@ -334,7 +375,8 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
           return Response::Error(403, "permission_denied",
                                  "a " + std::string(server::RoleName(who.role)) +
                                      " user may only terminate negotiations in which this node "
-                                     "is the " + std::string(server::RoleName(who.role)));
+                                     "is the " +
+                                     std::string(server::RoleName(who.role)));
         }
       }
       Result<Negotiation> r = what == "approve"  ? svc->engine().Approve(id)
@@ -344,59 +386,86 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
       return Full(*svc, *r);
     };
   };
-  router.Add(Route{"POST", "/v1/negotiations/:id/approve", Auth::kToken,
+  router.Add(Route{"POST",
+                   "/v1/negotiations/:id/approve",
+                   Auth::kToken,
                    {Role::kAdmin, Role::kProvider},
                    "Approve a negotiation held for manual approval (provider) or accept an offer "
-                   "(consumer)", "contract", nullptr, NegotiationSchema(), action("approve")});
-  router.Add(Route{"POST", "/v1/negotiations/:id/reject", Auth::kToken,
+                   "(consumer)",
+                   "contract",
+                   nullptr,
+                   NegotiationSchema(),
+                   action("approve")});
+  router.Add(Route{"POST",
+                   "/v1/negotiations/:id/reject",
+                   Auth::kToken,
                    {Role::kAdmin, Role::kProvider},
-                   "Reject a negotiation held for manual approval", "contract", reason_schema,
-                   NegotiationSchema(), action("reject")});
-  router.Add(Route{"POST", "/v1/negotiations/:id/terminate", Auth::kToken,
+                   "Reject a negotiation held for manual approval",
+                   "contract",
+                   reason_schema,
+                   NegotiationSchema(),
+                   action("reject")});
+  router.Add(Route{"POST",
+                   "/v1/negotiations/:id/terminate",
+                   Auth::kToken,
                    {Role::kAdmin, Role::kProvider, Role::kConsumer},
-                   "Terminate a negotiation that is not final", "contract", reason_schema,
-                   NegotiationSchema(), action("terminate")});
-  router.Add(Route{
-      "GET", "/v1/negotiations/:id/ledger", Auth::kToken, all,
-      "The negotiation's ledger entries with indices and inclusion proofs", "contract", nullptr,
-      {{"type", "object"}}, [&ctx, svc](const Request& req, const Principal&) {
-        return WithNegotiation(*svc, req, [&](store::Store& s, const Negotiation& n) {
-          auto events = ListEvents(s, n.id);
-          if (!events.ok()) return Response::FromStatus(events.status());
-          auto view = BuildLedgerView(*ctx.ledger, n, *events, ctx.public_key);
-          if (!view.ok()) return Response::FromStatus(view.status());
-          return Response::Json(200, *view);
-        });
-      }});
-  router.Add(Route{
-      "GET", "/v1/negotiations/:id/crosscheck", Auth::kToken, all,
-      "Fetch the peer's ledger view of the negotiation and compare it with this node's", "contract",
-      nullptr, {{"type", "object"}}, [&ctx, svc](const Request& req, const Principal&) {
-        return WithNegotiation(*svc, req, [&](store::Store& s, const Negotiation& n) {
-          if (n.peer_pid.empty())
-            return Response::Error(409, "failed_precondition",
-                                   "negotiation '" + n.id + "' has no peer process id yet");
-          auto events = ListEvents(s, n.id);
-          if (!events.ok()) return Response::FromStatus(events.status());
-          auto mine = BuildLedgerView(*ctx.ledger, n, *events, ctx.public_key);
-          if (!mine.ok()) return Response::FromStatus(mine.status());
-          std::string url = n.peer_url + "/negotiations/" + n.peer_pid + "/ledger";
-          auto r = ctx.client->Send("GET", url, "");
-          if (!r.ok()) return Response::FromStatus(r.status());
-          auto parsed = server::ParseJsonLimited(r->body, "GET " + url);
-          json theirs = parsed.ok() ? std::move(*parsed) : json();
-          if (r->status != 200 || !theirs.is_object())
-            return Response::Error(502, "peer_error", "GET " + url + " answered " +
-                                                          std::to_string(r->status));
-          if (theirs.value("node", "") != n.peer_key)
-            return Response::Error(502, "peer_error", "the peer's view names node '" +
-                                                          theirs.value("node", "") +
-                                                          "', not the peer's key");
-          CrossCheckReport report = CrossCheck(*mine, theirs);
-          return Response::Json(200, {{"report", report.ToJson()}, {"mine", *mine},
-                                      {"theirs", theirs}});
-        });
-      }});
+                   "Terminate a negotiation that is not final",
+                   "contract",
+                   reason_schema,
+                   NegotiationSchema(),
+                   action("terminate")});
+  router.Add(Route{"GET",
+                   "/v1/negotiations/:id/ledger",
+                   Auth::kToken,
+                   all,
+                   "The negotiation's ledger entries with indices and inclusion proofs",
+                   "contract",
+                   nullptr,
+                   {{"type", "object"}},
+                   [&ctx, svc](const Request& req, const Principal&) {
+                     return WithNegotiation(*svc, req, [&](store::Store& s, const Negotiation& n) {
+                       auto events = ListEvents(s, n.id);
+                       if (!events.ok()) return Response::FromStatus(events.status());
+                       auto view = BuildLedgerView(*ctx.ledger, n, *events, ctx.public_key);
+                       if (!view.ok()) return Response::FromStatus(view.status());
+                       return Response::Json(200, *view);
+                     });
+                   }});
+  router.Add(
+      Route{"GET",
+            "/v1/negotiations/:id/crosscheck",
+            Auth::kToken,
+            all,
+            "Fetch the peer's ledger view of the negotiation and compare it with this node's",
+            "contract",
+            nullptr,
+            {{"type", "object"}},
+            [&ctx, svc](const Request& req, const Principal&) {
+              return WithNegotiation(*svc, req, [&](store::Store& s, const Negotiation& n) {
+                if (n.peer_pid.empty())
+                  return Response::Error(409, "failed_precondition",
+                                         "negotiation '" + n.id + "' has no peer process id yet");
+                auto events = ListEvents(s, n.id);
+                if (!events.ok()) return Response::FromStatus(events.status());
+                auto mine = BuildLedgerView(*ctx.ledger, n, *events, ctx.public_key);
+                if (!mine.ok()) return Response::FromStatus(mine.status());
+                std::string url = n.peer_url + "/negotiations/" + n.peer_pid + "/ledger";
+                auto r = ctx.client->Send("GET", url, "");
+                if (!r.ok()) return Response::FromStatus(r.status());
+                auto parsed = server::ParseJsonLimited(r->body, "GET " + url);
+                json theirs = parsed.ok() ? std::move(*parsed) : json();
+                if (r->status != 200 || !theirs.is_object())
+                  return Response::Error(502, "peer_error",
+                                         "GET " + url + " answered " + std::to_string(r->status));
+                if (theirs.value("node", "") != n.peer_key)
+                  return Response::Error(502, "peer_error",
+                                         "the peer's view names node '" + theirs.value("node", "") +
+                                             "', not the peer's key");
+                CrossCheckReport report = CrossCheck(*mine, theirs);
+                return Response::Json(
+                    200, {{"report", report.ToJson()}, {"mine", *mine}, {"theirs", theirs}});
+              });
+            }});
 }
 
 }  // namespace

@@ -22,7 +22,7 @@
 namespace kexin::contract {
 
 struct ServiceOptions {
-  int workers = 8;            // KEXIN_CONTRACT_WORKERS overrides
+  int workers = 8;  // KEXIN_CONTRACT_WORKERS overrides
   // Deliveries in flight to one peer; 0 = half the workers (at least 1), so a peer that never
   // answers holds at most that many workers (KEXIN_CONTRACT_PER_PEER overrides).
   int per_peer = 0;

@@ -7,8 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <thread>
-
 #include <cmath>
 #include <cstdint>
 #include <cstdio>

@@ -202,7 +202,7 @@ Status DetectorSet::Compile() {
   has_embedded_ = token_mask_ != 0 || text_db_ != nullptr;
   for (const Compiled& c : compiled_) {
     std::string_view v = c.validator ? c.validator->name : std::string_view();
-    norm_.push_back(v == "mobile_cn"                          ? Norm::kMobileDigits
+    norm_.push_back(v == "mobile_cn"                         ? Norm::kMobileDigits
                     : v == "luhn_card" || v == "landline_cn" ? Norm::kDigits
                     : v == "email"                           ? Norm::kLower
                                                              : Norm::kUpperCompact);
@@ -428,7 +428,8 @@ uint64_t DetectorSet::NormalizedHash(int category, std::string_view value) const
     return hash(std::string_view(buf + start, n - start));
   }
   if (norm == Norm::kLower) {
-    for (char ch : value) buf[n++] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+    for (char ch : value)
+      buf[n++] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
     return hash(std::string_view(buf, n));
   }
   // Upper case without spaces and dashes; most values (ID numbers) are already so.

@@ -690,8 +690,8 @@ const std::vector<ValidatorInfo>& BuiltinValidators() {
        true, 0},
       {"vin", Vin, 17, 17, kDigit | kUpper, kAlnum, true, 0},  // all digits: an order number
       {"ip_address", IpAddress, 3, 45, 0, kDigit | kDot | kColon | kUpper | kLower, true, 0},
-      {"mac_address", MacAddress, 14, 17, 0, kDigit | kUpper | kLower | kColon | kDash | kDot,
-       true, 0},
+      {"mac_address", MacAddress, 14, 17, 0, kDigit | kUpper | kLower | kColon | kDash | kDot, true,
+       0},
       {"date", Date, 8, 17, kDigit, kDigit | kDash | kSlash | kDot | kNonAscii, false, len({8})},
       {"geo_coordinate", GeoCoordinate, 6, 40, kDigit | kDot,
        kDigit | kDot | kDash | kComma | kSpace, false, 0},

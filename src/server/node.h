@@ -95,9 +95,9 @@ Result<std::vector<Peer>> ListPeers(store::Store& store);
 
 struct NodeContext {
   identity::NodeConfig config;
-  crypto::SigningKey key;           // the node key
-  std::string public_key;           // its public key, lowercase hex
-  std::string public_url;           // how peers reach this node, e.g. "http://127.0.0.1:8443"
+  crypto::SigningKey key;            // the node key
+  std::string public_key;            // its public key, lowercase hex
+  std::string public_url;            // how peers reach this node, e.g. "http://127.0.0.1:8443"
   ledger::Ledger* ledger = nullptr;  // shared, thread-safe
   StorePool* stores = nullptr;
   PeerClient* client = nullptr;

@@ -5,15 +5,15 @@
 // expires at one deadline. Idle connections are kept per scheme://host:port (at most
 // PeerClientOptions::max_idle_per_peer, for at most idle_timeout) and handed to one caller at a
 // time, after checking the peer has not closed them.
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <sys/socket.h>
-
-#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
@@ -67,7 +67,8 @@ Result<Url> ParseUrl(std::string_view url) {
   std::string_view a = u.authority;
   if (a.front() == '[') {
     size_t close = a.find(']');
-    if (close == std::string_view::npos) return InvalidArgument("URL \"" + std::string(url) + "\": bad IPv6 host");
+    if (close == std::string_view::npos)
+      return InvalidArgument("URL \"" + std::string(url) + "\": bad IPv6 host");
     u.host = std::string(a.substr(1, close - 1));
     if (close + 1 < a.size()) {
       if (a[close + 1] != ':') return InvalidArgument("URL \"" + std::string(url) + "\": bad port");
@@ -217,9 +218,8 @@ Result<std::unique_ptr<Conn>> PeerClient::Impl::Connect(const internal::Url& u,
   if (timed_out) return IoError(where + ": timed out resolving the host");
   if (ec) return IoError(where + ": cannot resolve host: " + ec.message());
   c->Tcp().expires_at(deadline);
-  c->Tcp().async_connect(endpoints, [&](const boost::system::error_code& e, const tcp::endpoint&) {
-    ec = e;
-  });
+  c->Tcp().async_connect(endpoints,
+                         [&](const boost::system::error_code& e, const tcp::endpoint&) { ec = e; });
   RunOps(*c);
   if (ec == beast::error::timeout) return IoError(where + ": timed out connecting");
   if (ec) return IoError(where + ": connect failed: " + ec.message());
@@ -264,7 +264,8 @@ Result<ClientResponse> PeerClient::Send(std::string_view method, std::string_vie
       auto fresh = impl_->Connect(u, deadline);
       if (!fresh.ok()) {
         std::string m = fresh.status().message();
-        return IoError(what + ": " + m + (m.find("timed out") != std::string::npos ? deadline_note : ""));
+        return IoError(what + ": " + m +
+                       (m.find("timed out") != std::string::npos ? deadline_note : ""));
       }
       c = std::move(*fresh);
     }

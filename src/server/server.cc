@@ -3,14 +3,14 @@
 #include <sys/resource.h>
 
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <cmath>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -126,11 +126,7 @@ class SessionBase {
 
 struct Server::Impl {
   Impl(const Router& r, NodeContext& c, ServerOptions o)
-      : router(r),
-        ctx(c),
-        opt(std::move(o)),
-        auth(c.stores, opt.signature_window),
-        metrics(r) {}
+      : router(r), ctx(c), opt(std::move(o)), auth(c.stores, opt.signature_window), metrics(r) {}
 
   void DoAccept();
   void Register(SessionBase* s, std::weak_ptr<SessionBase> w) {
@@ -185,8 +181,7 @@ namespace {
 template <bool kTls>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<kTls>> {
  public:
-  using Stream =
-      std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
   Session(Server::Impl* srv, tcp::socket&& socket)
       : srv_(srv), stream_(MakeStream(srv, std::move(socket))) {
@@ -236,10 +231,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->header_limit(static_cast<uint32_t>(srv_->opt.header_limit));
     idle_ = true;
     Lowest().expires_after(srv_->opt.idle_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -292,8 +286,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         ec != http::error::end_of_stream && ec != http::error::partial_message) {
       keep_alive_ = false;
       t0_ = SteadyClock::now();
-      return Reply(Response::Error(400, "malformed_request", "malformed HTTP request: " + ec.message()),
-                   -1, true);
+      return Reply(
+          Response::Error(400, "malformed_request", "malformed HTTP request: " + ec.message()), -1,
+          true);
     }
     Close();
   }
@@ -353,14 +348,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         for (const auto& r : srv_->router.routes()) {
           std::map<std::string, std::string> unused;
           bool pm = false;
-          if (srv_->router.Match(r.method, req_.path, &unused, &pm) && allow.find(r.method) == std::string::npos) {
+          if (srv_->router.Match(r.method, req_.path, &unused, &pm) &&
+              allow.find(r.method) == std::string::npos) {
             if (!allow.empty()) allow += ", ";
             allow += r.method;
           }
         }
-        Response r = Response::Error(405, "method_not_allowed",
-                                     req_.method + " is not allowed on " + req_.path +
-                                         " (allowed: " + allow + ")");
+        Response r = Response::Error(
+            405, "method_not_allowed",
+            req_.method + " is not allowed on " + req_.path + " (allowed: " + allow + ")");
         r.headers.emplace_back("Allow", allow);
         return Reply(std::move(r), -1, false);
       }
@@ -394,7 +390,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       LogJson("error", "handler threw",
               {{"request_id", req_.request_id}, {"route", route.pattern}, {"what", e.what()}});
     } catch (...) {
-      LogJson("error", "handler threw", {{"request_id", req_.request_id}, {"route", route.pattern}});
+      LogJson("error", "handler threw",
+              {{"request_id", req_.request_id}, {"route", route.pattern}});
     }
     // No request data in this message: it may be what made the handler throw.
     return Response::Error(500, "internal",
@@ -412,15 +409,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
             {{"request_id", req_.request_id},
              {"route", route.method + " " + route.pattern},
              {"detail", j["error"].value("message", std::string())}});
-    j["error"]["message"] = "internal error; the node's log has the details under request id " +
-                            req_.request_id;
+    j["error"]["message"] =
+        "internal error; the node's log has the details under request id " + req_.request_id;
     r.body = DumpJson(j);
     return r;
   }
 
   void Reply(Response r, int route_index, bool linger) {
-    FillRequestId(&r, req_.request_id.empty() ? (req_.request_id = srv_->NextRequestId())
-                                              : req_.request_id);
+    FillRequestId(
+        &r, req_.request_id.empty() ? (req_.request_id = srv_->NextRequestId()) : req_.request_id);
     res_ = {};
     res_.version(11);
     res_.result(static_cast<unsigned>(r.status));
@@ -451,14 +448,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       LogJson("info", "request", f);
     }
     Lowest().expires_after(srv_->opt.read_timeout);
-    http::async_write(stream_, res_,
-                      [self = this->shared_from_this(), keep, linger](beast::error_code ec, size_t) {
-                        if (ec) return self->Close();
-                        if (linger) return self->LingerClose();
-                        if (!keep) return self->Close();
-                        self->principal_ = Principal();
-                        self->DoRead();
-                      });
+    http::async_write(
+        stream_, res_,
+        [self = this->shared_from_this(), keep, linger](beast::error_code ec, size_t) {
+          if (ec) return self->Close();
+          if (linger) return self->LingerClose();
+          if (!keep) return self->Close();
+          self->principal_ = Principal();
+          self->DoRead();
+        });
   }
 
   // After an error reply to a request whose body is still arriving: stop sending, read and
@@ -629,13 +627,15 @@ Status Server::Start() {
   // Peer signatures are checked against this node's own public URL, never the Host header.
   s.auth.SetPublicOrigin(s.opt.public_url.empty() ? url() : s.opt.public_url);
 
-  int threads = s.opt.threads > 0 ? s.opt.threads
-                                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int threads = s.opt.threads > 0
+                    ? s.opt.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int workers = s.opt.workers > 0 ? s.opt.workers : std::max(32, 8 * threads);
   s.pool = std::make_unique<net::thread_pool>(workers);
   uint8_t rnd[4];
   crypto::RandomBytes(rnd, sizeof rnd);
-  s.rid_prefix = (uint32_t{rnd[0]} << 24) | (uint32_t{rnd[1]} << 16) | (uint32_t{rnd[2]} << 8) | rnd[3];
+  s.rid_prefix =
+      (uint32_t{rnd[0]} << 24) | (uint32_t{rnd[1]} << 16) | (uint32_t{rnd[2]} << 8) | rnd[3];
 
   if (s.opt.handle_signals) {
     s.signals.emplace(s.ioc, SIGTERM, SIGINT);
@@ -653,7 +653,8 @@ Status Server::Start() {
   for (int i = 0; i < threads; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
 
   std::string u = url();
-  auto startup = std::chrono::duration<double, std::milli>(SteadyClock::now() - s.opt.process_start);
+  auto startup =
+      std::chrono::duration<double, std::milli>(SteadyClock::now() - s.opt.process_start);
   LogJson("info", "listening",
           {{"url", u},
            {"public_url", s.opt.public_url.empty() ? u : s.opt.public_url},

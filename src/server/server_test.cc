@@ -4,13 +4,12 @@
 #include "server/server.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <sys/socket.h>
-
 #include <condition_variable>
 #include <cstdlib>
 #include <ctime>
@@ -86,8 +85,7 @@ class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("kexin_server_test_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter_++));
+           ("kexin_server_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
     std::filesystem::remove_all(dir_);
     auto config = identity::InitHome(dir_.string(), "node-a", std::nullopt);
     ASSERT_TRUE(config.ok()) << config.status().ToString();
@@ -144,10 +142,9 @@ class ServerTest : public ::testing::Test {
   // Signed by peer-b, for a request to this server.
   Headers Signed(const std::string& method, const std::string& target, const std::string& body,
                  const crypto::SigningKey* key = nullptr, int64_t created = 0) {
-    auto h = httpsig::Sign(key ? *key : peer_key_, method,
-                           "http://127.0.0.1:" + std::to_string(port_) + target, body,
-                           created ? created : static_cast<int64_t>(std::time(nullptr)),
-                           httpsig::NewNonce());
+    auto h = httpsig::Sign(
+        key ? *key : peer_key_, method, "http://127.0.0.1:" + std::to_string(port_) + target, body,
+        created ? created : static_cast<int64_t>(std::time(nullptr)), httpsig::NewNonce());
     return {{"Content-Digest", h.content_digest},
             {"Signature-Input", h.signature_input},
             {"Signature", h.signature}};
@@ -192,7 +189,8 @@ TEST_F(ServerTest, RoleByEndpointMatrix) {
     bool peers_ok = route.auth == Auth::kPeer || route.auth == Auth::kTokenOrPeer;
     bool open = route.auth == Auth::kNone;
     // No credentials, and a token that does not exist.
-    for (const Headers& h : {Headers{}, Headers{{"Authorization", "Bearer " + std::string(64, '0')}}}) {
+    for (const Headers& h :
+         {Headers{}, Headers{{"Authorization", "Bearer " + std::string(64, '0')}}}) {
       Reply r = Http(port_, route.method, target, h, body);
       if (open) {
         EXPECT_NE(r.status, 401) << where;
@@ -206,9 +204,10 @@ TEST_F(ServerTest, RoleByEndpointMatrix) {
     for (Role role : all) {
       Reply r = Http(port_, route.method, target, Bearer(role), body);
       std::string who = where + " as " + std::string(RoleName(role));
-      bool allowed = open || (tokens_ok && (route.roles.empty() ||
-                                            std::find(route.roles.begin(), route.roles.end(),
-                                                      role) != route.roles.end()));
+      bool allowed =
+          open ||
+          (tokens_ok && (route.roles.empty() || std::find(route.roles.begin(), route.roles.end(),
+                                                          role) != route.roles.end()));
       if (allowed) {
         EXPECT_NE(r.status, 401) << who << " " << r.body;
         EXPECT_FALSE(r.status == 403 && r.Code() == "forbidden") << who << " " << r.body;
@@ -368,8 +367,9 @@ TEST_F(ServerTest, MetricsAndOpenApi) {
   Http(port_, "GET", "/healthz");
   Reply m = Http(port_, "GET", "/metrics");
   ASSERT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find("kexin_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"),
-            std::string::npos)
+  EXPECT_NE(
+      m.body.find("kexin_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"),
+      std::string::npos)
       << m.body;
   EXPECT_NE(m.body.find("kexin_ledger_size 0"), std::string::npos);
   EXPECT_NE(m.body.find("kexin_uptime_seconds"), std::string::npos);
@@ -409,11 +409,24 @@ TEST_F(ServerTest, MetricsAndOpenApi) {
 class ServerExtraTest : public ServerTest {
  protected:
   void AddTestRoutes() override {
-    router_.Add({"GET", "/test/throw", Auth::kNone, {}, "", "test", nullptr, nullptr,
-                 [](const Request&, const Principal&) -> Response {
-                   throw std::runtime_error("boom");
-                 }});
-    router_.Add({"GET", "/test/slow", Auth::kNone, {}, "", "test", nullptr, nullptr,
+    router_.Add(
+        {"GET",
+         "/test/throw",
+         Auth::kNone,
+         {},
+         "",
+         "test",
+         nullptr,
+         nullptr,
+         [](const Request&, const Principal&) -> Response { throw std::runtime_error("boom"); }});
+    router_.Add({"GET",
+                 "/test/slow",
+                 Auth::kNone,
+                 {},
+                 "",
+                 "test",
+                 nullptr,
+                 nullptr,
                  [](const Request&, const Principal&) {
                    std::this_thread::sleep_for(std::chrono::milliseconds(400));
                    return Response::Json(200, {{"slow", true}});
@@ -450,7 +463,7 @@ class ShortTimeoutTest : public ServerTest {
 
 TEST_F(ShortTimeoutTest, IdleAndSlowConnectionsAreClosed) {
   for (std::string sent : {std::string(), std::string("POST /v1/peers HTTP/1.1\r\nHost: x\r\n"
-                                                       "Content-Length: 100\r\n\r\n{")}) {
+                                                      "Content-Length: 100\r\n\r\n{")}) {
     net::io_context ioc;
     tcp::socket sock(ioc);
     sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
@@ -791,13 +804,15 @@ namespace {
 // it through KEXIN_CA_FILE and checking the host name.
 
 TEST(TlsTest, PeerClientOverHttps) {
-  auto dir = std::filesystem::temp_directory_path() / ("kexin_tls_test_" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("kexin_tls_test_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
-  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-                    "-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
-                    key + " -out " + cert + " 2>/dev/null";
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+      "-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   auto config = identity::InitHome((dir / "home").string(), "node-t", std::nullopt);
   ASSERT_TRUE(config.ok()) << config.status().ToString();

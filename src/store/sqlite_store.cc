@@ -150,8 +150,10 @@ class SqliteStore final : public Store {
     const bool acquire = gate_ && !gate_held_;  // held: BEGIN inside a transaction fails below
     if (acquire) {
       if (!gate_->Acquire(std::chrono::milliseconds(kBusyTimeoutMs))) {
-        return Internal(path_ + ": sqlite BEGIN: database is locked (another transaction of this "
-                        "process has held it for " + std::to_string(kBusyTimeoutMs / 1000) + " s)");
+        return Internal(path_ +
+                        ": sqlite BEGIN: database is locked (another transaction of this "
+                        "process has held it for " +
+                        std::to_string(kBusyTimeoutMs / 1000) + " s)");
       }
       gate_held_ = true;
     }

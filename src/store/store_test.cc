@@ -5,12 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <memory>
-#include <chrono>
 #include <random>
 #include <string>
 #include <thread>
@@ -411,8 +411,8 @@ TEST_P(StoreTest, SqliteWritersInOneProcessTakeTurnsWithoutNapping) {
     EXPECT_GE(got - asked, std::chrono::milliseconds(200)) << "b began while a held the file";
     EXPECT_LT(got - committed, std::chrono::milliseconds(25))
         << "b's BEGIN should start as soon as a commits";
-    ASSERT_TRUE(b->Exec("INSERT INTO vals (id, n, s) VALUES ($1, 2, 'b')", {int64_t{100 + round}})
-                    .ok());
+    ASSERT_TRUE(
+        b->Exec("INSERT INTO vals (id, n, s) VALUES ($1, 2, 'b')", {int64_t{100 + round}}).ok());
     ASSERT_TRUE(b->Commit().ok());
   }
   EXPECT_EQ(Count(a.get(), "vals"), 6);

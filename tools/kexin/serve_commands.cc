@@ -32,8 +32,8 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& home) {
 }
 
 std::string HexKey(const crypto::SigningKey& key) {
-  return crypto::HexEncode(std::string_view(
-      reinterpret_cast<const char*>(key.public_key().data()), key.public_key().size()));
+  return crypto::HexEncode(std::string_view(reinterpret_cast<const char*>(key.public_key().data()),
+                                            key.public_key().size()));
 }
 
 struct ServeArgs {
@@ -130,8 +130,9 @@ void RegisterServe(CLI::App& app, RunFn* run) {
                     "Seconds a peer signature's created time may differ from now (default 300)")
         ->check(CLI::Range(int64_t{1}, int64_t{86400}));
     cmd->add_flag("--access-log", a->access_log, "Log one JSON line per request on stderr");
-    cmd->add_option("--data-root", a->data_root,
-                    "Directory whose files POST /v1/registrations may register (default HOME/data)");
+    cmd->add_option(
+        "--data-root", a->data_root,
+        "Directory whose files POST /v1/registrations may register (default HOME/data)");
     cmd->add_option("--max-negotiations-per-peer", a->max_negotiations_per_peer,
                     "Negotiations a peer may have with this provider that are not final; more "
                     "are refused with 429 (default 10000, 0 = no limit)")
@@ -176,7 +177,8 @@ void RegisterServe(CLI::App& app, RunFn* run) {
         if (!users.ok()) return Fail(users.status());
         json out = json::array();
         for (const auto& u : *users) {
-          out.push_back({{"name", u.name}, {"role", server::RoleName(u.role)}, {"created", u.created}});
+          out.push_back(
+              {{"name", u.name}, {"role", server::RoleName(u.role)}, {"created", u.created}});
         }
         return Print(out);
       };
@@ -238,8 +240,8 @@ void RegisterServe(CLI::App& app, RunFn* run) {
   // kexin openapi
   {
     auto out = std::make_shared<std::string>();
-    CLI::App* cmd =
-        app.add_subcommand("openapi", "Write the node API's OpenAPI 3.1 document (docs/openapi.json)");
+    CLI::App* cmd = app.add_subcommand(
+        "openapi", "Write the node API's OpenAPI 3.1 document (docs/openapi.json)");
     cmd->add_option("-o,--output", *out, "Output file (default: standard output)");
     cmd->callback([run, out] {
       *run = [out] {
