@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Complete contract negotiations per second between two `kexin serve` nodes on loopback
 # (docs/contract.md). A provider offers examples/customers.csv; a consumer starts N negotiations
-# with CONCURRENCY client connections (bench/negotiation_driver.py) and the figure is N divided by
+# with CONCURRENCY client connections (bench/negotiation_driver.cc, built next to KEXIN_BINARY by the
+# ci preset or -DKEXIN_BUILD_BENCH=ON) and the figure is N divided by
 # the time until the last one is FINALIZED on the consumer (both nodes sign, verify, store and
 # ledger every step; embedded SQLite stores with synchronous=FULL, or PostgreSQL with
 # KEXIN_BENCH_PG=postgresql://user@host:port/db). Floor: 500/s.
@@ -13,6 +14,8 @@
 # KEXIN_BENCH_DIR (node homes; default a temp dir under /tmp).
 set -euo pipefail
 K=$(realpath "$1")
+DRIVER=${KEXIN_BENCH_DRIVER:-$(dirname "$K")/negotiation_driver}
+[ -x "$DRIVER" ] || { echo "negotiation_bench: no driver at $DRIVER (build the negotiation_driver target)" >&2; exit 2; }
 N=${2:-5000}
 C=${3:-64}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,10 +70,10 @@ api "$CURL_" "$CT" POST /v1/peers "{\"name\":\"provider\",\"url\":\"$PURL\",\"pu
 api "$PURL" "$PT" POST /v1/peers "{\"name\":\"consumer\",\"url\":\"$CURL_\",\"public_key\":\"$CKEY\"}" >/dev/null
 
 # Warm-up (connections, caches), then the measured run.
-python3 "$SRC/bench/negotiation_driver.py" "$CURL_" "$CT" "$CDB" provider "$REG" "$OFFER" "$POLICY" 50 8 >/dev/null
+"$DRIVER" "$CURL_" "$CT" "$CDB" provider "$REG" "$OFFER" "$POLICY" 50 8 >/dev/null
 cpu_ticks() { local t=0; for p in "${PIDS[@]}"; do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
 TICKS0=$(cpu_ticks)
-OUT=$(python3 "$SRC/bench/negotiation_driver.py" "$CURL_" "$CT" "$CDB" provider "$REG" "$OFFER" "$POLICY" "$N" "$C")
+OUT=$("$DRIVER" "$CURL_" "$CT" "$CDB" provider "$REG" "$OFFER" "$POLICY" "$N" "$C")
 TICKS1=$(cpu_ticks)
 HZ=$(getconf CLK_TCK)
 CPU_S=$(python3 -c "print(round(($TICKS1 - $TICKS0) / $HZ, 2))")

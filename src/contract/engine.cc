@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "base/clock.h"
 #include "contract/agreement.h"
 #include "contract/messages.h"
 #include "json/canonical.h"
@@ -155,6 +156,22 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
   return out.reply;
 }
 
+Result<bool> Engine::AdmitFromPeer(store::Store& s, const std::string& peer_key, int64_t* open) {
+  constexpr int64_t kRecountMs = 1000;
+  const int64_t now = NowMs();
+  std::lock_guard<std::mutex> lock(open_mu_);
+  OpenCount& c = open_counts_[peer_key];
+  const bool fresh = c.counted_ms > 0 && now - c.counted_ms < kRecountMs;
+  if (!fresh || c.count >= config_.max_open_per_peer) {
+    KEXIN_ASSIGN_OR_RETURN(c.count, CountOpenWithPeer(s, Side::kProvider, peer_key));
+    c.counted_ms = now;
+  }
+  *open = c.count;
+  if (c.count >= config_.max_open_per_peer) return false;
+  ++c.count;
+  return true;
+}
+
 void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
                          const Caller& caller, store::Store& s, Outcome& out) {
   const std::string& ppid = m.provider_pid;
@@ -202,11 +219,13 @@ void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
                              "' is not under the peer's registered URL '" + caller.url + "'"));
     }
     if (config_.max_open_per_peer > 0) {
-      auto open = CountOpenWithPeer(s, Side::kProvider, caller.public_key);
-      if (!open.ok()) return abort(Error(500, "", cpid, "internal", open.status().ToString()));
-      if (*open >= config_.max_open_per_peer) {
+      int64_t open = 0;
+      auto admitted = AdmitFromPeer(s, caller.public_key, &open);
+      if (!admitted.ok())
+        return abort(Error(500, "", cpid, "internal", admitted.status().ToString()));
+      if (!*admitted) {
         return abort(Error(429, "", cpid, "too_many_negotiations",
-                           "peer '" + caller.name + "' has " + std::to_string(*open) +
+                           "peer '" + caller.name + "' has " + std::to_string(open) +
                                " negotiations with this provider that are not final, the limit"
                                " per peer is " +
                                std::to_string(config_.max_open_per_peer) +

@@ -267,6 +267,16 @@ class Engine {
     std::deque<std::pair<int64_t, OutboxItem>> waiting;  // (since, item) for a free slot
   };
   std::map<std::string, PeerSlots> peer_slots_;
+  // Provider: how many negotiations that are not final each peer has (max_open_per_peer). The
+  // count is taken from the store at most once a second per peer and raised by each request
+  // admitted meanwhile, so it errs high between counts; a refusal always recounts first.
+  struct OpenCount {
+    int64_t count = 0;
+    int64_t counted_ms = 0;
+  };
+  Result<bool> AdmitFromPeer(store::Store& s, const std::string& peer_key, int64_t* open);
+  std::mutex open_mu_;
+  std::map<std::string, OpenCount> open_counts_;
   std::mutex record_mu_;
   std::condition_variable record_cv_;
   std::vector<internal::RecordItem> to_record_;

@@ -7,6 +7,7 @@
 #include "contract/messages.h"
 #include "contract/service.h"
 #include "contract/view.h"
+#include "server/auth.h"
 #include "server/server.h"
 
 namespace kexin::contract {
@@ -24,8 +25,8 @@ namespace {
 using ServicePtr = std::shared_ptr<ContractService>;
 
 Caller CallerOf(server::NodeContext& ctx, const Principal& p) {
-  Caller c{p.name, p.public_key, ""};
-  if (ctx.stores) {
+  Caller c{p.name, p.public_key, p.url};
+  if (c.url.empty() && ctx.stores) {
     auto s = ctx.stores->ForThisThread();
     if (s.ok()) {
       auto peer = server::FindPeerByKey(**s, p.public_key);
@@ -284,7 +285,7 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
                                  "POST /v1/negotiations: field 'policy' must be an object");
         auto s = ctx.stores->ForThisThread();
         if (!s.ok()) return Response::FromStatus(s.status());
-        auto peer = server::GetPeer(**s, (*body)["peer"].get<std::string>());
+        auto peer = server::CachedPeer(**s, (*body)["peer"].get<std::string>());
         if (!peer.ok()) return Response::FromStatus(peer.status());
         const std::string dataset = (*body)["dataset"], offer = (*body)["offer"];
         json policy;

@@ -49,6 +49,7 @@ struct Principal {
   std::string name;       // user name or peer name
   Role role = Role::kAuditor;  // users only
   std::string public_key;      // peers only: the peer's Ed25519 public key, lowercase hex
+  std::string url;             // peers only: the peer's registered base URL
 };
 
 struct Request {

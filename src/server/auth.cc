@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <ctime>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "server/httpsig.h"
 #include "server/users.h"
@@ -99,6 +102,22 @@ struct Authenticator::Impl {
   std::string public_origin;  // scheme://authority, no trailing slash; empty: from Host
   bool serialize_inserts = false;
   std::mutex insert_mu;
+  // Write-behind (SQLite, where one `kexin serve` receives a node's peer requests): the
+  // in-memory set, loaded from the table at start (the nonces still inside the window), decides;
+  // accepted nonces are written by the flusher in batches (every kNonceFlushInterval or
+  // kNonceFlushBatch nonces, and when the Authenticator is destroyed) instead of one insert and
+  // commit per request. On PostgreSQL, where several server processes may share the database,
+  // every nonce is inserted at once and the table decides.
+  bool write_behind = false;
+  struct NonceRow {
+    std::string key, nonce;
+    int64_t created;
+  };
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::vector<NonceRow> queue;
+  bool flusher_stop = false;
+  std::thread flusher;
   uint64_t id = next_authenticator_id.fetch_add(1);  // never reused, unlike addresses
   Result<store::Store*> NonceStore() {
     thread_local std::unordered_map<uint64_t, store::Store*> configured;
@@ -111,6 +130,21 @@ struct Authenticator::Impl {
     configured[id] = st;
     return st;
   }
+
+  ~Impl() {
+    if (!flusher.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(queue_mu);
+      flusher_stop = true;
+    }
+    queue_cv.notify_one();
+    flusher.join();
+  }
+  void FlushLoop();
+  // Fills `nonces` with the table's rows still inside the window.
+  Status LoadNonces();
+  // Inserts `rows` in one transaction and prunes expired rows now and then.
+  Status WriteNonces(const std::vector<NonceRow>& rows, int64_t now);
 
   AuthOutcome Token(const Route& route, const Request& req);
   AuthOutcome Peer(const Request& req, std::string_view scheme);
@@ -134,12 +168,26 @@ Authenticator::Authenticator(StorePool* stores, int64_t window)
       std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
       impl_->nonce_stores = std::make_unique<StorePool>("sqlite:" + dir + "/httpsig-nonces.db");
       impl_->serialize_inserts = true;
+      impl_->write_behind = impl_->LoadNonces().ok();  // else: insert each, as on PostgreSQL
+      if (impl_->write_behind) {
+        impl_->flusher = std::thread([impl = impl_.get()] { impl->FlushLoop(); });
+      }
     } else {
       impl_->nonce_stores = std::make_unique<StorePool>(url);
     }
   }
 }
 Authenticator::~Authenticator() = default;
+
+Result<Peer> CachedPeer(store::Store& store, std::string_view name) {
+  static TtlCache<Peer> cache;
+  Peer p;
+  const std::string key(name);
+  if (cache.Get(key, &p)) return p;
+  KEXIN_ASSIGN_OR_RETURN(p, GetPeer(store, name));
+  cache.Put(key, p, kTokenCacheTtl);
+  return p;
+}
 
 void Authenticator::SetPublicOrigin(std::string origin) {
   // Keep scheme://authority only.
@@ -206,6 +254,12 @@ Result<bool> Authenticator::Impl::RememberNonce(const httpsig::Verified& v, int6
     }
     if (!nonces.emplace(key, v.created).second) return false;
   }
+  if (write_behind) {
+    std::lock_guard<std::mutex> lock(queue_mu);
+    queue.push_back({v.keyid, v.nonce, v.created});
+    if (queue.size() >= kNonceFlushBatch) queue_cv.notify_one();
+    return true;
+  }
   KEXIN_ASSIGN_OR_RETURN(store::Store * st, NonceStore());
   std::unique_lock<std::mutex> serial(insert_mu, std::defer_lock);
   if (serialize_inserts) serial.lock();
@@ -226,6 +280,61 @@ Result<bool> Authenticator::Impl::RememberNonce(const httpsig::Verified& v, int6
                 "ON CONFLICT DO NOTHING RETURNING nonce",
                 params));
   return !rows.empty();
+}
+
+void Authenticator::Impl::FlushLoop() {
+  std::unique_lock<std::mutex> lock(queue_mu);
+  while (true) {
+    queue_cv.wait_for(lock, kNonceFlushInterval,
+                      [&] { return flusher_stop || queue.size() >= kNonceFlushBatch; });
+    std::vector<NonceRow> rows;
+    rows.swap(queue);
+    const bool stop = flusher_stop;
+    lock.unlock();
+    if (!rows.empty()) {
+      // On failure the nonces stay in memory, where this process checks them; only a restart
+      // within the signature window would miss them (as with a crash before the flush).
+      Status s = WriteNonces(rows, static_cast<int64_t>(std::time(nullptr)));
+      (void)s;
+    }
+    if (stop) return;
+    lock.lock();
+  }
+}
+
+Status Authenticator::Impl::LoadNonces() {
+  KEXIN_ASSIGN_OR_RETURN(store::Store * st, NonceStore());
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  KEXIN_ASSIGN_OR_RETURN(auto rows,
+                         st->Query("SELECT key, nonce, created FROM httpsig_nonces WHERE created"
+                                   " >= $1",
+                                   {int64_t{now - window - 1}}));
+  std::lock_guard<std::mutex> lock(nonce_mu);
+  nonces.reserve(rows.size());
+  for (const auto& r : rows) {
+    nonces.emplace(store::AsText(r[0]) + " " + store::AsText(r[1]), store::AsInt(r[2]));
+  }
+  return Status::Ok();
+}
+
+Status Authenticator::Impl::WriteNonces(const std::vector<NonceRow>& rows, int64_t now) {
+  KEXIN_ASSIGN_OR_RETURN(store::Store * st, NonceStore());
+  std::lock_guard<std::mutex> serial(insert_mu);
+  KEXIN_RETURN_IF_ERROR(st->Begin());
+  Status s;
+  int64_t last = last_db_prune.load();
+  if (now - last > 60 && last_db_prune.compare_exchange_strong(last, now)) {
+    s = st->Exec("DELETE FROM httpsig_nonces WHERE created < $1", {int64_t{now - window - 1}});
+  }
+  for (size_t i = 0; s.ok() && i < rows.size(); ++i) {
+    s = st->Exec(
+        "INSERT INTO httpsig_nonces (key, nonce, created) VALUES ($1, $2, $3) "
+        "ON CONFLICT DO NOTHING",
+        {rows[i].key, rows[i].nonce, rows[i].created});
+  }
+  if (s.ok()) s = st->Commit();
+  if (!s.ok()) st->Rollback().IgnoreError();
+  return s;
 }
 
 AuthOutcome Authenticator::Impl::Peer(const Request& req, std::string_view scheme) {
@@ -262,6 +371,7 @@ AuthOutcome Authenticator::Impl::Peer(const Request& req, std::string_view schem
       p.kind = Principal::Kind::kPeer;
       p.name = (*peer)->name;
       p.public_key = (*peer)->public_key;
+      p.url = (*peer)->url;
     }
     peers.Put(vr.verified.keyid, p, (*peer) ? kTokenCacheTtl : kNegativeCacheTtl);
   }

@@ -8,7 +8,9 @@
 // signature's keyid (the public key) with the same kind of cache. Nonces of accepted signatures
 // are remembered in memory and inserted into httpsig_nonces (primary key (key, nonce)), so a
 // replay is refused by any thread, and after a restart or from another process sharing the
-// database; rows older than the signature window are pruned.
+// database; rows older than the signature window are pruned. On SQLite, where one server
+// process receives a node's peer requests, the set in memory (loaded from the table at start)
+// decides and accepted nonces are written in batches in the background (docs/httpsig.md#replays).
 //
 // Thread-safety: an Authenticator is used concurrently by all server threads.
 #ifndef KEXIN_SERVER_AUTH_H_
@@ -27,6 +29,9 @@ namespace kexin::server {
 
 inline constexpr std::chrono::seconds kTokenCacheTtl{10};
 inline constexpr std::chrono::seconds kNegativeCacheTtl{1};
+// Background nonce writes (SQLite): at most this long, or this many nonces, between batches.
+inline constexpr std::chrono::milliseconds kNonceFlushInterval{50};
+inline constexpr size_t kNonceFlushBatch = 512;
 
 struct AuthOutcome {
   Principal principal;
@@ -58,6 +63,10 @@ class Authenticator {
 // Forgets every cached token and peer (all Authenticators of the process): call after changing
 // users or peers so the change takes effect at once in this process.
 void InvalidateAuthCaches();
+
+// GetPeer (node.h) through a cache like the signature lookups': a peer removed or changed by
+// another process is seen within kTokenCacheTtl, by this process at once (InvalidateAuthCaches).
+Result<Peer> CachedPeer(store::Store& store, std::string_view name);
 
 }  // namespace kexin::server
 
