@@ -144,6 +144,11 @@ wait_for 5 "$CURL_" "$CT" "/v1/negotiations/$M3" \
 echo "$BODY" | py "d['outbox'][0]['lastError']" | grep -q "limit per peer is 2" ||
   fail "the 429 reason does not name the limit: $BODY"
 [ "$(echo "$BODY" | py "d['state']")" = INITIAL ] || fail "the refused negotiation moved: $BODY"
+# The provider's Retry-After (2 s) sets the next attempt, not the first backoff (200-250 ms): it is
+# at least 2 s after the negotiation was created (whole seconds, so never later than the attempt).
+WAIT=$(echo "$BODY" | py "round(__import__('datetime').datetime.fromisoformat(d['outbox'][0]['nextAttempt'].replace('Z', '+00:00')).timestamp() - __import__('datetime').datetime.fromisoformat(d['created'].replace('Z', '+00:00')).timestamp(), 2)")
+python3 -c "import sys; sys.exit(0 if $WAIT >= 2 else 1)" ||
+  fail "the next attempt after the 429 is ${WAIT} s after the start, before the Retry-After: $BODY"
 ok "the third is refused: $(echo "$BODY" | py "d['outbox'][0]['lastError']")"
 req "$PURL" "$PT" GET "/v1/negotiations?state=REQUESTED"
 [ "$(echo "$BODY" | py "len(d['negotiations'])")" = 2 ] || fail "provider holds other than 2: $BODY"

@@ -70,6 +70,7 @@ using PolicyMatcher = std::function<Status(const nlohmann::json& a, const nlohma
 struct TransportReply {
   int status = 0;
   std::string body;
+  int64_t retry_after_ms = 0;  // the answer's Retry-After (delay-seconds), 0 when absent
 };
 // Sends a signed POST with a JSON body; kIoError on transport failure.
 using Transport =
@@ -117,7 +118,12 @@ struct Reply {
   // 5xx only: what went wrong (a store error, say). It names internals, so it is for the node's
   // log and never sent; the body carries a generic reason (docs/contract.md#messages).
   std::string detail;
+  int retry_after_s = 0;  // > 0: sent as Retry-After (429)
 };
+
+// The Retry-After of a 429 too_many_negotiations: a hint, since negotiations end when their
+// peers act; a kexin consumer waits at least this long, at most its retry.max_backoff_ms.
+inline constexpr int kTooManyRetryAfterSeconds = 2;
 
 // The reason a 5xx answer gives (its detail goes to the log only).
 inline constexpr std::string_view kInternalReason = "internal error";

@@ -412,6 +412,10 @@ Status Engine::Deliver(store::Store& s, OutboxItem item) {
   backoff = std::min(backoff, config_.retry.max_backoff_ms);
   static thread_local std::minstd_rand rng(std::random_device{}());
   backoff += static_cast<int64_t>(rng() % static_cast<uint64_t>(backoff / 4 + 1));
+  // The peer's Retry-After, as far as our own longest wait allows.
+  if (reply.ok()) {
+    backoff = std::max(backoff, std::min(reply->retry_after_ms, config_.retry.max_backoff_ms));
+  }
   item.next_attempt_ms = NowMs() + backoff;
   item.last_error = why;
   (void)s;

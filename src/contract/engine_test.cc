@@ -41,6 +41,7 @@ struct Node {
   std::string url;
   int64_t max_open = 10000;                         // EngineConfig::max_open_per_peer
   int per_peer = 0;                                 // EngineConfig::max_inflight_per_peer
+  int64_t max_backoff_ms = 2;                       // RetryPolicy::max_backoff_ms
   std::atomic<int> in_flight{0}, max_in_flight{0};  // deliveries this node is sending
   std::mutex mu;
   std::map<std::thread::id, std::unique_ptr<store::Store>> per_thread;
@@ -51,6 +52,7 @@ struct Sent {
   int status;
   std::string reply;
   std::string detail;  // Reply::detail, never sent
+  int retry_after_s = 0;
 };
 
 class EngineTest : public ::testing::TestWithParam<std::string> {
@@ -114,7 +116,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     c.policies_match = SameRules;
     c.open_store = [&n]() { return store::Store::Open(n.db.url()); };  // group commit on SQLite
     c.retry.base_backoff_ms = 1;
-    c.retry.max_backoff_ms = 2;
+    c.retry.max_backoff_ms = n.max_backoff_ms;
     c.retry.max_attempts = 4;
     c.max_open_per_peer = n.max_open;
     c.max_inflight_per_peer = n.per_peer;
@@ -172,13 +174,13 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     }
     {
       std::lock_guard<std::mutex> lock(sent_mu_);
-      sent_.push_back({url, body, r.status, r.body.dump(), r.detail});
+      sent_.push_back({url, body, r.status, r.body.dump(), r.detail, r.retry_after_s});
     }
     if (lose_acks_ > 0) {
       --lose_acks_;
       return IoError("read " + url + ": Connection reset by peer");
     }
-    return TransportReply{r.status, r.body.dump()};
+    return TransportReply{r.status, r.body.dump(), int64_t{r.retry_after_s} * 1000};
   }
 
   // Delivers until neither side has anything due.
@@ -278,6 +280,7 @@ TEST_P(EngineLimitTest, PeerOverTheOpenNegotiationLimitGets429UntilOneIsFinal) {
       << err.dump();
   EXPECT_NE(err["reason"][0].get<std::string>().find("--max-negotiations-per-peer"),
             std::string::npos);
+  EXPECT_EQ(sent_[0].retry_after_s, kTooManyRetryAfterSeconds);
   auto open = CountOpenWithPeer(*provider_.store, Side::kProvider, Hex(consumer_.key));
   ASSERT_TRUE(open.ok());
   EXPECT_EQ(*open, 2);
@@ -292,6 +295,39 @@ TEST_P(EngineLimitTest, PeerOverTheOpenNegotiationLimitGets429UntilOneIsFinal) {
   Pump();
   EXPECT_EQ(Load(consumer_, d.id).state, State::kRequested);
   EXPECT_EQ(ProviderOf(Load(consumer_, d.id)).state, State::kRequested);
+}
+
+// The consumer may wait up to a minute between attempts.
+class EngineRetryAfterTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    provider_.max_open = 1;
+    consumer_.max_backoff_ms = 60000;
+    EngineTest::SetUp();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, EngineRetryAfterTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(EngineRetryAfterTest, ConsumerWaitsTheRetryAfterOfA429) {
+  manual_ = true;
+  Negotiation a = StartNegotiation();
+  Pump();
+  ASSERT_EQ(Load(consumer_, a.id).state, State::kRequested);
+  sent_.clear();
+  Negotiation b = StartNegotiation();
+  const int64_t before = NowMs();
+  ASSERT_TRUE(consumer_.engine->DeliverDue(10).ok());
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].status, 429);
+  auto items = ListOutbox(*consumer_.store, b.id);
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].status, "pending");
+  // The first backoff would be 1 ms; the provider asked for kTooManyRetryAfterSeconds.
+  EXPECT_GE((*items)[0].next_attempt_ms, before + kTooManyRetryAfterSeconds * 1000);
+  EXPECT_LE((*items)[0].next_attempt_ms, NowMs() + kTooManyRetryAfterSeconds * 1000 + 1000);
 }
 
 TEST_P(EngineTest, StoreErrorIsNotSentToThePeer) {

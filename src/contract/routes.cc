@@ -50,7 +50,9 @@ Response FromReply(const Request& req, Reply r) {
       r.body["error"]["request_id"] = req.request_id;
     }
   }
-  return Response::Json(r.status, r.body);
+  Response out = Response::Json(r.status, r.body);
+  if (r.retry_after_s > 0) out.headers.emplace_back("Retry-After", std::to_string(r.retry_after_s));
+  return out;
 }
 
 // A DSP endpoint's store failure: the same generic 500 (never the store's message).

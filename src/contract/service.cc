@@ -32,7 +32,15 @@ EngineConfig NodeEngineConfig(server::NodeContext& ctx) {
       // so a request lost with a stale connection may be sent again.
       KEXIN_ASSIGN_OR_RETURN(auto r, client->Send("POST", url, body, kDeliveryDeadline,
                                                   /*repeatable=*/true));
-      return TransportReply{r.status, std::move(r.body)};
+      TransportReply reply{r.status, std::move(r.body)};
+      for (const auto& [name, value] : r.headers) {
+        // delay-seconds only (RFC 9110 section 10.2.3); an HTTP-date is ignored.
+        if (name != "retry-after" || value.empty() || value.size() > 9 ||
+            value.find_first_not_of("0123456789") != std::string::npos)
+          continue;
+        reply.retry_after_ms = std::stoll(value) * 1000;
+      }
+      return reply;
     };
   }
   if (pool) {

@@ -1,10 +1,26 @@
 #include "contract/view.h"
 
+#include <cstdio>
+#include <ctime>
+
 #include "json/canonical.h"
 
 namespace kexin::contract {
 
 using nlohmann::json;
+
+namespace {
+// "2026-12-07T20:15:03.250Z" (UTC, milliseconds).
+std::string TimeOfMs(int64_t ms) {
+  time_t t = static_cast<time_t>(ms / 1000);
+  tm parts{};
+  gmtime_r(&t, &parts);
+  char buf[40];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &parts);
+  snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
+  return buf;
+}
+}  // namespace
 
 json NegotiationJson(const Negotiation& n, const std::vector<Event>* history,
                      const std::vector<OutboxItem>* outbox) {
@@ -57,7 +73,8 @@ json NegotiationJson(const Negotiation& n, const std::vector<Event>* history,
                    {"url", i.url},
                    {"status", i.status},
                    {"attempts", i.attempts},
-                   {"lastError", i.last_error}});
+                   {"lastError", i.last_error},
+                   {"nextAttempt", TimeOfMs(i.next_attempt_ms)}});
     }
     j["outbox"] = std::move(o);
   }
