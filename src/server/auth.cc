@@ -94,10 +94,10 @@ struct Authenticator::Impl {
   int64_t last_memory_prune = 0;
   std::atomic<int64_t> last_db_prune{0};
 
-  // Nonces are written through their own connections, committed without waiting for the disk
-  // (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off): a replay check must not cost
-  // an fsync per peer request. A crash can forget the last few milliseconds of nonces; the
-  // in-memory set covers them while the process lives.
+  // Nonces are written through their own connections. PostgreSQL: one insert per request,
+  // committed without waiting for the disk (synchronous_commit=off), so a replay check does not
+  // cost an fsync. SQLite: batches written by the flusher (below). Either way a crash can forget
+  // the last moments' nonces; the in-memory set covers them while the process lives.
   std::unique_ptr<StorePool> nonce_stores;
   std::string public_origin;  // scheme://authority, no trailing slash; empty: from Host
   bool serialize_inserts = false;
@@ -124,7 +124,8 @@ struct Authenticator::Impl {
     auto it = configured.find(id);
     if (it != configured.end()) return it->second;
     KEXIN_ASSIGN_OR_RETURN(store::Store * st, nonce_stores->ForThisThread());
-    // SQLite: the pool's URL says synchronous=normal (store.h).
+    // PostgreSQL: each nonce is committed at once, without waiting for the disk. SQLite: batches
+    // are committed in the background by the flusher, durably.
     if (st->backend() != "sqlite") KEXIN_RETURN_IF_ERROR(st->Exec("SET synchronous_commit = off"));
     configured[id] = st;
     return st;
@@ -165,8 +166,7 @@ Authenticator::Authenticator(StorePool* stores, int64_t window)
       std::string path = url.substr(7);
       size_t slash = path.rfind('/');
       std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-      impl_->nonce_stores = std::make_unique<StorePool>("sqlite:" + dir +
-                                                        "/httpsig-nonces.db?synchronous=normal");
+      impl_->nonce_stores = std::make_unique<StorePool>("sqlite:" + dir + "/httpsig-nonces.db");
       impl_->serialize_inserts = true;
       impl_->write_behind = impl_->LoadNonces().ok();  // else: insert each, as on PostgreSQL
       if (impl_->write_behind) {
@@ -305,9 +305,11 @@ void Authenticator::Impl::FlushLoop() {
 Status Authenticator::Impl::LoadNonces() {
   KEXIN_ASSIGN_OR_RETURN(store::Store * st, NonceStore());
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  // The batches' log, and rows inserted one by one (before the log existed, or as a fallback).
   KEXIN_ASSIGN_OR_RETURN(auto rows,
-                         st->Query("SELECT key, nonce, created FROM httpsig_nonces WHERE created"
-                                   " >= $1",
+                         st->Query("SELECT key, nonce, created FROM httpsig_nonce_log WHERE"
+                                   " created >= $1 UNION ALL SELECT key, nonce, created FROM"
+                                   " httpsig_nonces WHERE created >= $1",
                                    {int64_t{now - window - 1}}));
   std::lock_guard<std::mutex> lock(nonce_mu);
   nonces.reserve(rows.size());
@@ -324,13 +326,13 @@ Status Authenticator::Impl::WriteNonces(const std::vector<NonceRow>& rows, int64
   Status s;
   int64_t last = last_db_prune.load();
   if (now - last > 60 && last_db_prune.compare_exchange_strong(last, now)) {
-    s = st->Exec("DELETE FROM httpsig_nonces WHERE created < $1", {int64_t{now - window - 1}});
+    const std::vector<store::Value> cutoff{int64_t{now - window - 1}};
+    s = st->Exec("DELETE FROM httpsig_nonce_log WHERE created < $1", cutoff);
+    if (s.ok()) s = st->Exec("DELETE FROM httpsig_nonces WHERE created < $1", cutoff);
   }
   for (size_t i = 0; s.ok() && i < rows.size(); ++i) {
-    s = st->Exec(
-        "INSERT INTO httpsig_nonces (key, nonce, created) VALUES ($1, $2, $3) "
-        "ON CONFLICT DO NOTHING",
-        {rows[i].key, rows[i].nonce, rows[i].created});
+    s = st->Exec("INSERT INTO httpsig_nonce_log (created, key, nonce) VALUES ($1, $2, $3)",
+                 {rows[i].created, rows[i].key, rows[i].nonce});
   }
   if (s.ok()) s = st->Commit();
   if (!s.ok()) st->Rollback().IgnoreError();

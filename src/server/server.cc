@@ -650,8 +650,9 @@ Status Server::Start() {
   served_start_ns.store(t_start.time_since_epoch().count());
   s.started = true;
   s.DoAccept();
-  for (int i = 0; i < threads; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
 
+  // Logged before any I/O thread runs: a client that connects the moment the socket listens must
+  // not get its request logged first.
   std::string u = url();
   auto startup =
       std::chrono::duration<double, std::milli>(SteadyClock::now() - s.opt.process_start);
@@ -663,6 +664,7 @@ Status Server::Start() {
            {"tls", s.tls},
            {"routes", s.router.routes().size()},
            {"startup_ms", std::round(startup.count() * 10) / 10}});
+  for (int i = 0; i < threads; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
   return Status::Ok();
 }
 

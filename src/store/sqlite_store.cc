@@ -198,19 +198,13 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path_in) {
-  // "PATH?synchronous=normal": commits do not wait for the disk (store.h). Such a connection
-  // uses SQLite's default VFS; all others write WAL frames in batches (sqlite_vfs.h), which is
-  // only safe while every commit syncs.
-  constexpr std::string_view kNormal = "?synchronous=normal";
-  std::string path = path_in;
-  const bool normal = path.size() > kNormal.size() &&
-                      path.compare(path.size() - kNormal.size(), kNormal.size(), kNormal) == 0;
-  if (normal) path.resize(path.size() - kNormal.size());
+Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path) {
+  // WAL frames are written in batches (sqlite_vfs.h), which relies on every commit syncing:
+  // kexin never lowers synchronous=FULL.
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           normal ? nullptr : BatchedWalVfs());
+                           BatchedWalVfs());
   if (rc != SQLITE_OK) {
     std::string m = path + ": " + (db ? sqlite3_errmsg(db) : "cannot open");
     sqlite3_close(db);
@@ -219,8 +213,7 @@ Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path_in) {
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   auto store = std::make_unique<SqliteStore>(db, path);
   for (const char* pragma :
-       {"PRAGMA journal_mode=WAL",
-        normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
         // Statement and savepoint journals (the contract engine's group commit puts each
         // operation in a savepoint) stay in memory instead of spilling to a temp file page by
         // page: they only matter until the transaction ends, and the WAL holds what commits.

@@ -26,11 +26,11 @@ sqlite3_vfs g_vfs;
 struct KxFile {
   sqlite3_file base;
   sqlite3_file* real;
-  bool wal;
-  std::string* path;       // the file's full path (WAL: ends in "-wal")
-  std::string* buf;        // WAL only: bytes gathered for offset `buf_at` onwards
+  std::string* path;     // the file's full path (WAL: ends in "-wal")
+  std::string* wal_key;  // main database: its WAL's path, the key of g_pending
+  std::string* buf;      // WAL only: bytes gathered for offset `buf_at` onwards
   sqlite3_int64 buf_at;
-  int error;               // a background flush failed: reported by the next call
+  int error;             // a flush by another call failed: reported by this file's next call
 };
 
 // Buffers of all WAL files, and which WAL file of each path has bytes buffered (at most one: one
@@ -55,6 +55,7 @@ int FlushLocked(KxFile* f) {
 
 // Flushes a WAL file before an operation on it; returns a failure of this or an earlier flush.
 int Settle(KxFile* f) {
+  if (!f->buf) return SQLITE_OK;
   std::lock_guard<std::mutex> lock(g_mu);
   FlushLocked(f);
   int rc = f->error;
@@ -70,6 +71,7 @@ int WalClose(sqlite3_file* p) {
   int rc2 = f->real->pMethods ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
   delete f->buf;
   delete f->path;
+  delete f->wal_key;
   return rc != SQLITE_OK ? rc : rc2;
 }
 
@@ -82,6 +84,7 @@ int WalRead(sqlite3_file* p, void* out, int n, sqlite3_int64 at) {
 
 int WalWrite(sqlite3_file* p, const void* data, int n, sqlite3_int64 at) {
   auto* f = reinterpret_cast<KxFile*>(p);
+  if (!f->buf) return f->real->pMethods->xWrite(f->real, data, n, at);  // not buffered (Open)
   std::lock_guard<std::mutex> lock(g_mu);
   if (f->error != SQLITE_OK) {
     int rc = f->error;
@@ -104,11 +107,15 @@ int WalWrite(sqlite3_file* p, const void* data, int n, sqlite3_int64 at) {
     if (static_cast<size_t>(n) >= kMaxBuffered) {
       return f->real->pMethods->xWrite(f->real, data, n, at);
     }
+    try {
+      (*g_pending)[*f->path] = f;
+    } catch (const std::bad_alloc&) {
+      return f->real->pMethods->xWrite(f->real, data, n, at);
+    }
     f->buf_at = at;
-    (*g_pending)[*f->path] = f;
     g_pending_count.fetch_add(1);
   }
-  f->buf->append(static_cast<const char*>(data), static_cast<size_t>(n));
+  f->buf->append(static_cast<const char*>(data), static_cast<size_t>(n));  // capacity reserved
   return SQLITE_OK;
 }
 
@@ -142,6 +149,7 @@ int DbClose(sqlite3_file* p) {
   auto* f = reinterpret_cast<KxFile*>(p);
   int rc = f->real->pMethods ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
   delete f->path;
+  delete f->wal_key;
   return rc;
 }
 int Read(sqlite3_file* p, void* out, int n, sqlite3_int64 at) {
@@ -162,7 +170,18 @@ int Unlock(sqlite3_file* p, int level) { return Real(p)->pMethods->xUnlock(Real(
 int CheckReservedLock(sqlite3_file* p, int* out) {
   return Real(p)->pMethods->xCheckReservedLock(Real(p), out);
 }
+// Frames are written in batches only while every commit syncs (sqlite_vfs.h): a PRAGMA that lowers
+// synchronous below FULL is refused.
 int FileControl(sqlite3_file* p, int op, void* arg) {
+  if (op == SQLITE_FCNTL_PRAGMA) {
+    char** a = static_cast<char**>(arg);
+    if (a[1] && a[2] && sqlite3_stricmp(a[1], "synchronous") == 0 &&
+        sqlite3_stricmp(a[2], "full") != 0 && sqlite3_stricmp(a[2], "extra") != 0 &&
+        std::strcmp(a[2], "2") != 0 && std::strcmp(a[2], "3") != 0) {
+      a[0] = sqlite3_mprintf("kexin-wal keeps synchronous=FULL (src/store/sqlite_vfs.h)");
+      return SQLITE_ERROR;
+    }
+  }
   return Real(p)->pMethods->xFileControl(Real(p), op, arg);
 }
 int SectorSize(sqlite3_file* p) { return Real(p)->pMethods->xSectorSize(Real(p)); }
@@ -177,7 +196,7 @@ void FlushWalOf(sqlite3_file* p) {
   if (g_pending_count.load() == 0) return;
   auto* f = reinterpret_cast<KxFile*>(p);
   std::lock_guard<std::mutex> lock(g_mu);
-  auto it = g_pending->find(*f->path + "-wal");
+  auto it = g_pending->find(*f->wal_key);
   if (it != g_pending->end()) FlushLocked(it->second);  // a failure is sticky on the WAL file
 }
 // Frames are written only under the WAL write lock. Before any lock is released, what was gathered
@@ -229,10 +248,20 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* p, int flags, int* o
     f->base.pMethods = nullptr;
     return rc;
   }
-  f->wal = wal;
-  f->path = new (std::nothrow) std::string(name ? name : "");
-  if (wal) f->buf = new (std::nothrow) std::string();
-  if (!f->path || (wal && !f->buf)) {
+  try {
+    f->path = new std::string(name ? name : "");
+    if (!wal) {
+      f->wal_key = new std::string(*f->path + "-wal");
+    } else if ((f->real->pMethods->xDeviceCharacteristics(f->real) &
+                SQLITE_IOCAP_POWERSAFE_OVERWRITE) != 0) {
+      // Without powersafe overwrite SQLite pads a commit to a sector after its sync; such a WAL
+      // is written as SQLite writes it.
+      f->buf = new std::string();
+      f->buf->reserve(kMaxBuffered);
+    }
+  } catch (const std::bad_alloc&) {
+    delete f->buf;
+    delete f->wal_key;
     delete f->path;
     f->real->pMethods->xClose(f->real);
     f->base.pMethods = nullptr;
@@ -268,7 +297,9 @@ int CurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
 
 const char* Register() {
   g_real = sqlite3_vfs_find(nullptr);
-  if (!g_real || g_real->iVersion < 2) return nullptr;
+  // SQLite's own unix VFS, whose files have every method of io_methods version 3; on anything
+  // else kexin uses the default VFS as it is.
+  if (!g_real || g_real->iVersion < 2 || std::strcmp(g_real->zName, "unix") != 0) return nullptr;
   g_pending = new std::unordered_map<std::string, KxFile*>();
   std::memset(&g_vfs, 0, sizeof g_vfs);
   g_vfs.iVersion = 2;

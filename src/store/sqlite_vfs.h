@@ -13,8 +13,8 @@
 // that is not in the file, and a COMMIT is durable when it returns exactly as without the VFS.
 // A failed write is returned by the call that flushed it, or else by the WAL file's next call.
 // With synchronous=FULL the commit's frames are written by its sync, so a failure fails the
-// COMMIT; with a lower setting a failure at publication could not be reported, so connections
-// that lower it must not use this VFS (sqlite_store.cc opens those with the default one).
+// COMMIT; with a lower setting a failure at publication could not be reported, so kexin keeps
+// every connection at FULL (sqlite_store.cc).
 //
 // Only files SQLite opens as WAL files are buffered; the database file and everything else pass
 // straight through.

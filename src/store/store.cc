@@ -115,6 +115,13 @@ const std::vector<Migration>& KexinMigrations() {
       // The provider counts a peer's negotiations that are not final on every initial request
       // (the per-peer cap, docs/contract.md#limits).
       {6, "CREATE INDEX negotiations_by_peer_state ON negotiations (side, peer_key, state)"},
+      // Nonces a SQLite node writes in batches (src/server/auth.cc): appended in time order, with
+      // no unique index whose random keys would dirty a page per nonce; the server's memory
+      // decides replays (docs/httpsig.md#nonces-and-replays).
+      {7,
+       "CREATE TABLE httpsig_nonce_log (created BIGINT NOT NULL, key TEXT NOT NULL,"
+       " nonce TEXT NOT NULL);"
+       "CREATE INDEX httpsig_nonce_log_by_created ON httpsig_nonce_log (created)"},
   };
   return m;
 }

@@ -5,9 +5,7 @@
 // values are NULL, 64-bit integers or text (hashes and keys are stored as hex text, so both
 // backends hold byte-identical data). Schema changes are numbered migrations applied in order in a
 // transaction (Migrate). URLs: "sqlite:/path/to/node.db" or "postgresql://user@host:port/db".
-// "sqlite:/path/x.db?synchronous=normal" opens a SQLite file whose commits do not wait for the
-// disk (kexin's replay-nonce file only); every other SQLite connection writes its WAL through the
-// batching VFS of sqlite_vfs.h.
+// SQLite connections write their WAL through the batching VFS of sqlite_vfs.h.
 //
 // Thread-safety: a Store is used by one thread at a time (the ledger's committer owns its own);
 // open one Store per thread when needed.

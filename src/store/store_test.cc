@@ -475,15 +475,15 @@ TEST_P(StoreTest, BatchedWalKeepsEveryCommitAndNothingElse) {
   auto check = fresh->Query("PRAGMA integrity_check");
   ASSERT_TRUE(check.ok());
   EXPECT_EQ(AsText((*check)[0][0]), "ok");
-  // A connection that lowers synchronous opens without the VFS and sees the same data.
-  auto normal = Store::Open(url_ + "?synchronous=normal");
-  ASSERT_TRUE(normal.ok()) << normal.status().ToString();
-  auto all = (*normal)->Query("SELECT COUNT(*) FROM rows_");
-  ASSERT_TRUE(all.ok());
-  EXPECT_EQ(AsInt((*all)[0][0]), committed[0] + committed[1] + committed[2] + committed[3]);
-  auto sync = (*normal)->Query("PRAGMA synchronous");
+  // Batches are only safe while every commit syncs: lowering synchronous is refused.
+  Status lowered = fresh->Exec("PRAGMA synchronous=NORMAL");
+  EXPECT_FALSE(lowered.ok());
+  EXPECT_NE(lowered.message().find("synchronous=FULL"), std::string::npos) << lowered.ToString();
+  EXPECT_FALSE(fresh->Exec("PRAGMA synchronous=1").ok());
+  EXPECT_TRUE(fresh->Exec("PRAGMA synchronous=FULL").ok());
+  auto sync = fresh->Query("PRAGMA synchronous");
   ASSERT_TRUE(sync.ok());
-  EXPECT_EQ(AsInt((*sync)[0][0]), 1);  // NORMAL
+  EXPECT_EQ(AsInt((*sync)[0][0]), 2);
 }
 
 }  // namespace
