@@ -225,7 +225,30 @@ Shape ShapeOf(std::string_view v) {
   Shape s;
   s.bytes = static_cast<uint32_t>(v.size());
   uint32_t cls = 0;
-  for (unsigned char c : v) cls |= kClass[c];
+  const size_t n = v.size();
+  const char* p = v.data();
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i) cls |= kClass[static_cast<unsigned char>(p[i])];
+  } else {
+    // Eight bytes at a time; words of digits only (ID and card numbers) or of bytes >= 0x80 only
+    // (CJK text) are classified without a lookup per byte. The last word overlaps the one before
+    // when n is not a multiple of eight (classes are a union, so bytes may be seen twice).
+    constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+    auto word = [&](size_t i) {
+      uint64_t w;
+      memcpy(&w, p + i, 8);
+      if ((((w - 0x30 * kOnes) | (w + 0x46 * kOnes) | w) & kHigh) == 0) {
+        cls |= kDigit;  // every byte in '0'..'9': no borrow below '0', no carry past '9'
+      } else if ((w & kHigh) == kHigh) {
+        cls |= kNonAscii;
+      } else {
+        for (size_t k = 0; k < 8; ++k) cls |= kClass[static_cast<unsigned char>(p[i + k])];
+      }
+    };
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) word(i);
+    if (i < n) word(n - 8);
+  }
   s.classes = cls;
   return s;
 }
@@ -637,9 +660,21 @@ Strength AddressCn(std::string_view v) {
     for (char32_t c = 'A'; c <= 'Z'; ++c) t[c] |= 8;
     return t;
   }();
+  // The four counts packed in one word, 16 bits each (at most 480 characters are counted): Han,
+  // administrative markers, street markers, characters that are not allowed. A character adds
+  // kAdd[its class].
+  static constexpr auto kAdd = [] {
+    std::array<uint64_t, 16> a{};
+    for (unsigned k = 0; k < 16; ++k) {
+      a[k] = (k & 1) | (uint64_t{(k >> 1) & 1} << 16) | (uint64_t{(k >> 2) & 1} << 32) |
+             (uint64_t{(k & 9) == 0} << 48);
+    }
+    return a;
+  }();
   const uint8_t* cls = kClass.data();
   // One pass, decoding as it goes (three-byte sequences, nearly all of an address, inline).
-  size_t n = 0, admins = 0, streets = 0, han = 0, other = 0;
+  size_t n = 0;
+  uint64_t counts = 0;
   for (size_t i = 0; i < v.size();) {
     if (++n > 120) return kNo;
     char32_t c;
@@ -652,12 +687,11 @@ Strength AddressCn(std::string_view v) {
     } else {
       c = utf8::Next(v, &i);
     }
-    unsigned k = c < 0x10000 ? cls[c] : 0;
-    han += k & 1;
-    admins += (k >> 1) & 1;
-    streets += (k >> 2) & 1;
-    if ((k & 9) == 0 && ++other > 2) return kNo;
+    counts += kAdd[c < 0x10000 ? cls[c] : 0];
+    if ((counts >> 48) > 2) return kNo;
   }
+  const size_t han = counts & 0xFFFF, admins = (counts >> 16) & 0xFFFF,
+               streets = (counts >> 32) & 0xFFFF;
   if (n < 6 || han < 4) return kNo;
   // A first marker must come after at least one character (a place name before 市/区/路).
   if (admins >= 1 && streets >= 1) return kYes;
