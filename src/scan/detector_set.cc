@@ -70,6 +70,28 @@ const std::array<uint8_t, 256>& TokenChars() {
   return t;
 }
 
+// Whether v is non-empty and all ASCII digits, eight bytes at a time.
+bool AllDigitsSwar(std::string_view v) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const size_t n = v.size();
+  if (n < 8) {
+    for (char c : v) {
+      if (c < '0' || c > '9') return false;
+    }
+    return n != 0;
+  }
+  auto digits = [&](size_t i) {
+    uint64_t w;
+    memcpy(&w, v.data() + i, 8);
+    return (((w - 0x30 * kOnes) | (w + 0x46 * kOnes) | w) & kHigh) == 0;
+  };
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    if (!digits(i)) return false;
+  }
+  return i == n || digits(n - 8);
+}
+
 // Whether v holds a run of at least `min` characters of [0-9A-Za-z.:_+-] (stops at the first).
 bool HasTokenOf(std::string_view v, uint32_t min) {
   const auto& t = TokenChars();
@@ -112,6 +134,7 @@ Status DetectorSet::Compile() {
       free_text_index_ = static_cast<int>(i);
     } else if (!r.validator.empty()) {
       c.validator = FindValidator(r.validator);
+      c.date = c.validator != nullptr && c.validator->fn == &Date;
       c.min_bytes = c.validator->min_bytes;
       c.max_bytes = c.validator->max_bytes;
       c.required = c.validator->required;
@@ -243,7 +266,10 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
     const Compiled& c = compiled_[i];
     if (s.bytes < c.min_bytes || s.bytes > c.max_bytes) continue;
     Strength st = Strength::kNone;
-    if (c.validator != nullptr) {
+    if (c.date) {
+      m.year = DateYear(cell);  // the scanner needs the year too: decide once
+      st = m.year ? Strength::kWeak : Strength::kNone;
+    } else if (c.validator != nullptr) {
       st = c.validator->fn(cell);
     } else if (c.regex) {
       run_regex = true;
@@ -429,6 +455,9 @@ uint64_t DetectorSet::NormalizedHash(int category, std::string_view value) const
   char buf[256];
   if (value.size() > sizeof buf) return std::hash<std::string>()(Normalize(category, value));
   const std::hash<std::string_view> hash;
+  // Most values (ID, card and phone numbers) are digits only and normalise to themselves.
+  if (AllDigitsSwar(value) && (norm != Norm::kMobileDigits || value.size() <= 11))
+    return hash(value);
   size_t n = 0;
   if (norm == Norm::kDigits || norm == Norm::kMobileDigits) {
     for (char ch : value) {

@@ -290,7 +290,7 @@ class Worker {
         e->match = m;
         e->text = text;
         e->len = static_cast<uint8_t>(v.size());
-        e->year = (m.weak & date_bit_) ? DateYear(v) : 0;
+        e->year = (m.weak & date_bit_) ? (m.year ? m.year : DateYear(v)) : 0;
         memcpy(e->bytes, v.data(), v.size());
       }
     } else {
@@ -309,7 +309,7 @@ class Worker {
       if (s.examples[i].size() < 3) s.examples[i].push_back(MaskValue(v));
     }
     if (m.weak & date_bit_) {
-      int y = DateYear(v);
+      int y = m.year ? m.year : DateYear(v);
       if (s.years == 0 || y < s.min_year) s.min_year = y;
       if (s.years == 0 || y > s.max_year) s.max_year = y;
       s.year_sum += static_cast<uint64_t>(y);
