@@ -70,28 +70,6 @@ const std::array<uint8_t, 256>& TokenChars() {
   return t;
 }
 
-// Whether v is non-empty and all ASCII digits, eight bytes at a time.
-bool AllDigitsSwar(std::string_view v) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  const size_t n = v.size();
-  if (n < 8) {
-    for (char c : v) {
-      if (c < '0' || c > '9') return false;
-    }
-    return n != 0;
-  }
-  auto digits = [&](size_t i) {
-    uint64_t w;
-    memcpy(&w, v.data() + i, 8);
-    return (((w - 0x30 * kOnes) | (w + 0x46 * kOnes) | w) & kHigh) == 0;
-  };
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    if (!digits(i)) return false;
-  }
-  return i == n || digits(n - 8);
-}
-
 // Whether v holds a run of at least `min` characters of [0-9A-Za-z.:_+-] (stops at the first).
 bool HasTokenOf(std::string_view v, uint32_t min) {
   const auto& t = TokenChars();
