@@ -242,7 +242,8 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
   for (; candidates; candidates &= candidates - 1) {
     const size_t i = static_cast<size_t>(__builtin_ctzll(candidates));
     const Compiled& c = compiled_[i];
-    if (s.bytes < c.min_bytes || s.bytes > c.max_bytes) continue;
+    // length_mask_ is exact below kMaxDispatch; long_mask_ only says the maximum is long enough.
+    if (s.bytes >= kMaxDispatch && (s.bytes < c.min_bytes || s.bytes > c.max_bytes)) continue;
     Strength st = Strength::kNone;
     if (c.date) {
       m.year = DateYear(cell);  // the scanner needs the year too: decide once

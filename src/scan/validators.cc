@@ -293,7 +293,7 @@ char IdCardCheckChar(std::string_view first17) {
 }
 
 Strength IdCardCn(std::string_view v) {
-  if (v.size() != 18 || !AllDigits(v.substr(0, 17))) return kNo;
+  if (v.size() != 18 || !AllDigitsSwar(v.substr(0, 17))) return kNo;
   char last = v[17] == 'x' ? 'X' : v[17];
   if (!IsDigit(last) && last != 'X') return kNo;
   if (!ValidProvince(Num(v.substr(0, 2))) || v.substr(2, 2) == "00" || v.substr(4, 2) == "00")
@@ -444,23 +444,35 @@ Strength LandlineCn(std::string_view v) {
 Strength Email(std::string_view v) {
   size_t at = v.find('@');
   if (at == 0 || at == std::string_view::npos || at > 64 || v.size() > 254) return kNo;
+  // Byte classes: bit 0 allowed in the local part, bit 1 a letter, bit 2 a digit or '-'.
+  static constexpr auto kEmail = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+      const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      const bool digit = c >= '0' && c <= '9';
+      if (letter || digit || c == '.' || c == '_' || c == '%' || c == '+' || c == '-') t[c] |= 1;
+      if (letter) t[c] |= 2;
+      if (digit || c == '-') t[c] |= 4;
+    }
+    return t;
+  }();
+  auto cls = [](char c) { return kEmail[static_cast<unsigned char>(c)]; };
   std::string_view local = v.substr(0, at), domain = v.substr(at + 1);
-  for (char c : local) {
-    bool ok = IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
-              c == '_' || c == '%' || c == '+' || c == '-';
-    if (!ok) return kNo;
-  }
+  uint8_t all = 1;
+  for (char c : local) all &= cls(c);
+  if (!all) return kNo;
   if (local.front() == '.' || local.back() == '.') return kNo;
   size_t dot = domain.rfind('.');
   if (dot == std::string_view::npos || dot == 0 || domain.size() - dot - 1 < 2) return kNo;
-  for (size_t i = 0; i < domain.size(); ++i) {
+  // Up to the last dot: letters, digits, '-' and single dots (not first); after it letters only.
+  for (size_t i = 0; i < dot; ++i) {
     char c = domain[i];
-    bool ok = IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
-              (c == '.' && i > 0 && domain[i - 1] != '.');
-    if (!ok) return kNo;
-    if (i > dot && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return kNo;
+    if ((cls(c) & 6) == 0 && !(c == '.' && i > 0 && domain[i - 1] != '.')) return kNo;
   }
-  return kYes;
+  if (domain[dot - 1] == '.') return kNo;
+  uint8_t letters = 2;
+  for (size_t i = dot + 1; i < domain.size(); ++i) letters &= cls(domain[i]);
+  return letters ? kYes : kNo;
 }
 
 Strength PassportCn(std::string_view v) {
