@@ -53,7 +53,6 @@ class CsvRecordParser final : public RecordParser {
     const size_t want = columns_.size();
     const char* p = data.data();
     const size_t n = data.size();
-    Specials specials(*this, p, n);
     size_t pos = 0;
     while (pos < n) {
       size_t record_start = pos;
@@ -91,9 +90,9 @@ class CsvRecordParser final : public RecordParser {
           cells_.emplace_back(scratch_.data() + start, scratch_.size() - start);
         } else {
           size_t start = pos;
-          pos = specials.Next(pos);
+          pos = NextSpecial(p, pos, n);
           while (pos < n && p[pos] == '"') {  // a stray quote inside an unquoted field is literal
-            pos = specials.Next(pos + 1);
+            pos = NextSpecial(p, pos + 1, n);
           }
           cells_.emplace_back(p + start, pos - start);
         }
@@ -162,51 +161,22 @@ class CsvRecordParser final : public RecordParser {
   }
 
  private:
-  // Finds the delimiters, CRs, LFs and quotes of a chunk: each 64-byte block is classified once
-  // with SSE2 into a bit mask, so finding the end of a field costs a shift and a bit scan.
-  class Specials {
-   public:
-    Specials(const CsvRecordParser& parser, const char* p, size_t n) : parser_(parser), p_(p), n_(n) {}
-    // Position of the next special byte at or after pos (n when none).
-    size_t Next(size_t pos) {
-      while (pos < n_) {
-        if (pos < base_ || pos >= base_ + 64) Load(pos & ~size_t{63});
-        const uint64_t m = mask_ & (~uint64_t{0} << (pos - base_));
-        if (m != 0) return base_ + static_cast<size_t>(__builtin_ctzll(m));
-        pos = base_ + 64;
-      }
-      return n_;
+  // Position of the next delimiter, CR, LF or quote at or after pos (n when none): 16 bytes at a
+  // time with SSE2, then byte by byte.
+  size_t NextSpecial(const char* p, size_t pos, size_t n) const {
+    const __m128i d = _mm_set1_epi8(delim_), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
+                  q = _mm_set1_epi8('"');
+    while (pos + 16 <= n) {
+      __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + pos));
+      __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, d), _mm_cmpeq_epi8(b, lf)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(b, cr), _mm_cmpeq_epi8(b, q)));
+      int mask = _mm_movemask_epi8(hit);
+      if (mask != 0) return pos + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+      pos += 16;
     }
-
-   private:
-    void Load(size_t base) {
-      base_ = base;
-      if (base + 64 <= n_) {
-        const __m128i d = _mm_set1_epi8(parser_.delim_), lf = _mm_set1_epi8('\n'),
-                      cr = _mm_set1_epi8('\r'), q = _mm_set1_epi8('"');
-        uint64_t m = 0;
-        for (int k = 0; k < 4; ++k) {
-          __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + base + 16 * k));
-          __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, d), _mm_cmpeq_epi8(b, lf)),
-                                     _mm_or_si128(_mm_cmpeq_epi8(b, cr), _mm_cmpeq_epi8(b, q)));
-          m |= uint64_t{static_cast<uint16_t>(_mm_movemask_epi8(hit))} << (16 * k);
-        }
-        mask_ = m;
-        return;
-      }
-      uint64_t m = 0;
-      for (size_t i = base; i < n_; ++i) {
-        if (parser_.special_[static_cast<unsigned char>(p_[i])]) m |= uint64_t{1} << (i - base);
-      }
-      mask_ = m;
-    }
-
-    const CsvRecordParser& parser_;
-    const char* p_;
-    size_t n_;
-    size_t base_ = SIZE_MAX - 64;  // no block loaded
-    uint64_t mask_ = 0;
-  };
+    while (pos < n && !special_[static_cast<unsigned char>(p[pos])]) ++pos;
+    return pos;
+  }
 
   char delim_;
   size_t max_record_;
