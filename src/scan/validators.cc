@@ -720,7 +720,10 @@ Strength AddressCn(std::string_view v) {
     if (++n > 120) return kNo;
     char32_t c;
     unsigned char b = static_cast<unsigned char>(v[i]);
-    if ((b & 0xF0) == 0xE0 && i + 2 < v.size()) {
+    if (b < 0x80) {  // digits and letters of house numbers
+      c = b;
+      ++i;
+    } else if ((b & 0xF0) == 0xE0 && i + 2 < v.size()) {
       c = (char32_t{b & 0x0Fu} << 12) |
           (char32_t{static_cast<unsigned char>(v[i + 1]) & 0x3Fu} << 6) |
           (static_cast<unsigned char>(v[i + 2]) & 0x3Fu);
