@@ -53,6 +53,7 @@ class CsvRecordParser final : public RecordParser {
     const size_t want = columns_.size();
     const char* p = data.data();
     const size_t n = data.size();
+    const SpecialBytes sb = Specials();
     size_t pos = 0;
     while (pos < n) {
       size_t record_start = pos;
@@ -90,9 +91,9 @@ class CsvRecordParser final : public RecordParser {
           cells_.emplace_back(scratch_.data() + start, scratch_.size() - start);
         } else {
           size_t start = pos;
-          pos = NextSpecial(p, pos, n);
+          pos = NextSpecial(p, pos, n, sb);
           while (pos < n && p[pos] == '"') {  // a stray quote inside an unquoted field is literal
-            pos = NextSpecial(p, pos + 1, n);
+            pos = NextSpecial(p, pos + 1, n, sb);
           }
           cells_.emplace_back(p + start, pos - start);
         }
@@ -163,9 +164,14 @@ class CsvRecordParser final : public RecordParser {
  private:
   // Position of the next delimiter, CR, LF or quote at or after pos (n when none): 16 bytes at a
   // time with SSE2, then byte by byte.
-  size_t NextSpecial(const char* p, size_t pos, size_t n) const {
-    const __m128i d = _mm_set1_epi8(delim_), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
-                  q = _mm_set1_epi8('"');
+  struct SpecialBytes {  // the bytes NextSpecial looks for, each in every lane
+    __m128i d, lf, cr, q;
+  };
+  SpecialBytes Specials() const {
+    return {_mm_set1_epi8(delim_), _mm_set1_epi8('\n'), _mm_set1_epi8('\r'), _mm_set1_epi8('"')};
+  }
+  size_t NextSpecial(const char* p, size_t pos, size_t n, const SpecialBytes& sb) const {
+    const __m128i d = sb.d, lf = sb.lf, cr = sb.cr, q = sb.q;
     while (pos + 16 <= n) {
       __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + pos));
       __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, d), _mm_cmpeq_epi8(b, lf)),
