@@ -635,25 +635,37 @@ int DateYear(std::string_view v) {
 Strength Date(std::string_view v) { return DateYear(v) ? Strength::kWeak : kNo; }
 
 Strength GeoCoordinate(std::string_view v) {
-  auto decimal = [](std::string_view s, double limit, int min_frac) {
-    size_t b = s.find_first_not_of(' '), e = s.find_last_not_of(' ');
-    if (b == std::string_view::npos) return false;
-    s = s.substr(b, e - b + 1);
-    if (!s.empty() && s[0] == '-') s.remove_prefix(1);
-    size_t dot = s.find('.');
-    if (dot == std::string_view::npos || dot == 0 || dot > 3) return false;
-    if (!AllDigits(s.substr(0, dot)) || !AllDigits(s.substr(dot + 1))) return false;
-    if (static_cast<int>(s.size() - dot - 1) < min_frac) return false;
-    return Num(s.substr(0, dot)) <= limit;
+  // A decimal "[-]d{1,3}.d+" between optional spaces, parsed once: its whole part and the number of
+  // fraction digits decide each of the limits below.
+  struct Decimal {
+    bool ok = false;
+    uint32_t whole = 0;  // wraps harmlessly on long digit runs, which fail anyway
+    size_t frac = 0;
+  };
+  auto parse = [](std::string_view s) {
+    Decimal d;
+    size_t b = 0, e = s.size();
+    while (b < e && s[b] == ' ') ++b;
+    while (e > b && s[e - 1] == ' ') --e;
+    if (b < e && s[b] == '-') ++b;
+    size_t i = b;
+    while (i < e && IsDigit(s[i])) d.whole = d.whole * 10 + static_cast<uint32_t>(s[i++] - '0');
+    if (i == b || i - b > 3 || i == e || s[i] != '.') return d;
+    const size_t dot = i++;
+    while (i < e && IsDigit(s[i])) ++i;
+    d.frac = i - dot - 1;
+    d.ok = i == e && d.frac > 0;
+    return d;
   };
   size_t comma = v.find(',');
   if (comma != std::string_view::npos) {
-    std::string_view a = v.substr(0, comma), b = v.substr(comma + 1);
-    if (decimal(a, 90, 3) && decimal(b, 180, 3)) return kYes;  // lat,lng
-    if (decimal(a, 180, 3) && decimal(b, 90, 3)) return kYes;  // lng,lat (common in China)
-    return kNo;
+    const Decimal a = parse(v.substr(0, comma)), b = parse(v.substr(comma + 1));
+    if (!a.ok || !b.ok || a.frac < 3 || b.frac < 3) return kNo;
+    // lat,lng, or lng,lat (common in China)
+    return (a.whole <= 90 && b.whole <= 180) || (a.whole <= 180 && b.whole <= 90) ? kYes : kNo;
   }
-  return decimal(v, 180, 4) ? Strength::kWeak : kNo;
+  const Decimal d = parse(v);
+  return d.ok && d.frac >= 4 && d.whole <= 180 ? Strength::kWeak : kNo;
 }
 
 Strength PersonNameCn(std::string_view v) {
