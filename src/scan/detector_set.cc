@@ -201,8 +201,8 @@ Status DetectorSet::Compile() {
   for (size_t k = 0; k < all_pats.size(); ++k) {
     hs_expr_info_t* info = nullptr;
     hs_compile_error_t* err = nullptr;
-    if (hs_expression_info(all_pats[k].c_str(), HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8, &info,
-                           &err) != HS_SUCCESS) {
+    if (hs_expression_info(all_pats[k].c_str(), HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8, &info, &err) !=
+        HS_SUCCESS) {
       Status s = InvalidArgument("category '" + all_names[k] +
                                  "': pattern does not compile: " + err->message);
       hs_free_compile_error(err);

@@ -35,7 +35,7 @@ struct CellMatch {
   uint64_t strong = 0;  // bit i: category i matched
   uint64_t weak = 0;    // bit i: category i matched weakly
   bool text =
-      false;  // long and text-like: search it for embedded identifiers (when no strong match)
+      false;     // long and text-like: search it for embedded identifiers (when no strong match)
   int year = 0;  // DateYear(cell) when a "date" validator ran and accepted it
 };
 

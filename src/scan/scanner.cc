@@ -170,19 +170,20 @@ class Worker {
     // Records come in batches small enough to stay in cache and are scanned column by column: the
     // column's evidence, memo and validators stay hot over a run of its cells. Columns are
     // independent, so this gives the same evidence as scanning row by row.
-    o.status = parser_->ParseBatches(
-        chunk.data, lenient, kBatchRows,
-        [this](const std::string_view* cells, size_t rows, size_t columns) {
-          if (cols_.size() < columns) {
-            cols_.resize(columns, ColumnStats(det_.size()));
-            memos_.resize(columns);
-          }
-          for (size_t c = 0; c < columns; ++c) {
-            ColumnStats& s = cols_[c];
-            CellMemo& memo = memos_[c];
-            for (size_t r = 0; r < rows; ++r) Cell(s, memo, cells[r * columns + c]);
-          }
-        });
+    o.status =
+        parser_->ParseBatches(chunk.data, lenient, kBatchRows,
+                              [this](const std::string_view* cells, size_t rows, size_t columns) {
+                                if (cols_.size() < columns) {
+                                  cols_.resize(columns, ColumnStats(det_.size()));
+                                  memos_.resize(columns);
+                                }
+                                for (size_t c = 0; c < columns; ++c) {
+                                  ColumnStats& s = cols_[c];
+                                  CellMemo& memo = memos_[c];
+                                  for (size_t r = 0; r < rows; ++r)
+                                    Cell(s, memo, cells[r * columns + c]);
+                                }
+                              });
     o.records = parser_->records();
     o.skipped = parser_->skipped();
     o.blank = parser_->blank();
@@ -210,7 +211,8 @@ class Worker {
     const uint64_t k = e.pending;
     if (k == 0) return;
     e.pending = 0;
-    for (uint64_t bits = e.match.strong; bits; bits &= bits - 1) s.strong[__builtin_ctzll(bits)] += k;
+    for (uint64_t bits = e.match.strong; bits; bits &= bits - 1)
+      s.strong[__builtin_ctzll(bits)] += k;
     for (uint64_t bits = e.match.weak & ~e.match.strong; bits; bits &= bits - 1)
       s.weak[__builtin_ctzll(bits)] += k;
     if (e.match.weak & date_bit_) {

@@ -246,8 +246,7 @@ class JsonlRecordParser final : public RecordParser {
   }
 
   // Cells point into the parsed document, which the next line overwrites: one record a batch.
-  Status ParseBatches(std::string_view data, bool lenient, size_t,
-                      const BatchFn& fn) override {
+  Status ParseBatches(std::string_view data, bool lenient, size_t, const BatchFn& fn) override {
     return Parse(data, lenient, [&](uint64_t, const std::vector<std::string_view>& cells) {
       fn(cells.data(), 1, cells.size());
     });
