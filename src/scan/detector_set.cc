@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/utf8.h"
@@ -111,6 +112,7 @@ Status DetectorSet::Compile() {
       free_text_index_ = static_cast<int>(i);
     } else if (!r.validator.empty()) {
       c.validator = FindValidator(r.validator);
+      c.date = c.validator != nullptr && c.validator->fn == &Date;
       c.min_bytes = c.validator->min_bytes;
       c.max_bytes = c.validator->max_bytes;
       c.required = c.validator->required;
@@ -193,11 +195,20 @@ Status DetectorSet::Compile() {
     KEXIN_RETURN_IF_ERROR(CompileDb(cell_pats, cell_flags, cell_names, &cell_db_));
   if (!text_pats.empty())
     KEXIN_RETURN_IF_ERROR(CompileDb(text_pats, text_flags, text_names, &text_db_));
-  if (!all_pats.empty()) {
-    hs_database* check = nullptr;
-    std::vector<unsigned> flags(all_pats.size(), HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8);
-    KEXIN_RETURN_IF_ERROR(CompileDb(all_pats, flags, all_names, &check));
-    hs_free_database(check);
+  // Patterns of validator categories are never scanned with; they are only checked, so a broken
+  // rule file is reported. Parsing each one is enough for that and costs a fraction of compiling
+  // them all into a database (which was most of a scan's start-up).
+  for (size_t k = 0; k < all_pats.size(); ++k) {
+    hs_expr_info_t* info = nullptr;
+    hs_compile_error_t* err = nullptr;
+    if (hs_expression_info(all_pats[k].c_str(), HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8, &info, &err) !=
+        HS_SUCCESS) {
+      Status s = InvalidArgument("category '" + all_names[k] +
+                                 "': pattern does not compile: " + err->message);
+      hs_free_compile_error(err);
+      return s;
+    }
+    free(info);  // allocated by Hyperscan's default allocator (malloc)
   }
   has_embedded_ = token_mask_ != 0 || text_db_ != nullptr;
   for (const Compiled& c : compiled_) {
@@ -231,9 +242,13 @@ CellMatch DetectorSet::Match(std::string_view cell, Scratch* scratch) const {
   for (; candidates; candidates &= candidates - 1) {
     const size_t i = static_cast<size_t>(__builtin_ctzll(candidates));
     const Compiled& c = compiled_[i];
-    if (s.bytes < c.min_bytes || s.bytes > c.max_bytes) continue;
+    // length_mask_ is exact below kMaxDispatch; long_mask_ only says the maximum is long enough.
+    if (s.bytes >= kMaxDispatch && (s.bytes < c.min_bytes || s.bytes > c.max_bytes)) continue;
     Strength st = Strength::kNone;
-    if (c.validator != nullptr) {
+    if (c.date) {
+      m.year = DateYear(cell);  // the scanner needs the year too: decide once
+      st = m.year ? Strength::kWeak : Strength::kNone;
+    } else if (c.validator != nullptr) {
       st = c.validator->fn(cell);
     } else if (c.regex) {
       run_regex = true;
@@ -419,6 +434,9 @@ uint64_t DetectorSet::NormalizedHash(int category, std::string_view value) const
   char buf[256];
   if (value.size() > sizeof buf) return std::hash<std::string>()(Normalize(category, value));
   const std::hash<std::string_view> hash;
+  // Most values (ID, card and phone numbers) are digits only and normalise to themselves.
+  if (AllDigitsSwar(value) && (norm != Norm::kMobileDigits || value.size() <= 11))
+    return hash(value);
   size_t n = 0;
   if (norm == Norm::kDigits || norm == Norm::kMobileDigits) {
     for (char ch : value) {

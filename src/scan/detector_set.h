@@ -35,7 +35,8 @@ struct CellMatch {
   uint64_t strong = 0;  // bit i: category i matched
   uint64_t weak = 0;    // bit i: category i matched weakly
   bool text =
-      false;  // long and text-like: search it for embedded identifiers (when no strong match)
+      false;     // long and text-like: search it for embedded identifiers (when no strong match)
+  int year = 0;  // DateYear(cell) when a "date" validator ran and accepted it
 };
 
 class DetectorSet {
@@ -95,6 +96,7 @@ class DetectorSet {
     bool regex = false;  // whole-cell regular expression (no validator)
     bool weak = false;
     bool active = true;  // false for the free-text pseudo-category
+    bool date = false;   // the "date" validator: Match calls DateYear itself and keeps the year
   };
 
   explicit DetectorSet(Rules rules) : rules_(std::move(rules)) {}

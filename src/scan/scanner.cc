@@ -49,10 +49,16 @@ class CellMemo {
     uint64_t hash = 0;
     CellMatch match;
     bool text = false;
+    // A hit needs nothing but counting (no distinct values, text search or examples to collect):
+    // it only adds to `pending`, which Worker::Settle adds to the column's counts.
+    bool quiet = false;
     uint8_t len = 0;
+    uint64_t pending = 0;
+    int year = 0;  // DateYear of the value when it matched a birth-year category weakly
     char bytes[kMaxBytes];
   };
   bool enabled() const { return enabled_; }
+  std::vector<Entry>& entries() { return table_; }
   int confirmed = -1;  // see Worker::MaybeConfirm
   static uint64_t Hash(std::string_view v) {
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ v.size();
@@ -109,23 +115,27 @@ class CellMemo {
     }
     return true;
   }
-  // Returns the entry for v (a hit when found is set), or nullptr when v is not cacheable.
-  Entry* Find(std::string_view v, uint64_t h, bool* found) {
+  // Returns the entry for v; *found tells a hit. Call Switch() when `trial_over` is set.
+  Entry* Find(std::string_view v, uint64_t h, bool* found, bool* trial_over) {
     if (table_.empty()) table_.resize(kSlots);
     Entry& e = table_[h & (kSlots - 1)];
-    ++lookups_;
     *found = e.len == v.size() && e.hash == h && Equal(e.bytes, v);
-    if (*found) ++hits_;
-    if (lookups_ == kTrial && hits_ * 2 < lookups_) {
-      // Too few repeats: switch off. The caller may still fill in the returned entry, so hand it
-      // a spare one rather than a slot of the table being freed.
-      enabled_ = false;
-      spare_ = e;
-      table_.clear();
-      table_.shrink_to_fit();
-      return &spare_;
+    *trial_over = false;
+    if (lookups_ < kTrial) {
+      ++lookups_;
+      if (*found) ++hits_;
+      *trial_over = lookups_ == kTrial && hits_ * 2 < lookups_;
     }
     return &e;
+  }
+  // Too few repeats: switch off, after the caller settled the pending counts. The caller may still
+  // fill in the entry Find returned, so it gets a spare one rather than a slot being freed.
+  Entry* SwitchOff(const Entry& e) {
+    enabled_ = false;
+    spare_ = e;
+    table_.clear();
+    table_.shrink_to_fit();
+    return &spare_;
   }
 
  private:
@@ -157,14 +167,22 @@ class Worker {
   Outcome Process(const Chunk& chunk, bool lenient) {
     Outcome o;
     o.index = chunk.index;
-    o.status = parser_->Parse(chunk.data, lenient,
-                              [this](uint64_t, const std::vector<std::string_view>& cells) {
-                                if (cols_.size() < cells.size()) {
-                                  cols_.resize(cells.size(), ColumnStats(det_.size()));
-                                  memos_.resize(cells.size());
+    // Records come in batches small enough to stay in cache and are scanned column by column: the
+    // column's evidence, memo and validators stay hot over a run of its cells. Columns are
+    // independent, so this gives the same evidence as scanning row by row.
+    o.status =
+        parser_->ParseBatches(chunk.data, lenient, kBatchRows,
+                              [this](const std::string_view* cells, size_t rows, size_t columns) {
+                                if (cols_.size() < columns) {
+                                  cols_.resize(columns, ColumnStats(det_.size()));
+                                  memos_.resize(columns);
                                 }
-                                for (size_t c = 0; c < cells.size(); ++c)
-                                  Cell(cols_[c], memos_[c], cells[c]);
+                                for (size_t c = 0; c < columns; ++c) {
+                                  ColumnStats& s = cols_[c];
+                                  CellMemo& memo = memos_[c];
+                                  for (size_t r = 0; r < rows; ++r)
+                                    Cell(s, memo, cells[r * columns + c]);
+                                }
                               });
     o.records = parser_->records();
     o.skipped = parser_->skipped();
@@ -173,7 +191,10 @@ class Worker {
     return o;
   }
 
-  std::vector<ColumnStats>& columns() { return cols_; }
+  std::vector<ColumnStats>& columns() {
+    for (size_t c = 0; c < cols_.size(); ++c) SettleAll(cols_[c], memos_[c]);
+    return cols_;
+  }
   const std::vector<std::string>& names() const { return parser_->columns(); }
 
  private:
@@ -183,9 +204,41 @@ class Worker {
   // Other categories are still counted on every value that is not i, so their counts become lower
   // bounds (they miss values that also match i, which were at most 2% before confirmation).
   static constexpr uint64_t kConfirmAfter = 16384;
+  static constexpr size_t kBatchRows = 256;
 
-  void MaybeConfirm(const ColumnStats& s, int* confirmed) {
+  // Adds the counts of quiet memo hits not yet counted.
+  void Settle(ColumnStats& s, CellMemo::Entry& e) {
+    const uint64_t k = e.pending;
+    if (k == 0) return;
+    e.pending = 0;
+    for (uint64_t bits = e.match.strong; bits; bits &= bits - 1)
+      s.strong[__builtin_ctzll(bits)] += k;
+    for (uint64_t bits = e.match.weak & ~e.match.strong; bits; bits &= bits - 1)
+      s.weak[__builtin_ctzll(bits)] += k;
+    if (e.match.weak & date_bit_) {
+      const int y = e.year;
+      if (s.years == 0 || y < s.min_year) s.min_year = y;
+      if (s.years == 0 || y > s.max_year) s.max_year = y;
+      s.year_sum += static_cast<uint64_t>(y) * k;
+      s.years += k;
+    }
+  }
+  void SettleAll(ColumnStats& s, CellMemo& memo) {
+    for (CellMemo::Entry& e : memo.entries()) Settle(s, e);
+  }
+  // Whether a hit on this match needs only its counts (see CellMemo::Entry::quiet).
+  bool Quiet(const ColumnStats& s, const CellMatch& m, bool text) const {
+    if (text || (m.strong & counting_) != 0) return false;
+    for (uint64_t bits = m.strong | m.weak; bits; bits &= bits - 1) {
+      if (s.examples[__builtin_ctzll(bits)].size() < 3) return false;
+    }
+    return true;
+  }
+
+  void MaybeConfirm(ColumnStats& s, CellMemo& memo) {
+    int* confirmed = &memo.confirmed;
     if (*confirmed >= 0 || s.non_empty < kConfirmAfter || (s.non_empty & 4095) != 0) return;
+    SettleAll(s, memo);
     // Only an unrivalled category: i matched 98% of values and no other category more than 2%,
     // so values that match i and another category cannot decide between them.
     const double n = static_cast<double>(s.non_empty);
@@ -210,25 +263,36 @@ class Worker {
     s.bytes += v.size();
     CellMatch m;
     bool text;
-    MaybeConfirm(s, &memo.confirmed);
+    MaybeConfirm(s, memo);
+    CellMemo::Entry* e = nullptr;
     if (memo.confirmed >= 0 && !(memo.enabled() && v.size() <= CellMemo::kMaxBytes) &&
         det_.MatchOne(static_cast<size_t>(memo.confirmed), v) == Strength::kStrong) {
       m.strong = uint64_t{1} << memo.confirmed;
       text = false;
     } else if (memo.enabled() && v.size() <= CellMemo::kMaxBytes) {
       uint64_t h = CellMemo::Hash(v);
-      bool found;
-      CellMemo::Entry* e = memo.Find(v, h, &found);
+      bool found, trial_over;
+      e = memo.Find(v, h, &found, &trial_over);
+      if (found && e->quiet && !trial_over) {
+        ++e->pending;
+        return;
+      }
+      if (trial_over) {
+        SettleAll(s, memo);
+        e = memo.SwitchOff(*e);
+      }
       if (found) {
         m = e->match;
         text = e->text;
       } else {
+        Settle(s, *e);  // the value it held is being replaced
         m = det_.Match(v, scratch_.get());
         text = m.strong == 0 && m.text;
         e->hash = h;
         e->match = m;
         e->text = text;
         e->len = static_cast<uint8_t>(v.size());
+        e->year = (m.weak & date_bit_) ? (m.year ? m.year : DateYear(v)) : 0;
         memcpy(e->bytes, v.data(), v.size());
       }
     } else {
@@ -247,12 +311,13 @@ class Worker {
       if (s.examples[i].size() < 3) s.examples[i].push_back(MaskValue(v));
     }
     if (m.weak & date_bit_) {
-      int y = DateYear(v);
+      int y = m.year ? m.year : DateYear(v);
       if (s.years == 0 || y < s.min_year) s.min_year = y;
       if (s.years == 0 || y > s.max_year) s.max_year = y;
       s.year_sum += static_cast<uint64_t>(y);
       ++s.years;
     }
+    if (e != nullptr) e->quiet = memo.enabled() && Quiet(s, m, text);
     if (text) {
       ++s.text_cells;
       spans_.clear();

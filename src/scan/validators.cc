@@ -225,9 +225,49 @@ Shape ShapeOf(std::string_view v) {
   Shape s;
   s.bytes = static_cast<uint32_t>(v.size());
   uint32_t cls = 0;
-  for (unsigned char c : v) cls |= kClass[c];
+  const size_t n = v.size();
+  const char* p = v.data();
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i) cls |= kClass[static_cast<unsigned char>(p[i])];
+  } else {
+    // Eight bytes at a time; words of digits only (ID and card numbers) or of bytes >= 0x80 only
+    // (CJK text) are classified without a lookup per byte. The last word overlaps the one before
+    // when n is not a multiple of eight (classes are a union, so bytes may be seen twice).
+    constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+    auto word = [&](size_t i) {
+      uint64_t w;
+      memcpy(&w, p + i, 8);
+      if ((((w - 0x30 * kOnes) | (w + 0x46 * kOnes) | w) & kHigh) == 0) {
+        cls |= kDigit;  // every byte in '0'..'9': no borrow below '0', no carry past '9'
+      } else if ((w & kHigh) == kHigh) {
+        cls |= kNonAscii;
+      } else {
+        for (size_t k = 0; k < 8; ++k) cls |= kClass[static_cast<unsigned char>(p[i + k])];
+      }
+    };
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) word(i);
+    if (i < n) word(n - 8);
+  }
   s.classes = cls;
   return s;
+}
+
+// Whether v is non-empty and all ASCII digits, eight bytes at a time.
+bool AllDigitsSwar(std::string_view v) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const size_t n = v.size();
+  if (n < 8) return AllDigits(v);
+  auto digits = [&](size_t i) {
+    uint64_t w;
+    memcpy(&w, v.data() + i, 8);
+    return (((w - 0x30 * kOnes) | (w + 0x46 * kOnes) | w) & kHigh) == 0;
+  };
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    if (!digits(i)) return false;
+  }
+  return i == n || digits(n - 8);
 }
 
 bool LuhnValid(std::string_view digits) {
@@ -253,7 +293,7 @@ char IdCardCheckChar(std::string_view first17) {
 }
 
 Strength IdCardCn(std::string_view v) {
-  if (v.size() != 18 || !AllDigits(v.substr(0, 17))) return kNo;
+  if (v.size() != 18 || !AllDigitsSwar(v.substr(0, 17))) return kNo;
   char last = v[17] == 'x' ? 'X' : v[17];
   if (!IsDigit(last) && last != 'X') return kNo;
   if (!ValidProvince(Num(v.substr(0, 2))) || v.substr(2, 2) == "00" || v.substr(4, 2) == "00")
@@ -310,9 +350,7 @@ Strength BankCard(std::string_view v) {
   // Spaces and dashes are dropped; anything else but a digit, or more than 19 digits, fails. Most
   // values have no separator and are checked in place.
   char buf[19];
-  size_t k = 0;
-  while (k < v.size() && IsDigit(v[k])) ++k;
-  if (k != v.size()) {
+  if (!AllDigitsSwar(v)) {
     size_t n = 0;
     for (char c : v) {
       if (IsDigit(c)) {
@@ -328,10 +366,24 @@ Strength BankCard(std::string_view v) {
   if (n < 13 || n > 19) return kNo;
   if (v[0] < '3' || v[0] > '6') return kNo;
   if (v[0] == '6' && v[1] == '2' && n < 16) return kNo;
-  // Luhn, two digits at a time from the right: the second of each pair is doubled.
+  // Luhn, eight digits at a time from the right (SWAR): in each little-endian word the bytes at
+  // even offsets are second from the right of their pair, so doubled (2d, less 9 when d >= 5).
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kEven = 0x00FF00FF00FF00FFULL;
+  auto word_sum = [&](size_t end) {
+    uint64_t w;
+    memcpy(&w, v.data() + end - 8, 8);
+    const uint64_t d = w - 0x30 * kOnes;  // digits 0-9 per byte (all bytes are digits)
+    const uint64_t ge5 = ((d + 0x7B * kOnes) >> 7) & kOnes & kEven;
+    const uint64_t lanes = d + (d & kEven) - 9 * ge5;  // each byte 0-9
+    return static_cast<int>((lanes * kOnes) >> 56);
+  };
   static constexpr int kDoubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
-  int sum = 0;
-  size_t i = n;
+  int sum = word_sum(n);
+  size_t i = n - 8;  // digits left, the last of them not doubled
+  if (i >= 8) {
+    sum += word_sum(i);
+    i -= 8;
+  }
   for (; i >= 2; i -= 2) sum += (v[i - 1] - '0') + kDoubled[v[i - 2] - '0'];
   if (i == 1) sum += v[0] - '0';
   return sum % 10 == 0 ? kYes : kNo;
@@ -392,23 +444,35 @@ Strength LandlineCn(std::string_view v) {
 Strength Email(std::string_view v) {
   size_t at = v.find('@');
   if (at == 0 || at == std::string_view::npos || at > 64 || v.size() > 254) return kNo;
+  // Byte classes: bit 0 allowed in the local part, bit 1 a letter, bit 2 a digit or '-'.
+  static constexpr auto kEmail = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+      const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      const bool digit = c >= '0' && c <= '9';
+      if (letter || digit || c == '.' || c == '_' || c == '%' || c == '+' || c == '-') t[c] |= 1;
+      if (letter) t[c] |= 2;
+      if (digit || c == '-') t[c] |= 4;
+    }
+    return t;
+  }();
+  auto cls = [](char c) { return kEmail[static_cast<unsigned char>(c)]; };
   std::string_view local = v.substr(0, at), domain = v.substr(at + 1);
-  for (char c : local) {
-    bool ok = IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
-              c == '_' || c == '%' || c == '+' || c == '-';
-    if (!ok) return kNo;
-  }
+  uint8_t all = 1;
+  for (char c : local) all &= cls(c);
+  if (!all) return kNo;
   if (local.front() == '.' || local.back() == '.') return kNo;
   size_t dot = domain.rfind('.');
   if (dot == std::string_view::npos || dot == 0 || domain.size() - dot - 1 < 2) return kNo;
-  for (size_t i = 0; i < domain.size(); ++i) {
+  // Up to the last dot: letters, digits, '-' and single dots (not first); after it letters only.
+  for (size_t i = 0; i < dot; ++i) {
     char c = domain[i];
-    bool ok = IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
-              (c == '.' && i > 0 && domain[i - 1] != '.');
-    if (!ok) return kNo;
-    if (i > dot && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return kNo;
+    if ((cls(c) & 6) == 0 && !(c == '.' && i > 0 && domain[i - 1] != '.')) return kNo;
   }
-  return kYes;
+  if (domain[dot - 1] == '.') return kNo;
+  uint8_t letters = 2;
+  for (size_t i = dot + 1; i < domain.size(); ++i) letters &= cls(domain[i]);
+  return letters ? kYes : kNo;
 }
 
 Strength PassportCn(std::string_view v) {
@@ -571,25 +635,37 @@ int DateYear(std::string_view v) {
 Strength Date(std::string_view v) { return DateYear(v) ? Strength::kWeak : kNo; }
 
 Strength GeoCoordinate(std::string_view v) {
-  auto decimal = [](std::string_view s, double limit, int min_frac) {
-    size_t b = s.find_first_not_of(' '), e = s.find_last_not_of(' ');
-    if (b == std::string_view::npos) return false;
-    s = s.substr(b, e - b + 1);
-    if (!s.empty() && s[0] == '-') s.remove_prefix(1);
-    size_t dot = s.find('.');
-    if (dot == std::string_view::npos || dot == 0 || dot > 3) return false;
-    if (!AllDigits(s.substr(0, dot)) || !AllDigits(s.substr(dot + 1))) return false;
-    if (static_cast<int>(s.size() - dot - 1) < min_frac) return false;
-    return Num(s.substr(0, dot)) <= limit;
+  // A decimal "[-]d{1,3}.d+" between optional spaces, parsed once: its whole part and the number of
+  // fraction digits decide each of the limits below.
+  struct Decimal {
+    bool ok = false;
+    uint32_t whole = 0;  // wraps harmlessly on long digit runs, which fail anyway
+    size_t frac = 0;
+  };
+  auto parse = [](std::string_view s) {
+    Decimal d;
+    size_t b = 0, e = s.size();
+    while (b < e && s[b] == ' ') ++b;
+    while (e > b && s[e - 1] == ' ') --e;
+    if (b < e && s[b] == '-') ++b;
+    size_t i = b;
+    while (i < e && IsDigit(s[i])) d.whole = d.whole * 10 + static_cast<uint32_t>(s[i++] - '0');
+    if (i == b || i - b > 3 || i == e || s[i] != '.') return d;
+    const size_t dot = i++;
+    while (i < e && IsDigit(s[i])) ++i;
+    d.frac = i - dot - 1;
+    d.ok = i == e && d.frac > 0;
+    return d;
   };
   size_t comma = v.find(',');
   if (comma != std::string_view::npos) {
-    std::string_view a = v.substr(0, comma), b = v.substr(comma + 1);
-    if (decimal(a, 90, 3) && decimal(b, 180, 3)) return kYes;  // lat,lng
-    if (decimal(a, 180, 3) && decimal(b, 90, 3)) return kYes;  // lng,lat (common in China)
-    return kNo;
+    const Decimal a = parse(v.substr(0, comma)), b = parse(v.substr(comma + 1));
+    if (!a.ok || !b.ok || a.frac < 3 || b.frac < 3) return kNo;
+    // lat,lng, or lng,lat (common in China)
+    return (a.whole <= 90 && b.whole <= 180) || (a.whole <= 180 && b.whole <= 90) ? kYes : kNo;
   }
-  return decimal(v, 180, 4) ? Strength::kWeak : kNo;
+  const Decimal d = parse(v);
+  return d.ok && d.frac >= 4 && d.whole <= 180 ? Strength::kWeak : kNo;
 }
 
 Strength PersonNameCn(std::string_view v) {
@@ -637,14 +713,29 @@ Strength AddressCn(std::string_view v) {
     for (char32_t c = 'A'; c <= 'Z'; ++c) t[c] |= 8;
     return t;
   }();
+  // The four counts packed in one word, 16 bits each (at most 480 characters are counted): Han,
+  // administrative markers, street markers, characters that are not allowed. A character adds
+  // kAdd[its class].
+  static constexpr auto kAdd = [] {
+    std::array<uint64_t, 16> a{};
+    for (unsigned k = 0; k < 16; ++k) {
+      a[k] = (k & 1) | (uint64_t{(k >> 1) & 1} << 16) | (uint64_t{(k >> 2) & 1} << 32) |
+             (uint64_t{(k & 9) == 0} << 48);
+    }
+    return a;
+  }();
   const uint8_t* cls = kClass.data();
   // One pass, decoding as it goes (three-byte sequences, nearly all of an address, inline).
-  size_t n = 0, admins = 0, streets = 0, han = 0, other = 0;
+  size_t n = 0;
+  uint64_t counts = 0;
   for (size_t i = 0; i < v.size();) {
     if (++n > 120) return kNo;
     char32_t c;
     unsigned char b = static_cast<unsigned char>(v[i]);
-    if ((b & 0xF0) == 0xE0 && i + 2 < v.size()) {
+    if (b < 0x80) {  // digits and letters of house numbers
+      c = b;
+      ++i;
+    } else if ((b & 0xF0) == 0xE0 && i + 2 < v.size()) {
       c = (char32_t{b & 0x0Fu} << 12) |
           (char32_t{static_cast<unsigned char>(v[i + 1]) & 0x3Fu} << 6) |
           (static_cast<unsigned char>(v[i + 2]) & 0x3Fu);
@@ -652,12 +743,11 @@ Strength AddressCn(std::string_view v) {
     } else {
       c = utf8::Next(v, &i);
     }
-    unsigned k = c < 0x10000 ? cls[c] : 0;
-    han += k & 1;
-    admins += (k >> 1) & 1;
-    streets += (k >> 2) & 1;
-    if ((k & 9) == 0 && ++other > 2) return kNo;
+    counts += kAdd[c < 0x10000 ? cls[c] : 0];
+    if ((counts >> 48) > 2) return kNo;
   }
+  const size_t han = counts & 0xFFFF, admins = (counts >> 16) & 0xFFFF,
+               streets = (counts >> 32) & 0xFFFF;
   if (n < 6 || han < 4) return kNo;
   // A first marker must come after at least one character (a place name before 市/区/路).
   if (admins >= 1 && streets >= 1) return kYes;

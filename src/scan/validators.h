@@ -85,8 +85,9 @@ Strength GeoCoordinate(std::string_view v);  // strong: "lat,lng" pair; weak: on
 Strength PersonNameCn(std::string_view v);   // surname table + 1-3 given chars; minority names
 Strength AddressCn(std::string_view v);      // administrative + street markers
 
-// Helpers shared with tests.
+// Helpers shared with tests and the detector.
 bool LuhnValid(std::string_view digits);
+bool AllDigitsSwar(std::string_view v);  // non-empty, ASCII digits only
 char IdCardCheckChar(std::string_view first17);
 // Year of a date value accepted by Date(), or 0.
 int DateYear(std::string_view v);

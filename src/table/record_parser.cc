@@ -28,18 +28,36 @@ class CsvRecordParser final : public RecordParser {
   }
 
   Status Parse(std::string_view data, bool lenient, const RecordFn& fn) override {
+    return ParseBatches(data, lenient, 1, [&](const std::string_view*, size_t, size_t) {
+      fn(records_ - 1, cells_);  // one record per batch: cells_ holds just it
+    });
+  }
+
+  Status ParseBatches(std::string_view data, bool lenient, size_t max_rows,
+                      const BatchFn& fn) override {
     records_ = skipped_ = blank_ = failed_record_ = 0;
+    // Cells of the pending batch accumulate in cells_; quoted cells point into scratch_, which is
+    // reserved for the whole chunk (unquoting never lengthens text) so it never moves.
+    cells_.clear();
+    scratch_.clear();
+    size_t rows = 0;
+    auto flush = [&] {
+      if (rows) fn(cells_.data(), rows, columns_.size());
+      cells_.clear();
+      scratch_.clear();
+      rows = 0;
+    };
     size_t bad_utf8 = std::string_view::npos;
     if (!IsValidUtf8(data)) bad_utf8 = FirstInvalidUtf8(data);
     if (scratch_.capacity() < data.size()) scratch_.reserve(data.size());
     const size_t want = columns_.size();
     const char* p = data.data();
     const size_t n = data.size();
+    const SpecialBytes sb = Specials();
     size_t pos = 0;
     while (pos < n) {
       size_t record_start = pos;
-      cells_.clear();
-      scratch_.clear();
+      const size_t first_cell = cells_.size();
       bool unbalanced = false;
       // One record.
       while (true) {
@@ -73,9 +91,9 @@ class CsvRecordParser final : public RecordParser {
           cells_.emplace_back(scratch_.data() + start, scratch_.size() - start);
         } else {
           size_t start = pos;
-          pos = NextSpecial(p, pos, n);
+          pos = NextSpecial(p, pos, n, sb);
           while (pos < n && p[pos] == '"') {  // a stray quote inside an unquoted field is literal
-            pos = NextSpecial(p, pos + 1, n);
+            pos = NextSpecial(p, pos + 1, n, sb);
           }
           cells_.emplace_back(p + start, pos - start);
         }
@@ -89,55 +107,71 @@ class CsvRecordParser final : public RecordParser {
       if (pos < n && p[pos] == '\n') ++pos;
       uint64_t record = records_;
       if (unbalanced) {
+        cells_.resize(first_cell);
+        flush();
         failed_record_ = record;
         ++records_;
         return DataError(RecordPrefix(record) + "unbalanced quote: a quoted field is never closed");
       }
       uint64_t record_bytes = pos - record_start;
-      if (cells_.size() == 1 && cells_[0].empty() &&
+      const size_t ncells = cells_.size() - first_cell;
+      if (ncells == 1 && cells_[first_cell].empty() &&
           want != 1) {  // blank line: numbered, not a row
+        cells_.resize(first_cell);
         ++records_;
         ++blank_;
         continue;
       }
       ++records_;
       if (record_bytes > max_record_) {
+        cells_.resize(first_cell);
+        flush();
         failed_record_ = record;
         return ResourceExhausted(RecordPrefix(record) + "row of " + std::to_string(record_bytes) +
                                  " bytes is longer than the limit of " +
                                  std::to_string(max_record_) + " bytes (--max-row-mib)");
       }
       if (bad_utf8 >= record_start && bad_utf8 < pos) {
+        cells_.resize(first_cell);
         if (lenient) {
           ++skipped_;
           std::string_view rest = data.substr(pos);
           bad_utf8 = IsValidUtf8(rest) ? std::string_view::npos : pos + FirstInvalidUtf8(rest);
           continue;
         }
+        flush();
         failed_record_ = record;
         return DataError(RecordPrefix(record) + "invalid UTF-8 at byte " +
                          std::to_string(bad_utf8 - record_start) + " of the row");
       }
-      if (cells_.size() != want) {
+      if (ncells != want) {
+        cells_.resize(first_cell);
         if (lenient) {
           ++skipped_;
           continue;
         }
+        flush();
         failed_record_ = record;
         return DataError(RecordPrefix(record) + "expected " + std::to_string(want) +
-                         " fields, found " + std::to_string(cells_.size()) + " (ragged row)");
+                         " fields, found " + std::to_string(ncells) + " (ragged row)");
       }
-      fn(record, cells_);
+      if (++rows == max_rows) flush();
     }
+    flush();
     return Status::Ok();
   }
 
  private:
   // Position of the next delimiter, CR, LF or quote at or after pos (n when none): 16 bytes at a
   // time with SSE2, then byte by byte.
-  size_t NextSpecial(const char* p, size_t pos, size_t n) const {
-    const __m128i d = _mm_set1_epi8(delim_), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
-                  q = _mm_set1_epi8('"');
+  struct SpecialBytes {  // the bytes NextSpecial looks for, each in every lane
+    __m128i d, lf, cr, q;
+  };
+  SpecialBytes Specials() const {
+    return {_mm_set1_epi8(delim_), _mm_set1_epi8('\n'), _mm_set1_epi8('\r'), _mm_set1_epi8('"')};
+  }
+  size_t NextSpecial(const char* p, size_t pos, size_t n, const SpecialBytes& sb) const {
+    const __m128i d = sb.d, lf = sb.lf, cr = sb.cr, q = sb.q;
     while (pos + 16 <= n) {
       __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + pos));
       __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, d), _mm_cmpeq_epi8(b, lf)),
@@ -209,6 +243,13 @@ class JsonlRecordParser final : public RecordParser {
       fn(record, cells_);
     }
     return Status::Ok();
+  }
+
+  // Cells point into the parsed document, which the next line overwrites: one record a batch.
+  Status ParseBatches(std::string_view data, bool lenient, size_t, const BatchFn& fn) override {
+    return Parse(data, lenient, [&](uint64_t, const std::vector<std::string_view>& cells) {
+      fn(cells.data(), 1, cells.size());
+    });
   }
 
  private:

@@ -254,8 +254,12 @@ class FileTableReader final : public TableReader {
   Result<bool> Emit(Chunk* chunk, size_t end) {
     chunk->index = next_index_++;
     chunk->file_offset = emitted_raw_;
-    chunk->data.assign(carry_, 0, end);
-    carry_.erase(0, end);
+    // The records become the chunk without copying them: the buffers swap and only the partial
+    // record after `end` is copied back (into the chunk's old buffer, whose room is kept).
+    chunk->data.swap(carry_);
+    carry_.assign(chunk->data, end, std::string::npos);
+    chunk->data.resize(end);
+    if (carry_.capacity() < opts_.chunk_bytes) carry_.reserve(opts_.chunk_bytes + 64 * 1024);
     // Raw bytes are attributed proportionally for GB18030; exact for UTF-8.
     uint64_t raw =
         info_.encoding == Encoding::kGb18030

@@ -91,6 +91,9 @@ class TableReader {
 // are empty.
 using RecordFn =
     std::function<void(uint64_t record_in_chunk, const std::vector<std::string_view>&)>;
+// A batch of parsed records, row-major: cell c of record r is cells[r * columns + c]. The views
+// stay valid until the callback returns.
+using BatchFn = std::function<void(const std::string_view* cells, size_t rows, size_t columns)>;
 
 class RecordParser {
  public:
@@ -101,6 +104,10 @@ class RecordParser {
   // with "record N: " where N is the 0-based record index in this chunk (failed_record() too).
   // With `lenient`, malformed records are counted in skipped() and parsing goes on.
   virtual Status Parse(std::string_view data, bool lenient, const RecordFn& fn) = 0;
+  // Like Parse, but hands out up to `max_rows` records at a time (so a consumer can work column by
+  // column). Records of one batch have the same number of cells.
+  virtual Status ParseBatches(std::string_view data, bool lenient, size_t max_rows,
+                              const BatchFn& fn) = 0;
   // Records in the last parsed chunk, including skipped ones.
   uint64_t records() const { return records_; }
   uint64_t skipped() const { return skipped_; }
