@@ -253,23 +253,6 @@ Shape ShapeOf(std::string_view v) {
   return s;
 }
 
-// Whether v is non-empty and all ASCII digits, eight bytes at a time.
-bool AllDigitsSwar(std::string_view v) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  const size_t n = v.size();
-  if (n < 8) return AllDigits(v);
-  auto digits = [&](size_t i) {
-    uint64_t w;
-    memcpy(&w, v.data() + i, 8);
-    return (((w - 0x30 * kOnes) | (w + 0x46 * kOnes) | w) & kHigh) == 0;
-  };
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    if (!digits(i)) return false;
-  }
-  return i == n || digits(n - 8);
-}
-
 bool LuhnValid(std::string_view digits) {
   int sum = 0;
   bool dbl = false;

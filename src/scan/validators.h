@@ -14,6 +14,7 @@
 #define KEXIN_SCAN_VALIDATORS_H_
 
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -87,7 +88,28 @@ Strength AddressCn(std::string_view v);      // administrative + street markers
 
 // Helpers shared with tests and the detector.
 bool LuhnValid(std::string_view digits);
-bool AllDigitsSwar(std::string_view v);  // non-empty, ASCII digits only
+// Non-empty and ASCII digits only, eight bytes at a time. Inline: the detector calls it for
+// nearly every cell (60 M instructions on a 50 MB table as a call).
+inline bool AllDigitsSwar(std::string_view v) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const size_t n = v.size();
+  if (n < 8) {
+    for (char c : v) {
+      if (c < '0' || c > '9') return false;
+    }
+    return n > 0;
+  }
+  auto digits = [&](size_t i) {
+    uint64_t w;
+    std::memcpy(&w, v.data() + i, 8);
+    return (((w - 0x30 * kOnes) | (w + 0x46 * kOnes) | w) & kHigh) == 0;
+  };
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    if (!digits(i)) return false;
+  }
+  return i == n || digits(n - 8);
+}
 char IdCardCheckChar(std::string_view first17);
 // Year of a date value accepted by Date(), or 0.
 int DateYear(std::string_view v);
