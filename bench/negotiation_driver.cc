@@ -70,8 +70,8 @@ bool ParseUrl(const std::string& url, Target* t) {
 int64_t CountState(kexin::store::Store& s, const char* state) {
   auto rows = s.Query("SELECT COUNT(*) FROM negotiations WHERE state = $1", {std::string(state)});
   if (!rows.ok() || rows->empty()) {
-    std::cerr << "negotiation_driver: counting " << state << " negotiations: "
-              << (rows.ok() ? "no row" : rows.status().ToString()) << "\n";
+    std::cerr << "negotiation_driver: counting " << state
+              << " negotiations: " << (rows.ok() ? "no row" : rows.status().ToString()) << "\n";
     std::exit(1);
   }
   return std::get<int64_t>((*rows)[0][0]);
@@ -103,8 +103,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string body =
-      json{{"peer", argv[4]}, {"dataset", argv[5]}, {"offer", argv[6]}, {"policy", policy}}
-          .dump();
+      json{{"peer", argv[4]}, {"dataset", argv[5]}, {"offer", argv[6]}, {"policy", policy}}.dump();
   auto store = kexin::store::Store::Open(db.rfind("postgresql://", 0) == 0 ? db : "sqlite:" + db);
   if (!store.ok()) {
     std::cerr << "negotiation_driver: " << store.status().ToString() << "\n";
@@ -163,8 +162,8 @@ int main(int argc, char** argv) {
   for (auto& th : threads) th.join();
   const double started = Seconds(t0);
   if (failed > 0) {
-    std::cerr << "negotiation_driver: " << failed.load() << " starts failed, first: "
-              << first_error.substr(0, 300) << "\n";
+    std::cerr << "negotiation_driver: " << failed.load()
+              << " starts failed, first: " << first_error.substr(0, 300) << "\n";
   }
   const int64_t want = n - failed.load();
   int64_t done = 0, term = 0, last = -1;

@@ -225,12 +225,12 @@ void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
         return abort(Error(500, "", cpid, "internal", admitted.status().ToString()));
       if (!*admitted) {
         Reply too_many = Error(429, "", cpid, "too_many_negotiations",
-                           "peer '" + caller.name + "' has " + std::to_string(open) +
-                               " negotiations with this provider that are not final, the limit"
-                               " per peer is " +
-                               std::to_string(config_.max_open_per_peer) +
-                               " (kexin serve --max-negotiations-per-peer); finish or terminate"
-                               " some first");
+                               "peer '" + caller.name + "' has " + std::to_string(open) +
+                                   " negotiations with this provider that are not final, the limit"
+                                   " per peer is " +
+                                   std::to_string(config_.max_open_per_peer) +
+                                   " (kexin serve --max-negotiations-per-peer); finish or terminate"
+                                   " some first");
         too_many.retry_after_s = kTooManyRetryAfterSeconds;
         return abort(std::move(too_many));
       }

@@ -50,8 +50,8 @@ json NegotiationJson(const Negotiation& n, const std::vector<Event>* history,
     j["agreement"] = n.agreement;
     j["agreementHash"] = n.agreement_hash;
     j["providerSignature"] = n.provider_signature;
-    j["consumerSignature"] = n.consumer_signature.empty() ? json(nullptr)
-                                                          : json(n.consumer_signature);
+    j["consumerSignature"] =
+        n.consumer_signature.empty() ? json(nullptr) : json(n.consumer_signature);
   }
   if (history) {
     json h = json::array();

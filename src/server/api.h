@@ -46,17 +46,17 @@ std::optional<Role> ParseRole(std::string_view name);  // nullopt when unknown
 struct Principal {
   enum class Kind { kAnonymous, kUser, kPeer };
   Kind kind = Kind::kAnonymous;
-  std::string name;       // user name or peer name
+  std::string name;            // user name or peer name
   Role role = Role::kAuditor;  // users only
   std::string public_key;      // peers only: the peer's Ed25519 public key, lowercase hex
   std::string url;             // peers only: the peer's registered base URL
 };
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // raw request target including the query string
-  std::string path;    // percent-decoded path without the query
-  std::multimap<std::string, std::string> query;             // decoded query parameters
+  std::string method;                             // "GET", "POST", ...
+  std::string target;                             // raw request target including the query string
+  std::string path;                               // percent-decoded path without the query
+  std::multimap<std::string, std::string> query;  // decoded query parameters
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   std::map<std::string, std::string> params;  // ":name" captures of the matched route
@@ -95,11 +95,11 @@ using Handler = std::function<Response(const Request&, const Principal&)>;
 
 struct Route {
   std::string method;
-  std::string pattern;      // "/v1/negotiations/:id"
+  std::string pattern;  // "/v1/negotiations/:id"
   Auth auth = Auth::kToken;
-  std::vector<Role> roles;  // roles allowed for kToken/kTokenOrPeer
-  std::string summary;      // one line for the OpenAPI document
-  std::string tag;          // OpenAPI tag: "catalog", "contract", "ledger", ...
+  std::vector<Role> roles;         // roles allowed for kToken/kTokenOrPeer
+  std::string summary;             // one line for the OpenAPI document
+  std::string tag;                 // OpenAPI tag: "catalog", "contract", "ledger", ...
   nlohmann::json request_schema;   // JSON Schema of the body, or null
   nlohmann::json response_schema;  // JSON Schema of a 2xx body, or null
   Handler handler;

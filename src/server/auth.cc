@@ -152,8 +152,7 @@ struct Authenticator::Impl {
   Result<bool> RememberNonce(const httpsig::Verified& v, int64_t now);
 };
 
-Authenticator::Authenticator(StorePool* stores, int64_t window)
-    : impl_(std::make_unique<Impl>()) {
+Authenticator::Authenticator(StorePool* stores, int64_t window) : impl_(std::make_unique<Impl>()) {
   impl_->stores = stores;
   impl_->window = window;
   if (stores) {
@@ -233,9 +232,8 @@ AuthOutcome Authenticator::Impl::Token(const Route& route, const Request& req) {
   if (!route.roles.empty() &&
       std::find(route.roles.begin(), route.roles.end(), p.role) == route.roles.end()) {
     return Deny(403, "forbidden",
-                "user \"" + p.name + "\" with role " + std::string(RoleName(p.role)) +
-                    " may not " + req.method + " " + route.pattern + " (allowed: " +
-                    RoleList(route.roles) + ")");
+                "user \"" + p.name + "\" with role " + std::string(RoleName(p.role)) + " may not " +
+                    req.method + " " + route.pattern + " (allowed: " + RoleList(route.roles) + ")");
   }
   AuthOutcome o;
   o.principal = std::move(p);
@@ -275,10 +273,9 @@ Result<bool> Authenticator::Impl::RememberNonce(const httpsig::Verified& v, int6
   params.emplace_back(v.nonce);
   params.emplace_back(v.created);
   KEXIN_ASSIGN_OR_RETURN(
-      auto rows,
-      st->Query("INSERT INTO httpsig_nonces (key, nonce, created) VALUES ($1, $2, $3) "
-                "ON CONFLICT DO NOTHING RETURNING nonce",
-                params));
+      auto rows, st->Query("INSERT INTO httpsig_nonces (key, nonce, created) VALUES ($1, $2, $3) "
+                           "ON CONFLICT DO NOTHING RETURNING nonce",
+                           params));
   return !rows.empty();
 }
 
@@ -399,9 +396,12 @@ AuthOutcome Authenticator::AuthenticatePeer(const Request& request, std::string_
 AuthOutcome Authenticator::Authenticate(const Route& route, const Request& req,
                                         std::string_view scheme) {
   switch (route.auth) {
-    case Auth::kNone: return AuthOutcome();
-    case Auth::kToken: return impl_->Token(route, req);
-    case Auth::kPeer: return impl_->Peer(req, scheme);
+    case Auth::kNone:
+      return AuthOutcome();
+    case Auth::kToken:
+      return impl_->Token(route, req);
+    case Auth::kPeer:
+      return impl_->Peer(req, scheme);
     case Auth::kTokenOrPeer:
       if (req.Header("authorization")) return impl_->Token(route, req);
       if (req.Header("signature-input") || req.Header("signature")) {

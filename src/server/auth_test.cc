@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <optional>
 #include <ctime>
+#include <optional>
 #include <thread>
 
 #include "server/httpsig.h"
@@ -140,8 +140,8 @@ TEST_P(AuthTest, NoncesWrittenBehindStillStopReplaysAfterARestart) {
     ASSERT_TRUE(a.Authenticate(peer_route, req, "http").ok());
     EXPECT_EQ(a.Authenticate(peer_route, req, "http").code, "replayed_nonce");
     for (int i = 0; i < 600; ++i) {  // more than one batch
-      ASSERT_TRUE(a.Authenticate(peer_route, Signed(peer_, "bulk-" + std::to_string(i)), "http")
-                      .ok());
+      ASSERT_TRUE(
+          a.Authenticate(peer_route, Signed(peer_, "bulk-" + std::to_string(i)), "http").ok());
     }
   }  // destroyed: what was queued is written
   // A restarted server loads them (SQLite) or finds them in the table (PostgreSQL).

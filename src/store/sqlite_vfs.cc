@@ -30,7 +30,7 @@ struct KxFile {
   std::string* wal_key;  // main database: its WAL's path, the key of g_pending
   std::string* buf;      // WAL only: bytes gathered for offset `buf_at` onwards
   sqlite3_int64 buf_at;
-  int error;             // a flush by another call failed: reported by this file's next call
+  int error;  // a flush by another call failed: reported by this file's next call
 };
 
 // Buffers of all WAL files, and which WAL file of each path has bytes buffered (at most one: one
@@ -212,9 +212,7 @@ void ShmBarrier(sqlite3_file* p) {
   FlushWalOf(p);
   Real(p)->pMethods->xShmBarrier(Real(p));
 }
-int ShmUnmap(sqlite3_file* p, int remove) {
-  return Real(p)->pMethods->xShmUnmap(Real(p), remove);
-}
+int ShmUnmap(sqlite3_file* p, int remove) { return Real(p)->pMethods->xShmUnmap(Real(p), remove); }
 int Fetch(sqlite3_file* p, sqlite3_int64 at, int n, void** out) {
   return Real(p)->pMethods->xFetch(Real(p), at, n, out);
 }
@@ -222,16 +220,44 @@ int Unfetch(sqlite3_file* p, sqlite3_int64 at, void* ptr) {
   return Real(p)->pMethods->xUnfetch(Real(p), at, ptr);
 }
 
-const sqlite3_io_methods kDbMethods = {
-    3,        DbClose,   Read,       Write,           Truncate,     Sync,
-    FileSize, Lock,      Unlock,     CheckReservedLock, FileControl, SectorSize,
-    DeviceCharacteristics, ShmMap, ShmLock, ShmBarrier, ShmUnmap, Fetch,
-    Unfetch};
-const sqlite3_io_methods kWalMethods = {
-    3,           WalClose, WalRead,    WalWrite,          WalTruncate,    WalSync,
-    WalFileSize, Lock,     Unlock,     CheckReservedLock, WalFileControl, SectorSize,
-    DeviceCharacteristics, ShmMap, ShmLock, ShmBarrier, ShmUnmap, Fetch,
-    Unfetch};
+const sqlite3_io_methods kDbMethods = {3,
+                                       DbClose,
+                                       Read,
+                                       Write,
+                                       Truncate,
+                                       Sync,
+                                       FileSize,
+                                       Lock,
+                                       Unlock,
+                                       CheckReservedLock,
+                                       FileControl,
+                                       SectorSize,
+                                       DeviceCharacteristics,
+                                       ShmMap,
+                                       ShmLock,
+                                       ShmBarrier,
+                                       ShmUnmap,
+                                       Fetch,
+                                       Unfetch};
+const sqlite3_io_methods kWalMethods = {3,
+                                        WalClose,
+                                        WalRead,
+                                        WalWrite,
+                                        WalTruncate,
+                                        WalSync,
+                                        WalFileSize,
+                                        Lock,
+                                        Unlock,
+                                        CheckReservedLock,
+                                        WalFileControl,
+                                        SectorSize,
+                                        DeviceCharacteristics,
+                                        ShmMap,
+                                        ShmLock,
+                                        ShmBarrier,
+                                        ShmUnmap,
+                                        Fetch,
+                                        Unfetch};
 
 int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* p, int flags, int* out_flags) {
   const bool wal = (flags & SQLITE_OPEN_WAL) != 0;
