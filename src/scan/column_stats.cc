@@ -146,8 +146,18 @@ void ColumnStats::Merge(const ColumnStats& o) {
     strong[i] += o.strong[i];
     weak[i] += o.weak[i];
     embedded[i] += o.embedded[i];
-    for (const auto& e : o.examples[i]) {
-      if (examples[i].size() < 3) examples[i].push_back(e);
+    if (!o.examples[i].empty()) {
+      // The three from the earliest chunks (a chunk is scanned by one thread, in row order).
+      std::vector<std::pair<uint64_t, std::string>> all;
+      for (size_t k = 0; k < examples[i].size(); ++k)
+        all.emplace_back(example_chunks[i][k], std::move(examples[i][k]));
+      for (size_t k = 0; k < o.examples[i].size(); ++k)
+        all.emplace_back(o.example_chunks[i][k], o.examples[i][k]);
+      std::stable_sort(all.begin(), all.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      examples[i].clear();
+      example_chunks[i].clear();
+      for (size_t k = 0; k < all.size() && k < 3; ++k) AddExample(i, all[k].first, all[k].second);
     }
     distinct[i].Merge(o.distinct[i]);
   }

@@ -49,7 +49,16 @@ struct ColumnStats {
         weak(categories),
         embedded(categories),
         examples(categories),
+        example_chunks(categories),
         distinct(categories) {}
+  // Keeps `value` as an example of `category` if fewer than 3 are kept; `chunk` is the index of the
+  // chunk it came from, so that Merge keeps the file's first examples whichever thread scanned
+  // which chunk.
+  void AddExample(size_t category, uint64_t chunk, std::string value) {
+    if (examples[category].size() >= 3) return;
+    examples[category].push_back(std::move(value));
+    example_chunks[category].push_back(chunk);
+  }
   uint64_t values = 0;     // cells seen
   uint64_t non_empty = 0;  // cells with something other than spaces
   uint64_t bytes = 0;
@@ -57,9 +66,10 @@ struct ColumnStats {
   std::vector<uint64_t> embedded;      // identifiers found inside text, per category
   uint64_t text_cells = 0;             // cells searched for embedded identifiers
   uint64_t cells_with_embedded = 0;
-  std::vector<std::vector<std::string>> examples;  // up to 3 masked examples per category
-  std::vector<DistinctCounter> distinct;           // categories that count individuals
-  int min_year = 0, max_year = 0;                  // over weak date matches
+  std::vector<std::vector<std::string>> examples;     // up to 3 masked examples per category
+  std::vector<std::vector<uint64_t>> example_chunks;  // the chunk of each example
+  std::vector<DistinctCounter> distinct;              // categories that count individuals
+  int min_year = 0, max_year = 0;                     // over weak date matches
   uint64_t year_sum = 0, years = 0;
 
   void Merge(const ColumnStats& other);

@@ -167,6 +167,7 @@ class Worker {
   Outcome Process(const Chunk& chunk, bool lenient) {
     Outcome o;
     o.index = chunk.index;
+    chunk_ = chunk.index;
     // Records come in batches small enough to stay in cache and are scanned column by column: the
     // column's evidence, memo and validators stay hot over a run of its cells. Columns are
     // independent, so this gives the same evidence as scanning row by row.
@@ -308,7 +309,7 @@ class Worker {
       } else {
         ++s.weak[i];
       }
-      if (s.examples[i].size() < 3) s.examples[i].push_back(MaskValue(v));
+      if (s.examples[i].size() < 3) s.AddExample(i, chunk_, MaskValue(v));
     }
     if (m.weak & date_bit_) {
       int y = m.year ? m.year : DateYear(v);
@@ -331,7 +332,8 @@ class Worker {
       if (!spans_.empty()) {
         ++s.cells_with_embedded;
         int ft = det_.free_text_index();
-        if (ft >= 0 && s.examples[ft].size() < 3) s.examples[ft].push_back(MaskFreeText(v, spans_));
+        if (ft >= 0 && s.examples[ft].size() < 3)
+          s.AddExample(static_cast<size_t>(ft), chunk_, MaskFreeText(v, spans_));
       }
     }
   }
@@ -343,6 +345,7 @@ class Worker {
   std::vector<CellMemo> memos_;
   std::vector<std::pair<std::pair<size_t, size_t>, std::string>> spans_;
   uint64_t counting_ = 0, date_bit_ = 0;
+  uint64_t chunk_ = 0;  // index of the chunk being scanned
 };
 
 // A bounded queue of chunks between the reading thread and the workers.

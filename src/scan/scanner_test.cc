@@ -157,6 +157,31 @@ TEST_F(ScannerTest, ErrorRowsAreCountedAcrossChunksAndThreads) {
   }
 }
 
+TEST_F(ScannerTest, ExamplesAreTheFilesFirstWhateverThreadScannedThem) {
+  // Many small chunks over two threads: the examples are the first three of the file, as with
+  // one thread, in every run (they used to depend on which thread took which chunk first).
+  std::string csv = "id,mobile\n";
+  for (int i = 0; i < 20000; ++i) csv += MakeId(i) + ",138" + std::to_string(10000000 + i) + "\n";
+  std::string path = WriteFile("examples.csv", csv);
+  auto examples = [&](int threads) {
+    ScanOptions o;
+    o.full = true;
+    o.threads = threads;
+    o.read.chunk_bytes = 4096;
+    TableResult t = Scan(path, o);
+    std::vector<std::string> out;
+    for (const auto& c : t.columns) {
+      for (const auto& m : c.matches) {
+        for (const auto& e : m.examples) out.push_back(c.name + "/" + m.category + ": " + e);
+      }
+    }
+    return out;
+  };
+  const std::vector<std::string> one = examples(1);
+  ASSERT_FALSE(one.empty());
+  for (int run = 0; run < 5; ++run) EXPECT_EQ(examples(2), one) << "run " << run;
+}
+
 TEST_F(ScannerTest, SampleModeEstimatesRowsAndMarksItself) {
   std::string csv = "id,mobile\n";
   for (int i = 0; i < 400000; ++i) csv += MakeId(i) + ",138" + std::to_string(10000000 + i) + "\n";
