@@ -285,9 +285,7 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
         if (body->contains("policy") && !(*body)["policy"].is_object())
           return Response::Error(400, "invalid_argument",
                                  "POST /v1/negotiations: field 'policy' must be an object");
-        auto s = ctx.stores->ForThisThread();
-        if (!s.ok()) return Response::FromStatus(s.status());
-        auto peer = server::CachedPeer(**s, (*body)["peer"].get<std::string>());
+        auto peer = server::CachedPeer(*ctx.stores, (*body)["peer"].get<std::string>());
         if (!peer.ok()) return Response::FromStatus(peer.status());
         const std::string dataset = (*body)["dataset"], offer = (*body)["offer"];
         json policy;

@@ -178,12 +178,14 @@ Authenticator::Authenticator(StorePool* stores, int64_t window) : impl_(std::mak
 }
 Authenticator::~Authenticator() = default;
 
-Result<Peer> CachedPeer(store::Store& store, std::string_view name) {
+Result<Peer> CachedPeer(StorePool& stores, std::string_view name) {
   static TtlCache<Peer> cache;
   Peer p;
-  const std::string key(name);
+  // Per database: a process may serve several nodes (tests do), each with its own peers.
+  const std::string key = stores.url() + '\n' + std::string(name);
   if (cache.Get(key, &p)) return p;
-  KEXIN_ASSIGN_OR_RETURN(p, GetPeer(store, name));
+  KEXIN_ASSIGN_OR_RETURN(store::Store * store, stores.ForThisThread());
+  KEXIN_ASSIGN_OR_RETURN(p, GetPeer(*store, name));
   cache.Put(key, p, kTokenCacheTtl);
   return p;
 }

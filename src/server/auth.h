@@ -64,9 +64,10 @@ class Authenticator {
 // users or peers so the change takes effect at once in this process.
 void InvalidateAuthCaches();
 
-// GetPeer (node.h) through a cache like the signature lookups': a peer removed or changed by
-// another process is seen within kTokenCacheTtl, by this process at once (InvalidateAuthCaches).
-Result<Peer> CachedPeer(store::Store& store, std::string_view name);
+// GetPeer (node.h) on the pool's database through a cache like the signature lookups' (per
+// database URL and name): a peer removed or changed by another process is seen within
+// kTokenCacheTtl, by this process at once (InvalidateAuthCaches).
+Result<Peer> CachedPeer(StorePool& stores, std::string_view name);
 
 }  // namespace kexin::server
 

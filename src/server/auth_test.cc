@@ -158,12 +158,26 @@ TEST_P(AuthTest, PeerPrincipalCarriesItsUrlAndCachedPeerFindsIt) {
   AuthOutcome ok = auth.Authenticate(peer_route, Signed(peer_, "url-1"), "http");
   ASSERT_TRUE(ok.ok()) << ok.message;
   EXPECT_EQ(ok.principal.url, "http://127.0.0.1:1");
-  auto st = pool_->ForThisThread();
-  ASSERT_TRUE(st.ok());
-  auto p = CachedPeer(**st, "pb");
+  auto p = CachedPeer(*pool_, "pb");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->public_key, Hex(peer_));
-  EXPECT_EQ(CachedPeer(**st, "nobody").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CachedPeer(*pool_, "nobody").status().code(), StatusCode::kNotFound);
+  // Another node's database in the same process has its own peer of that name.
+  store::TestDatabase other_db;
+  other_db.Create(GetParam(), "kx_auth_other_");
+  if (IsSkipped() || HasFatalFailure()) return;
+  {
+    StorePool other(other_db.url());
+    auto ost = other.ForThisThread();
+    ASSERT_TRUE(ost.ok()) << ost.status().ToString();
+    auto stranger = crypto::SigningKey::Generate();
+    ASSERT_TRUE(AddPeer(**ost, {"pb", "http://127.0.0.1:2", Hex(stranger)}).ok());
+    auto q = CachedPeer(other, "pb");
+    ASSERT_TRUE(q.ok()) << q.status().ToString();
+    EXPECT_EQ(q->public_key, Hex(stranger));
+    EXPECT_EQ(CachedPeer(*pool_, "pb")->public_key, Hex(peer_));
+  }
+  other_db.Drop();
 }
 
 TEST_P(AuthTest, ConcurrentReplaysAcceptExactlyOne) {
