@@ -13,7 +13,7 @@ namespace {
 
 // `kexin scan` fills large hash tables and column batches at random. With jemalloc's transparent
 // huge pages (thp:always) its page faults on the 1 GB benchmark table fall from about 103,000 to
-// 2,200 and a 1-thread scan takes 12-35% less CPU (src/scan/README.md#performance). jemalloc reads
+// 2,200 and a 1-thread scan takes 9-37% less CPU (src/scan/README.md#performance). jemalloc reads
 // MALLOC_CONF once, before main, so `scan` starts itself again with it set. The server showed no
 // gain from huge pages (bench/negotiation_bench.sh), so only `scan` does this. A MALLOC_CONF that
 // is already set is left alone (set it to "" to scan without huge pages); if the new start fails,
