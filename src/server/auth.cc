@@ -145,6 +145,8 @@ struct Authenticator::Impl {
   Status LoadNonces();
   // Inserts `rows` in one transaction and prunes expired rows now and then.
   Status WriteNonces(const std::vector<NonceRow>& rows, int64_t now);
+  // Deletes rows older than the window from both nonce tables, at most once a minute.
+  Status PruneNoncesIfDue(store::Store& st, int64_t now);
 
   AuthOutcome Token(const Route& route, const Request& req);
   AuthOutcome Peer(const Request& req, std::string_view scheme);
@@ -263,12 +265,7 @@ Result<bool> Authenticator::Impl::RememberNonce(const httpsig::Verified& v, int6
   KEXIN_ASSIGN_OR_RETURN(store::Store * st, NonceStore());
   std::unique_lock<std::mutex> serial(insert_mu, std::defer_lock);
   if (serialize_inserts) serial.lock();
-  int64_t last = last_db_prune.load();
-  if (now - last > 60 && last_db_prune.compare_exchange_strong(last, now)) {
-    std::vector<store::Value> cutoff;
-    cutoff.emplace_back(int64_t{now - window - 1});
-    st->Exec("DELETE FROM httpsig_nonces WHERE created < $1", cutoff).IgnoreError();
-  }
+  PruneNoncesIfDue(*st, now).IgnoreError();
   std::vector<store::Value> params;
   params.reserve(3);
   params.emplace_back(v.keyid);
@@ -301,6 +298,14 @@ void Authenticator::Impl::FlushLoop() {
   }
 }
 
+Status Authenticator::Impl::PruneNoncesIfDue(store::Store& st, int64_t now) {
+  int64_t last = last_db_prune.load();
+  if (now - last <= 60 || !last_db_prune.compare_exchange_strong(last, now)) return Status::Ok();
+  const std::vector<store::Value> cutoff{int64_t{now - window - 1}};
+  KEXIN_RETURN_IF_ERROR(st.Exec("DELETE FROM httpsig_nonce_log WHERE created < $1", cutoff));
+  return st.Exec("DELETE FROM httpsig_nonces WHERE created < $1", cutoff);
+}
+
 Status Authenticator::Impl::LoadNonces() {
   KEXIN_ASSIGN_OR_RETURN(store::Store * st, NonceStore());
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
@@ -322,13 +327,7 @@ Status Authenticator::Impl::WriteNonces(const std::vector<NonceRow>& rows, int64
   KEXIN_ASSIGN_OR_RETURN(store::Store * st, NonceStore());
   std::lock_guard<std::mutex> serial(insert_mu);
   KEXIN_RETURN_IF_ERROR(st->Begin());
-  Status s;
-  int64_t last = last_db_prune.load();
-  if (now - last > 60 && last_db_prune.compare_exchange_strong(last, now)) {
-    const std::vector<store::Value> cutoff{int64_t{now - window - 1}};
-    s = st->Exec("DELETE FROM httpsig_nonce_log WHERE created < $1", cutoff);
-    if (s.ok()) s = st->Exec("DELETE FROM httpsig_nonces WHERE created < $1", cutoff);
-  }
+  Status s = PruneNoncesIfDue(*st, now);
   for (size_t i = 0; s.ok() && i < rows.size(); ++i) {
     s = st->Exec("INSERT INTO httpsig_nonce_log (created, key, nonce) VALUES ($1, $2, $3)",
                  {rows[i].created, rows[i].key, rows[i].nonce});

@@ -53,14 +53,19 @@ int FlushLocked(KxFile* f) {
   return rc;
 }
 
+// The failure an earlier flush left on `f`, now reported (and cleared). Caller holds g_mu.
+int TakeError(KxFile* f) {
+  int rc = f->error;
+  f->error = SQLITE_OK;
+  return rc;
+}
+
 // Flushes a WAL file before an operation on it; returns a failure of this or an earlier flush.
 int Settle(KxFile* f) {
   if (!f->buf) return SQLITE_OK;
   std::lock_guard<std::mutex> lock(g_mu);
   FlushLocked(f);
-  int rc = f->error;
-  f->error = SQLITE_OK;
-  return rc;
+  return TakeError(f);
 }
 
 // --- WAL files -----------------------------------------------------------------------------------
@@ -86,18 +91,10 @@ int WalWrite(sqlite3_file* p, const void* data, int n, sqlite3_int64 at) {
   auto* f = reinterpret_cast<KxFile*>(p);
   if (!f->buf) return f->real->pMethods->xWrite(f->real, data, n, at);  // not buffered (Open)
   std::lock_guard<std::mutex> lock(g_mu);
-  if (f->error != SQLITE_OK) {
-    int rc = f->error;
-    f->error = SQLITE_OK;
-    return rc;
-  }
+  if (f->error != SQLITE_OK) return TakeError(f);
   if (!f->buf->empty() && (at != f->buf_at + static_cast<sqlite3_int64>(f->buf->size()) ||
                            f->buf->size() + static_cast<size_t>(n) > kMaxBuffered)) {
-    int rc = FlushLocked(f);
-    if (rc != SQLITE_OK) {
-      f->error = SQLITE_OK;
-      return rc;
-    }
+    if (FlushLocked(f) != SQLITE_OK) return TakeError(f);
   }
   if (f->buf->empty()) {
     // Another connection's leftovers for this WAL (there should be none: they are flushed before
