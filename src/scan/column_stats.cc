@@ -2,127 +2,108 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 namespace kexin::scan {
 namespace {
 constexpr int kHllBits = 14;
 constexpr size_t kHllRegisters = size_t{1} << kHllBits;
-uint64_t Mix(uint64_t h) {  // splitmix64 finaliser: spreads std::hash output
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  return h ^ (h >> 31);
-}
+constexpr size_t kMinLimit = size_t{1} << 16;
 }  // namespace
 
-void DistinctCounter::Flush() const {
-  // Logically const: pending values are part of the counter's state.
-  auto* self = const_cast<DistinctCounter*>(this);
-  size_t n = self->npending_;
-  self->npending_ = 0;
-  uint64_t mixed[kBatch];
-  for (size_t i = 0; i < n; ++i) {
-    mixed[i] = Mix(self->pending_[i]);
-    if (mixed[i] == 0) mixed[i] = 1;
+void DistinctCounter::Compact() const {
+  if (!hll_.empty() || hashes_.size() == unique_) return;
+  const size_t n = hashes_.size();
+  // Partition by the top `bits` bits into runs of about 1024 hashes (a counting pass, then a
+  // scatter into a second array), then de-duplicate each run through a small open-addressing table
+  // indexed by the low bits; distinct hashes are written back to hashes_ run by run.
+  int bits = 0;
+  while (bits < 20 && (n >> bits) > 1024) ++bits;
+  const size_t runs = size_t{1} << bits;
+  const int shift = 64 - bits;
+  auto run_of = [&](uint64_t h) { return bits == 0 ? size_t{0} : static_cast<size_t>(h >> shift); };
+  std::vector<size_t> start(runs + 1, 0);
+  for (uint64_t h : hashes_) ++start[run_of(h) + 1];
+  size_t largest = 0;
+  for (size_t r = 0; r < runs; ++r) {
+    largest = std::max(largest, start[r + 1]);
+    start[r + 1] += start[r];
   }
-  if (self->hll_.empty()) {
-    // Make room first so the prefetched slots are the ones written.
-    while (self->size_ < self->cap_ && (self->size_ + n) * 2 > self->slots_.size()) self->Grow();
-    size_t mask = self->slots_.size() - 1;
-    for (size_t i = 0; i < n; ++i) __builtin_prefetch(&self->slots_[mixed[i] & mask]);
+  // Not value-initialised: every slot is written by the scatter.
+  std::unique_ptr<uint64_t[]> sorted(new uint64_t[n]);
+  {
+    std::vector<size_t> next(start.begin(), start.end() - 1);
+    for (uint64_t h : hashes_) sorted[next[run_of(h)]++] = h;
   }
-  for (size_t i = 0; i < n; ++i) self->AddMixed(mixed[i]);
+  size_t table_size = 16;
+  while (table_size < 2 * largest) table_size *= 2;
+  std::vector<uint64_t> table(table_size, 0);  // 0 is never a hash: Mix(x) == 0 is stored as 1
+  size_t out = 0;
+  for (size_t r = 0; r < runs; ++r) {
+    const size_t b = start[r], e = start[r + 1];
+    size_t size = 16;
+    while (size < 2 * (e - b)) size *= 2;
+    const size_t mask = size - 1;
+    for (size_t i = b; i < e; ++i) {
+      uint64_t h = sorted[i] == 0 ? 1 : sorted[i];
+      for (size_t j = h & mask;; j = (j + 1) & mask) {
+        if (table[j] == h) break;
+        if (table[j] == 0) {
+          table[j] = h;
+          hashes_[out++] = h;
+          break;
+        }
+      }
+    }
+    std::fill(table.begin(), table.begin() + static_cast<std::ptrdiff_t>(size), 0);
+  }
+  hashes_.resize(out);
+  unique_ = out;
+  if (unique_ > cap_) {
+    ToHll();
+    return;
+  }
+  limit_ = std::max(kMinLimit, 2 * unique_ + 1);
+  hashes_.reserve(limit_);
 }
 
 bool DistinctCounter::exact() const {
-  Flush();
+  Compact();
   return hll_.empty();
 }
 
-void DistinctCounter::AddMixed(uint64_t h) {
-  if (!hll_.empty()) {
-    HllAdd(h);
-    return;
-  }
-  if (size_ >= cap_) {  // switch before the table would grow past the cap
-    ToHll();
-    HllAdd(h);
-    return;
-  }
-  Insert(h);
-}
-
-void DistinctCounter::Insert(uint64_t h) {
-  if (h == 0) h = 1;
-  if ((size_ + 1) * 2 > slots_.size()) Grow();
-  size_t mask = slots_.size() - 1;
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
-    if (slots_[i] == h) return;
-    if (slots_[i] == 0) {
-      slots_[i] = h;
-      ++size_;
-      return;
-    }
-  }
-}
-
-void DistinctCounter::Grow() {
-  std::vector<uint64_t> old = std::move(slots_);
-  // Four times while small (fewer rehashes), then twice (bounded memory near the cap).
-  size_t next = old.size() < (size_t{1} << 20) ? old.size() * 4 : old.size() * 2;
-  slots_.assign(std::max<size_t>(1024, next), 0);
-  size_ = 0;
-  const size_t mask = slots_.size() - 1;
-  constexpr size_t kAhead = 16;
-  for (size_t i = 0; i < old.size(); ++i) {
-    if (i + kAhead < old.size() && old[i + kAhead])
-      __builtin_prefetch(&slots_[old[i + kAhead] & mask]);
-    if (old[i]) Insert(old[i]);
-  }
-}
-
-void DistinctCounter::HllAdd(uint64_t h) {
+void DistinctCounter::HllAdd(uint64_t h) const {
   size_t idx = h >> (64 - kHllBits);
   uint64_t rest = (h << kHllBits) | (uint64_t{1} << (kHllBits - 1));
   uint8_t rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
   if (rank > hll_[idx]) hll_[idx] = rank;
 }
 
-void DistinctCounter::ToHll() {
+void DistinctCounter::ToHll() const {
   hll_.assign(kHllRegisters, 0);
-  for (uint64_t h : slots_) {
-    if (h) HllAdd(h);
-  }
-  slots_.clear();
-  slots_.shrink_to_fit();
-  size_ = 0;
+  for (uint64_t h : hashes_) HllAdd(h);
+  hashes_.clear();
+  hashes_.shrink_to_fit();
+  unique_ = 0;
 }
 
 void DistinctCounter::Merge(const DistinctCounter& o) {
-  Flush();
-  o.Flush();
-  if (o.hll_.empty() && hll_.empty()) {
-    if (size_ + o.size_ <= cap_) {
-      for (uint64_t h : o.slots_) {
-        if (h) Insert(h);
-      }
-      return;
-    }
+  if (hll_.empty() && o.hll_.empty()) {
+    hashes_.insert(hashes_.end(), o.hashes_.begin(), o.hashes_.end());
+    Compact();
+    return;
   }
   if (hll_.empty()) ToHll();
   if (o.hll_.empty()) {
-    for (uint64_t h : o.slots_) {
-      if (h) HllAdd(h);
-    }
+    for (uint64_t h : o.hashes_) HllAdd(h);
   } else {
     for (size_t i = 0; i < kHllRegisters; ++i) hll_[i] = std::max(hll_[i], o.hll_[i]);
   }
 }
 
 uint64_t DistinctCounter::Count() const {
-  Flush();
-  if (hll_.empty()) return size_;
+  Compact();
+  if (hll_.empty()) return unique_;
   double m = static_cast<double>(kHllRegisters);
   double sum = 0;
   size_t zeros = 0;
