@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 namespace kexin::scan {
 namespace {
@@ -13,11 +14,9 @@ constexpr size_t kMinLimit = size_t{1} << 16;
 void DistinctCounter::Compact() const {
   if (!hll_.empty() || hashes_.size() == unique_) return;
   const size_t n = hashes_.size();
-  // Partition in place by the top `bits` bits into runs of about 1024 hashes (a counting pass,
-  // then an American-flag permutation: each hash is swapped into the next free place of its run),
-  // then de-duplicate each run through a small open-addressing table indexed by the low bits,
-  // writing distinct hashes back to the front of hashes_ run by run. No second array: a fresh one
-  // per compaction cost more in page faults than the partitioning itself.
+  // Partition by the top `bits` bits into runs of about 1024 hashes (a counting pass, then a
+  // scatter into a second array), then de-duplicate each run through a small open-addressing table
+  // indexed by the low bits; distinct hashes are written back to hashes_ run by run.
   int bits = 0;
   while (bits < 20 && (n >> bits) > 1024) ++bits;
   const size_t runs = size_t{1} << bits;
@@ -30,15 +29,11 @@ void DistinctCounter::Compact() const {
     largest = std::max(largest, start[r + 1]);
     start[r + 1] += start[r];
   }
+  // Not value-initialised: every slot is written by the scatter.
+  std::unique_ptr<uint64_t[]> sorted(new uint64_t[n]);
   {
     std::vector<size_t> next(start.begin(), start.end() - 1);
-    for (size_t r = 0; r < runs; ++r) {
-      while (next[r] < start[r + 1]) {
-        uint64_t h = hashes_[next[r]];
-        for (size_t t = run_of(h); t != r; t = run_of(h)) std::swap(h, hashes_[next[t]++]);
-        hashes_[next[r]++] = h;
-      }
-    }
+    for (uint64_t h : hashes_) sorted[next[run_of(h)]++] = h;
   }
   size_t table_size = 16;
   while (table_size < 2 * largest) table_size *= 2;
@@ -50,7 +45,7 @@ void DistinctCounter::Compact() const {
     while (size < 2 * (e - b)) size *= 2;
     const size_t mask = size - 1;
     for (size_t i = b; i < e; ++i) {
-      uint64_t h = hashes_[i] == 0 ? 1 : hashes_[i];
+      uint64_t h = sorted[i] == 0 ? 1 : sorted[i];
       for (size_t j = h & mask;; j = (j + 1) & mask) {
         if (table[j] == h) break;
         if (table[j] == 0) {

@@ -20,7 +20,7 @@ namespace kexin::scan {
 // of a cache miss per value. When a compaction finds more than `cap` distinct hashes, the counter
 // switches to the sketch, and later adds go straight to it.
 // Memory: 8 bytes per appended hash, at most 2 * max(distinct, 2^16) + 1 of them (64 MiB at the
-// default cap of 4 million); compaction works in place; 16 KiB once switched.
+// default cap of 4 million), plus as much again while a compaction runs; 16 KiB once switched.
 class DistinctCounter {
  public:
   explicit DistinctCounter(uint64_t cap = uint64_t{1} << 22) : cap_(cap) {}
