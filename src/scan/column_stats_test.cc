@@ -65,6 +65,16 @@ TEST(DistinctCounterTest, MergeIsTheUnion) {
   EXPECT_FALSE(c.exact());
   EXPECT_NEAR(static_cast<double>(c.Count()), 200000.0, 200000.0 * 0.03);
 
+  // The union passes the cap early in the merge: what comes after the switch still counts.
+  DistinctCounter h(100000), k;
+  for (uint64_t i = 0; i < 99000; ++i) h.Add(i);
+  EXPECT_TRUE(h.exact());
+  for (uint64_t i = 99000; i < 399000; ++i) k.Add(i % 100000 + (i / 100000) * 1000000);
+  EXPECT_TRUE(k.exact());
+  h.Merge(k);
+  EXPECT_FALSE(h.exact());
+  EXPECT_NEAR(static_cast<double>(h.Count()), 399000.0, 399000.0 * 0.03);
+
   // An estimate merged with an exact set, and with another estimate.
   DistinctCounter e(1000), f, g(1000);
   for (uint64_t i = 0; i < 50000; ++i) e.Add(i);
