@@ -163,6 +163,14 @@ grep -q '"msg":"request"' "$T/serve.log" || fail "no access log line"
 "$KEXIN" user add erin --role auditor --home "$H" >"$T/erin.json"
 [ "$(code "$B/v1/node" -H "Authorization: Bearer $(jget "$T/erin.json" token)")" = 200 ] ||
   fail "token of a user added while serving"
+# A second server on the same SQLite home is refused (its replay nonces live in the first one's
+# memory): exit 9, naming the lock file and the running server's pid; the first keeps serving.
+timeout 10 "$KEXIN" serve --home "$H" --listen "127.0.0.1:$(free_port)" >/dev/null 2>"$T/err3"
+rc=$?
+[ $rc -eq 9 ] || fail "second server on one home -> exit $rc, want 9"
+grep -q "serve.lock: this node is already served by another kexin serve (pid $SPID)" "$T/err3" ||
+  fail "second server message: $(cat "$T/err3")"
+[ "$(code "$B/healthz")" = 200 ] || fail "the first server stopped serving"
 # SIGTERM: exit 0.
 kill -TERM "$SPID"
 wait "$SPID"

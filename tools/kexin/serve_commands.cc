@@ -1,5 +1,10 @@
 // Server commands: `kexin serve`, `kexin user add|list|remove`, `kexin peer add|list` and
 // `kexin openapi`. See docs/cli.md and docs/api.md.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -48,9 +53,43 @@ struct ServeArgs {
   bool access_log = false;
 };
 
+// A SQLite node is served by one process: its replay nonces are decided by that process's memory
+// (docs/httpsig.md#nonces-and-replays). Holds an exclusive flock on `serve.lock` beside node.db
+// until the process exits, with the holder's pid in it for the message to a second server.
+Status LockSqliteHome(const std::string& store_url) {
+  if (store_url.rfind("sqlite:", 0) != 0) return Status::Ok();
+  std::string db = store_url.substr(7);
+  size_t slash = db.rfind('/');
+  std::string path =
+      (slash == std::string::npos ? std::string(".") : db.substr(0, slash)) + "/serve.lock";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError(path, errno);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    char buf[32] = {};
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    if (err != EWOULDBLOCK) return ErrnoError(path, err);
+    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return FailedPrecondition(path + ": this node is already served by another kexin serve" +
+                              (pid.empty() ? std::string() : " (pid " + pid + ")") +
+                              "; a SQLite node takes one server process");
+  }
+  std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    Status s = ErrnoError(path, errno);
+    close(fd);
+    return s;
+  }
+  return Status::Ok();  // fd stays open, and the lock held, until the process exits
+}
+
 int RunServe(const ServeArgs& a, std::chrono::steady_clock::time_point t0) {
   auto config = identity::LoadHome(a.home);
   if (!config.ok()) return Fail(config.status());
+  Status locked = LockSqliteHome(config->store_url);
+  if (!locked.ok()) return Fail(locked);
   auto key = identity::LoadNodeKey(*config);
   if (!key.ok()) return Fail(key.status());
   auto ledger = identity::OpenLedger(*config);
