@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include "scan/mask.h"
@@ -194,6 +195,75 @@ TEST(ShapeTest, ClassesAndRegistry) {
       if (pass && info.fn(v) == kYes) ++admitted;
     }
     EXPECT_GE(admitted, 1) << v;
+  }
+}
+
+// ShapeOf (sixteen bytes at a time where the CPU allows) against a byte-by-byte classification
+// written from the CharClass documentation, on every length up to 70 and bytes drawn mostly from
+// the boundaries of the classes.
+TEST(ShapeTest, AgreesWithAByteByByteClassification) {
+  auto reference = [](std::string_view v) {
+    uint32_t cls = 0;
+    for (char ch : v) {
+      const int c = static_cast<unsigned char>(ch);
+      if (c >= '0' && c <= '9')
+        cls |= kDigit;
+      else if (c >= 'A' && c <= 'Z')
+        cls |= kUpper;
+      else if (c >= 'a' && c <= 'z')
+        cls |= kLower;
+      else if (c >= 0x80)
+        cls |= kNonAscii;
+      else if (c == ' ' || c == '\t')
+        cls |= kSpace;
+      else if (c == '@')
+        cls |= kAt;
+      else if (c == '.')
+        cls |= kDot;
+      else if (c == ':')
+        cls |= kColon;
+      else if (c == '-')
+        cls |= kDash;
+      else if (c == '+')
+        cls |= kPlus;
+      else if (c == '/')
+        cls |= kSlash;
+      else if (c == ',')
+        cls |= kComma;
+      else if (c == '(' || c == ')')
+        cls |= kParen;
+      else if (c == '_')
+        cls |= kUnderscore;
+      else
+        cls |= kOtherAscii;
+    }
+    return cls;
+  };
+  const std::string edges = std::string("09/:AZ@[az`{\t \n\r\x7f\x80\xff\x01.-+,()_*#") + '\0';
+  std::mt19937_64 rng(11);
+  std::string v;
+  for (int iter = 0; iter < 400000; ++iter) {
+    v.clear();
+    const size_t n = rng() % 71;
+    const bool single = rng() % 4 == 0;  // one rare byte in an otherwise plain value
+    for (size_t i = 0; i < n; ++i) {
+      if (single) {
+        v += static_cast<char>('0' + rng() % 10);
+      } else {
+        v += rng() % 3 == 0 ? static_cast<char>(rng() & 0xFF) : edges[rng() % edges.size()];
+      }
+    }
+    if (single && n > 0) v[rng() % n] = static_cast<char>(rng() & 0xFF);
+    ASSERT_EQ(ShapeOf(v).classes, reference(v)) << "length " << n << " iteration " << iter;
+    ASSERT_EQ(ShapeOf(v).bytes, n);
+  }
+  for (int c = 0; c < 256; ++c) {  // every byte, alone and at each position of 17
+    for (size_t at = 0; at < 17; ++at) {
+      std::string w(17, 'x');
+      w[at] = static_cast<char>(c);
+      ASSERT_EQ(ShapeOf(w).classes, reference(w)) << "byte " << c << " at " << at;
+      ASSERT_EQ(ShapeOf(w.substr(at, 1)).classes, reference(w.substr(at, 1))) << "byte " << c;
+    }
   }
 }
 
