@@ -257,22 +257,18 @@ NibbleTables MakeNibbleTables() {
   auto load = [](const uint8_t* t) { return _mm_load_si128(reinterpret_cast<const __m128i*>(t)); };
   return {load(lo_a), load(hi_a), load(lo_b), load(hi_b)};
 }
-constexpr std::array<uint16_t, 256> kPartsA = [] {
-  constexpr uint16_t kBits[8] = {kDigit, kUpper, kUpper, kLower, kLower, kSpace, kSpace, kAt};
+// The classes of a byte of part bits: each of the 8 bits stands for the class in `classes`.
+constexpr std::array<uint16_t, 256> PartsTable(const std::array<uint16_t, 8>& classes) {
   std::array<uint16_t, 256> t{};
   for (int m = 0; m < 256; ++m)
     for (int b = 0; b < 8; ++b)
-      if (m & (1 << b)) t[static_cast<size_t>(m)] |= kBits[b];
+      if (m & (1 << b)) t[static_cast<size_t>(m)] |= classes[static_cast<size_t>(b)];
   return t;
-}();
-constexpr std::array<uint16_t, 256> kPartsB = [] {
-  constexpr uint16_t kBits[8] = {kDot, kColon, kDash, kPlus, kSlash, kComma, kParen, kUnderscore};
-  std::array<uint16_t, 256> t{};
-  for (int m = 0; m < 256; ++m)
-    for (int b = 0; b < 8; ++b)
-      if (m & (1 << b)) t[static_cast<size_t>(m)] |= kBits[b];
-  return t;
-}();
+}
+constexpr std::array<uint16_t, 256> kPartsA =
+    PartsTable({kDigit, kUpper, kUpper, kLower, kLower, kSpace, kSpace, kAt});
+constexpr std::array<uint16_t, 256> kPartsB =
+    PartsTable({kDot, kColon, kDash, kPlus, kSlash, kComma, kParen, kUnderscore});
 
 // The OR of all sixteen lanes of a (low byte) and of b (high byte).
 uint32_t OrLanes(__m128i a, __m128i b) {
