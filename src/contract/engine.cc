@@ -76,19 +76,19 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
       // reads spare it most read system calls.
       writer_->Exec("PRAGMA cache_size = -65536").IgnoreError();
       writer_->Exec("PRAGMA mmap_size = 268435456").IgnoreError();
-      committer_ = std::thread([this] { CommitLoop(); });
+      writer_thread_ = std::thread([this] { WriterLoop(); });
     }
   }
 }
 
 Engine::~Engine() {
-  if (committer_.joinable()) {
+  if (writer_thread_.joinable()) {
     {
-      std::lock_guard<std::mutex> lock(group_mu_);
-      group_stop_ = true;
+      std::lock_guard<std::mutex> lock(write_mu_);
+      write_stop_ = true;
     }
-    commit_cv_.notify_all();
-    committer_.join();
+    write_cv_.notify_all();
+    writer_thread_.join();
   }
 }
 

@@ -221,10 +221,12 @@ class Engine {
   void ReceiveOnce(Side side, const Message& m, const std::string& digest, const Caller& caller,
                    store::Store& s, Outcome& out);
   // Runs `fn` in a transaction; its changes are kept when it returns OK and are durable when
-  // InTxn returns OK. With a group-commit connection (SQLite), operations of many threads share
-  // one transaction and one commit, each in its own savepoint.
+  // InTxn returns OK. With a group-commit connection (SQLite), the writer thread runs the
+  // operations of many threads one after another, each in its own savepoint, and commits them
+  // together.
   Status InTxn(const std::function<Status(store::Store&)>& fn);
-  void CommitLoop();
+  struct WriteOp;  // engine_commit.cc
+  void WriterLoop();
   Status Deliver(store::Store& s, OutboxItem item);
   // Per-peer delivery slots (config.max_inflight_per_peer). TakeSlotOrWait takes a slot, or else
   // moves `item` to the peer's waiting line. NextForSlot, called by a slot's holder after a
@@ -248,23 +250,14 @@ class Engine {
 
   EngineConfig config_;
   std::array<std::mutex, 1024> locks_;
-  // Group commit (SQLite, when config.open_store is set).
+  // Group commit (SQLite, when config.open_store is set): operations queue for the writer
+  // thread, which alone uses writer_ (engine_commit.cc).
   std::unique_ptr<store::Store> writer_;
-  std::mutex group_mu_;
-  std::condition_variable commit_cv_;  // the committer waits for operations
-  std::condition_variable done_cv_;    // operations wait for their commit
-  std::atomic<int> entering_{0};       // operations waiting for group_mu_
-  bool txn_open_ = false;
-  bool group_stop_ = false;
-  uint64_t epoch_ = 0;      // the open (or last) group
-  uint64_t committed_ = 0;  // the last group committed or failed
-  int pending_ = 0;         // operations in the open group
-  struct FailedGroup {
-    Status status;
-    int waiters = 0;  // operations yet to read it
-  };
-  std::map<uint64_t, FailedGroup> failed_;  // groups whose commit failed
-  std::thread committer_;
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;  // the writer waits for operations
+  std::vector<WriteOp*> write_queue_;
+  bool write_stop_ = false;
+  std::thread writer_thread_;
   std::mutex ready_mu_;
   std::deque<OutboxItem> ready_;  // queued by this process, leased in the store until delivered
   std::mutex inflight_mu_;

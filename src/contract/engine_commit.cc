@@ -1,6 +1,11 @@
 // The engine's transactions and ledger recording: group commit on SQLite, messages handed to the
 // workers after the commit, events recorded on the ledger in batches (docs/contract.md#outbox,
 // docs/contract.md#ledger-entries).
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <exception>
 #include <utility>
 
 #include "contract/engine.h"
@@ -8,6 +13,38 @@
 namespace kexin::contract {
 
 using nlohmann::json;
+
+namespace {
+
+// The writer thread (true there): an InTxn called from inside an operation runs inline.
+thread_local bool on_writer_thread = false;
+
+// Waits until *word is not 0. A futex rather than a condition variable: one system call to sleep,
+// one to wake, no mutex to take on either side, and waking an address whose waiter has gone is
+// harmless (futex(2)), so the writer may wake an operation that already returned.
+void WaitNonZero(std::atomic<uint32_t>& word) {
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
+  while (word.load(std::memory_order_acquire) == 0) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr,
+            0);
+  }
+}
+void SetAndWake(std::atomic<uint32_t>& word) {
+  uint32_t* address = reinterpret_cast<uint32_t*>(&word);
+  word.store(1, std::memory_order_release);
+  // `word` may be gone now (its waiter saw 1 and returned); the kernel only uses the address.
+  syscall(SYS_futex, address, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+}  // namespace
+
+// One operation waiting for the writer thread; lives on the stack of the thread that called InTxn.
+struct Engine::WriteOp {
+  const std::function<Status(store::Store&)>* fn = nullptr;
+  Status status;
+  std::exception_ptr error;  // what fn threw, rethrown by InTxn
+  std::atomic<uint32_t> done{0};
+};
 
 Status Engine::InTxn(const std::function<Status(store::Store&)>& fn) {
   if (!writer_) {
@@ -18,62 +55,95 @@ Status Engine::InTxn(const std::function<Status(store::Store&)>& fn) {
     if (!e.ok()) s->Rollback().IgnoreError();
     return e;
   }
-  // Operations run one at a time on the writer connection, each in a savepoint of the open group
-  // transaction. The committer commits when no other operation is waiting to join (or the group is
-  // full), so a burst shares one commit; waiting threads are woken once, by the commit.
-  entering_.fetch_add(1);
-  std::unique_lock<std::mutex> lock(group_mu_);
-  entering_.fetch_sub(1);
-  struct WakeCommitter {  // on every way out: the committer may be waiting for us to finish
-    std::condition_variable& cv;
-    ~WakeCommitter() { cv.notify_one(); }
-  } wake{commit_cv_};
-  if (!txn_open_) {
-    KEXIN_RETURN_IF_ERROR(writer_->Begin());
-    txn_open_ = true;
-    ++epoch_;
+  if (on_writer_thread) {  // nested in an operation: part of it, in a savepoint of its own
+    KEXIN_RETURN_IF_ERROR(writer_->Exec("SAVEPOINT nested"));
+    Status e = fn(*writer_);
+    if (!e.ok()) writer_->Exec("ROLLBACK TO nested").IgnoreError();
+    Status r = writer_->Exec("RELEASE nested");
+    return e.ok() ? r : e;
   }
-  const uint64_t mine = epoch_;
-  KEXIN_RETURN_IF_ERROR(writer_->Exec("SAVEPOINT op"));
-  Status e = fn(*writer_);
-  if (!e.ok()) {
-    Status r = writer_->Exec("ROLLBACK TO op");
-    if (r.ok()) r = writer_->Exec("RELEASE op");
-    if (pending_ == 0) {
-      writer_->Rollback().IgnoreError();
-      txn_open_ = false;
-      committed_ = mine;
-    }
-    return e;
+  // The writer thread runs the queued operations one after another, each in a savepoint of the
+  // open group transaction, and commits when none is waiting (or the group is full): a burst
+  // shares one commit, and each caller sleeps once and is woken once, by the commit.
+  WriteOp op;
+  op.fn = &fn;
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    write_queue_.push_back(&op);
   }
-  KEXIN_RETURN_IF_ERROR(writer_->Exec("RELEASE op"));
-  ++pending_;
-  commit_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return committed_ >= mine; });
-  auto failed = failed_.find(mine);
-  if (failed == failed_.end()) return Status::Ok();
-  Status f = failed->second.status;
-  if (--failed->second.waiters == 0) failed_.erase(failed);
-  return f;
+  write_cv_.notify_one();
+  WaitNonZero(op.done);
+  if (op.error) std::rethrow_exception(op.error);
+  return op.status;
 }
 
-void Engine::CommitLoop() {
-  constexpr int kMaxGroup = 256;  // operations in one commit at most
-  std::unique_lock<std::mutex> lock(group_mu_);
-  while (true) {
-    commit_cv_.wait(lock, [&] {
-      return group_stop_ || (pending_ > 0 && (entering_.load() == 0 || pending_ >= kMaxGroup));
-    });
-    if (pending_ == 0 && group_stop_) return;
-    Status c = writer_->Commit();
-    if (!c.ok()) {
+void Engine::WriterLoop() {
+  constexpr size_t kMaxGroup = 256;  // operations in one commit at most
+  on_writer_thread = true;
+  std::vector<WriteOp*> batch, group;
+  bool open = false;
+  auto finish = [](WriteOp* op, Status st) {
+    op->status = std::move(st);
+    SetAndWake(op->done);  // op may be gone after this
+  };
+  auto commit = [&] {
+    if (!open) return;
+    open = false;
+    if (group.empty()) {  // every operation failed: nothing to keep
       writer_->Rollback().IgnoreError();
-      failed_[epoch_] = {c, pending_};
+      return;
     }
-    txn_open_ = false;
-    pending_ = 0;
-    committed_ = epoch_;
-    done_cv_.notify_all();
+    Status c = writer_->Commit();
+    if (!c.ok()) writer_->Rollback().IgnoreError();
+    for (WriteOp* op : group) finish(op, c);
+    group.clear();
+  };
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(write_mu_);
+      if (group.empty()) {
+        write_cv_.wait(lock, [&] { return write_stop_ || !write_queue_.empty(); });
+        if (write_queue_.empty()) return;  // stopping, nothing left
+      }
+      batch.swap(write_queue_);
+    }
+    for (WriteOp* op : batch) {
+      if (!open) {
+        Status b = writer_->Begin();
+        if (!b.ok()) {
+          finish(op, b);
+          continue;
+        }
+        open = true;
+      }
+      Status e = writer_->Exec("SAVEPOINT op");
+      if (e.ok()) {
+        try {
+          e = (*op->fn)(*writer_);
+        } catch (...) {
+          op->error = std::current_exception();
+          e = Internal("the operation threw");
+        }
+        if (e.ok()) {
+          e = writer_->Exec("RELEASE op");
+        } else {
+          Status r = writer_->Exec("ROLLBACK TO op");
+          if (r.ok()) r = writer_->Exec("RELEASE op");
+        }
+      }
+      if (!e.ok()) {
+        finish(op, e);
+        continue;
+      }
+      group.push_back(op);
+      if (group.size() >= kMaxGroup) commit();
+    }
+    batch.clear();
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      if (!write_queue_.empty() && group.size() < kMaxGroup) continue;  // join this group
+    }
+    commit();
   }
 }
 
