@@ -96,8 +96,14 @@ std::mutex& Engine::LockFor(const std::string& key) {
   return locks_[std::hash<std::string>{}(key) % locks_.size()];
 }
 
-Reply Engine::Receive(Side side, std::string_view expected_type, const std::string& pid,
-                      const Caller& caller, std::string_view body) {
+struct Engine::Prepared {
+  Message m;
+  std::string digest;  // hex SHA-256 of the message's RFC 8785 form
+};
+
+std::variant<Reply, Engine::Prepared> Engine::Prepare(Side side, std::string_view expected_type,
+                                                      const std::string& pid,
+                                                      std::string_view body) {
   auto parsed = ParseMessage(body, expected_type);
   if (!parsed.ok()) {
     return Error(400, side == Side::kProvider ? pid : "", side == Side::kConsumer ? pid : "",
@@ -126,7 +132,15 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
     return Error(400, m.provider_pid, m.consumer_pid, "invalid_message",
                  canonical.status().message());
   }
-  const std::string digest = crypto::HexEncode(crypto::Sha256(*canonical));
+  return Prepared{std::move(parsed).value(), crypto::HexEncode(crypto::Sha256(*canonical))};
+}
+
+Reply Engine::Receive(Side side, std::string_view expected_type, const std::string& pid,
+                      const Caller& caller, std::string_view body) {
+  auto prepared = Prepare(side, expected_type, pid, body);
+  if (auto* refused = std::get_if<Reply>(&prepared)) return std::move(*refused);
+  const Message& m = std::get<Prepared>(prepared).m;
+  const std::string& digest = std::get<Prepared>(prepared).digest;
   const std::string lock_key = pid.empty() ? caller.public_key + " " + m.consumer_pid : pid;
   Outcome out;
   {
@@ -134,11 +148,13 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
     for (int attempt = 0; attempt < 4; ++attempt) {
       out = Outcome();
       out.log = NewLog();
-      Status st = InTxn([&](store::Store& s) -> Status {
-        internal::TxnScope scope(&out.log);
-        ReceiveOnce(side, m, digest, caller, s, out);
-        return out.keep ? Status::Ok() : FailedPrecondition("discarded");
-      });
+      Status st = InTxn(
+          [&](store::Store& s) -> Status {
+            internal::TxnScope scope(&out.log);
+            ReceiveOnce(side, m, digest, caller, s, out);
+            return out.keep ? Status::Ok() : FailedPrecondition("discarded");
+          },
+          &out.log);
       if (out.keep && !st.ok()) {  // the commit failed: nothing happened
         out.keep = false;
         out.negotiation_id.clear();
@@ -154,6 +170,63 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
   }
   if (out.enqueued && config_.notify) config_.notify();
   return out.reply;
+}
+
+bool Engine::ReceiveAsync(Side side, std::string_view expected_type, const std::string& pid,
+                          const Caller& caller, std::string_view body,
+                          std::function<void(Reply)> done) {
+  if (!writer_) return false;
+  {
+    // Events must go to the recorder thread: the writer thread cannot record them itself.
+    std::lock_guard<std::mutex> lock(record_mu_);
+    if (!record_in_background_) return false;
+  }
+  auto prepared = Prepare(side, expected_type, pid, body);
+  if (auto* refused = std::get_if<Reply>(&prepared)) {
+    done(std::move(*refused));
+    return true;
+  }
+  // No stripe lock: the writer thread runs one operation at a time, and it queues each
+  // operation's messages and events in commit order (QueueCommitted). No retry either: an
+  // operation of the writer cannot meet a concurrent change, since the group transaction holds
+  // the database's write lock from before the operation reads.
+  struct State {
+    Prepared msg;
+    Caller caller;
+    Outcome out;
+    std::function<void(Reply)> done;
+  };
+  auto state = std::make_shared<State>(
+      State{std::move(std::get<Prepared>(prepared)), caller, Outcome(), std::move(done)});
+  state->out.log = NewLog();
+  auto run = [this, side, state](store::Store& s) -> Status {
+    internal::TxnScope scope(&state->out.log);
+    Outcome& out = state->out;
+    try {
+      ReceiveOnce(side, state->msg.m, state->msg.digest, state->caller, s, out);
+    } catch (const std::exception& e) {  // as the server answers a handler that throws
+      out.keep = false;
+      out.reply = Error(500, state->msg.m.provider_pid, state->msg.m.consumer_pid, "internal",
+                        std::string("the message's handling threw: ") + e.what());
+    }
+    return out.keep ? Status::Ok() : FailedPrecondition("discarded");
+  };
+  auto then = [this, state](Status st) {
+    Outcome& out = state->out;
+    const Message& m = state->msg.m;
+    if (out.keep && !st.ok()) {  // the commit failed: nothing happened
+      out.keep = false;
+      out.reply = Error(500, m.provider_pid, m.consumer_pid, "internal", st.ToString());
+    }
+    if (out.conflict) {
+      out.reply = Error(409, m.provider_pid, m.consumer_pid, "conflict",
+                        "the negotiation changed concurrently; send the message again");
+    }
+    if (out.keep && out.enqueued && config_.notify) config_.notify();
+    state->done(std::move(out.reply));
+  };
+  SubmitAsync(std::move(run), &state->out.log, std::move(then));
+  return true;
 }
 
 Result<bool> Engine::AdmitFromPeer(store::Store& s, const std::string& peer_key, int64_t* open) {

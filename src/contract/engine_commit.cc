@@ -38,21 +38,29 @@ void SetAndWake(std::atomic<uint32_t>& word) {
 
 }  // namespace
 
-// One operation waiting for the writer thread; lives on the stack of the thread that called InTxn.
+// One operation for the writer thread. A synchronous one (InTxn) lives on the stack of the thread
+// that waits for it; an asynchronous one (ReceiveAsync) on the heap, deleted by the writer after
+// `then` has run.
 struct Engine::WriteOp {
   const std::function<Status(store::Store&)>* fn = nullptr;
+  internal::TxnLog* log = nullptr;  // queued by the writer once the operation's group commits
   Status status;
   std::exception_ptr error;  // what fn threw, rethrown by InTxn
   std::atomic<uint32_t> done{0};
+  // Asynchronous: owns its function and gets the outcome on the writer thread (after the commit
+  // when the operation succeeded, at once when it failed) instead of a waiting thread.
+  std::function<Status(store::Store&)> own_fn;
+  std::function<void(Status)> then;
 };
 
-Status Engine::InTxn(const std::function<Status(store::Store&)>& fn) {
+Status Engine::InTxn(const std::function<Status(store::Store&)>& fn, internal::TxnLog* log) {
   if (!writer_) {
     KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
     KEXIN_RETURN_IF_ERROR(s->Begin());
     Status e = fn(*s);
     if (e.ok()) e = s->Commit();
     if (!e.ok()) s->Rollback().IgnoreError();
+    if (e.ok() && log) QueueCommitted(*log);
     return e;
   }
   if (on_writer_thread) {  // nested in an operation: part of it, in a savepoint of its own
@@ -67,14 +75,28 @@ Status Engine::InTxn(const std::function<Status(store::Store&)>& fn) {
   // shares one commit, and each caller sleeps once and is woken once, by the commit.
   WriteOp op;
   op.fn = &fn;
-  {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    write_queue_.push_back(&op);
-  }
-  write_cv_.notify_one();
+  op.log = log;
+  Submit(&op);
   WaitNonZero(op.done);
   if (op.error) std::rethrow_exception(op.error);
   return op.status;
+}
+
+void Engine::Submit(WriteOp* op) {
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    write_queue_.push_back(op);
+  }
+  write_cv_.notify_one();
+}
+
+void Engine::SubmitAsync(std::function<Status(store::Store&)> fn, internal::TxnLog* log,
+                         std::function<void(Status)> then) {
+  auto* op = new WriteOp;  // deleted by the writer after `then`
+  op->own_fn = std::move(fn);
+  op->log = log;
+  op->then = std::move(then);
+  Submit(op);
 }
 
 void Engine::WriterLoop() {
@@ -83,6 +105,11 @@ void Engine::WriterLoop() {
   std::vector<WriteOp*> batch, group;
   bool open = false;
   auto finish = [](WriteOp* op, Status st) {
+    if (op->then) {
+      op->then(std::move(st));
+      delete op;
+      return;
+    }
     op->status = std::move(st);
     SetAndWake(op->done);  // op may be gone after this
   };
@@ -95,7 +122,10 @@ void Engine::WriterLoop() {
     }
     Status c = writer_->Commit();
     if (!c.ok()) writer_->Rollback().IgnoreError();
-    for (WriteOp* op : group) finish(op, c);
+    for (WriteOp* op : group) {
+      if (c.ok() && op->log) QueueCommitted(*op->log);  // in commit order, before anyone goes on
+      finish(op, c);
+    }
     group.clear();
   };
   while (true) {
@@ -119,7 +149,7 @@ void Engine::WriterLoop() {
       Status e = writer_->Exec("SAVEPOINT op");
       if (e.ok()) {
         try {
-          e = (*op->fn)(*writer_);
+          e = op->fn ? (*op->fn)(*writer_) : op->own_fn(*writer_);
         } catch (...) {
           op->error = std::current_exception();
           e = Internal("the operation threw");
@@ -155,21 +185,25 @@ internal::TxnLog Engine::NewLog() const {
   return log;
 }
 
-void Engine::AfterCommit(internal::TxnLog& log) {
+void Engine::QueueCommitted(internal::TxnLog& log) {
   if (!log.sent.empty()) {
     std::lock_guard<std::mutex> lock(ready_mu_);
     for (auto& item : log.sent) ready_.push_back(std::move(item));
+    log.sent.clear();
   }
   if (log.events.empty()) return;
-  {
-    std::lock_guard<std::mutex> lock(record_mu_);
-    if (record_in_background_) {
-      for (auto& e : log.events) to_record_.push_back(std::move(e));
-      record_cv_.notify_one();
-      return;
-    }
-  }
+  std::lock_guard<std::mutex> lock(record_mu_);
+  if (!record_in_background_) return;  // AfterCommit records them
+  for (auto& e : log.events) to_record_.push_back(std::move(e));
+  log.events.clear();
+  record_cv_.notify_one();
+}
+
+void Engine::AfterCommit(internal::TxnLog& log) {
+  QueueCommitted(log);  // nothing left to queue when the commit queued it
+  if (log.events.empty()) return;
   RecordBatch(std::move(log.events)).IgnoreError();  // left claimed: recorded at next start
+  log.events.clear();
 }
 
 Status Engine::RecordBatch(std::vector<internal::RecordItem> items) {
