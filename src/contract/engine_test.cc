@@ -479,6 +479,52 @@ TEST_P(EngineTest, ReceiveAsyncAnswersOnceDurableAndKeepsEachNegotiationsEventOr
   }
 }
 
+// Migration 8 moves a negotiation's terms out of its row; a store written before keeps them.
+TEST_P(EngineTest, TermsOfNegotiationsStoredBeforeMigration8AreKept) {
+  store::TestDatabase db;
+  db.Create(GetParam(), "kx_terms_");
+  if (IsSkipped() || HasFatalFailure()) return;
+  auto opened = store::Store::Open(db.url());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<store::Store> s = std::move(opened).value();
+  std::vector<store::Migration> before;
+  for (const auto& m : store::KexinMigrations()) {
+    if (m.version < 8) before.push_back(m);
+  }
+  ASSERT_TRUE(s->Migrate(before).ok());
+  const std::string offer = Policy("credit-scoring").dump();
+  const std::string agreement = R"({"@id":"urn:uuid:a1","@type":"Agreement"})";
+  ASSERT_TRUE(s->Exec("INSERT INTO negotiations (id, side, peer_pid, peer_name, peer_key,"
+                      " peer_url, state, pending_state, dataset, offer_id, offer, manual,"
+                      " decision, agreement, agreement_hash, provider_signature,"
+                      " consumer_signature, reason, version, created, updated) VALUES ('n1',"
+                      " 'provider', 'c1', 'peer', 'k', 'http://c', 'AGREED', '', 'reg-1',"
+                      " 'offer-1', $1, 0, '', $2, 'h', 'ps', '', '', 3, 't0', 't1')",
+                      {offer, agreement})
+                  .ok());
+  Status migrated = s->Migrate(store::KexinMigrations());
+  ASSERT_TRUE(migrated.ok()) << migrated.ToString();
+  auto n = LoadNegotiation(*s, "n1");
+  ASSERT_TRUE(n.ok() && n->has_value()) << n.status().ToString();
+  EXPECT_EQ((*n)->offer, json::parse(offer));
+  EXPECT_EQ((*n)->agreement, json::parse(agreement));
+  EXPECT_EQ((*n)->state, State::kAgreed);
+  // An update keeps the terms, or writes them when they changed.
+  Negotiation changed = **n;
+  changed.state = State::kVerified;
+  ASSERT_TRUE(UpdateNegotiation(*s, changed).ok());
+  changed.offer = Policy("marketing");
+  ASSERT_TRUE(UpdateNegotiation(*s, changed).ok());
+  auto again = LoadNegotiation(*s, "n1");
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->state, State::kVerified);
+  EXPECT_EQ((*again)->offer, Policy("marketing"));
+  EXPECT_EQ((*again)->agreement, json::parse(agreement));
+  EXPECT_EQ((*again)->version, 5);
+  s.reset();
+  db.Drop();
+}
+
 TEST_P(EngineTest, SameMessageAgainGetsSameAnswerAndChangesNothing) {
   Negotiation c = StartNegotiation();
   Pump();

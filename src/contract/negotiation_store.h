@@ -39,6 +39,9 @@ struct Negotiation {
   std::string reason;  // termination reason
   int64_t version = 0;
   std::string created, updated;
+  // The terms as the store holds them (JSON text): UpdateNegotiation writes offer and agreement
+  // only when they changed.
+  std::string stored_offer, stored_agreement;
 
   const std::string& provider_pid() const { return side == Side::kProvider ? id : peer_pid; }
   const std::string& consumer_pid() const { return side == Side::kConsumer ? id : peer_pid; }
