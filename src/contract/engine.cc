@@ -7,6 +7,7 @@
 #include "contract/agreement.h"
 #include "contract/messages.h"
 #include "json/canonical.h"
+#include "server/api.h"
 
 namespace kexin::contract {
 
@@ -104,7 +105,9 @@ struct Engine::Prepared {
 std::variant<Reply, Engine::Prepared> Engine::Prepare(Side side, std::string_view expected_type,
                                                       const std::string& pid,
                                                       std::string_view body) {
-  auto parsed = ParseMessage(body, expected_type);
+  // Parsed once, for the message's fields and for its canonical form.
+  auto doc = server::ParseJsonLimited(body, std::string(expected_type) + ": body");
+  auto parsed = doc.ok() ? ParseMessageJson(*doc, expected_type) : Result<Message>(doc.status());
   if (!parsed.ok()) {
     return Error(400, side == Side::kProvider ? pid : "", side == Side::kConsumer ? pid : "",
                  "invalid_message", parsed.status().message());
@@ -127,7 +130,7 @@ std::variant<Reply, Engine::Prepared> Engine::Prepare(Side side, std::string_vie
                   std::string(side == Side::kProvider ? "providerPid" : "consumerPid") + " '" +
                   own_pid + "' is not '" + pid + "' of the URL");
   }
-  auto canonical = ::kexin::json::Canonicalize(json::parse(body));
+  auto canonical = ::kexin::json::Canonicalize(*doc);
   if (!canonical.ok()) {
     return Error(400, m.provider_pid, m.consumer_pid, "invalid_message",
                  canonical.status().message());
