@@ -430,13 +430,8 @@ Status Engine::ApplyAck(const OutboxItem& item, const TransportReply& reply) {
   auto type = KindType(item.kind);
   if (!type) return Corruption("outbox item " + item.id + ": unknown kind '" + item.kind + "'");
   auto done = Mutate(item.negotiation_id, [&](store::Store& s, Negotiation& n) -> Status {
-    KEXIN_ASSIGN_OR_RETURN(auto current, LoadOutbox(s, item.id));
-    if (!current || current->status != "pending") return Status::Ok();  // superseded
-    OutboxItem updated = *current;
-    updated.status = "done";
-    updated.attempts = item.attempts + 1;
-    updated.last_error.clear();
-    KEXIN_RETURN_IF_ERROR(UpdateOutbox(s, updated));
+    KEXIN_ASSIGN_OR_RETURN(bool was_pending, CompleteOutbox(s, item.id, item.attempts + 1));
+    if (!was_pending) return Status::Ok();  // superseded
     if (n.side == Side::kConsumer && n.peer_pid.empty()) {
       json ack = json::parse(reply.body, nullptr, false);
       if (!ack.is_object() || !ack.contains("providerPid") || !ack["providerPid"].is_string() ||

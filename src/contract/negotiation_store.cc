@@ -335,6 +335,14 @@ Status UpdateOutbox(store::Store& s, const OutboxItem& o) {
       {o.attempts, o.next_attempt_ms, o.status, o.last_error, o.id});
 }
 
+Result<bool> CompleteOutbox(store::Store& s, const std::string& id, int64_t attempts) {
+  KEXIN_ASSIGN_OR_RETURN(auto rows, s.Query("UPDATE negotiation_outbox SET status = 'done',"
+                                            " attempts = $1, last_error = '' WHERE id = $2 AND"
+                                            " status = 'pending' RETURNING id",
+                                            {attempts, id}));
+  return !rows.empty();
+}
+
 Result<std::optional<OutboxItem>> LoadOutbox(store::Store& s, const std::string& id) {
   KEXIN_ASSIGN_OR_RETURN(auto rows, s.Query(std::string("SELECT ") + kOutboxColumns +
                                                 " FROM negotiation_outbox WHERE id = $1",

@@ -121,6 +121,9 @@ Status DeferOutbox(store::Store& s, const std::string& id, int64_t next_attempt_
 // Whether any pending item is due at `now_ms` (a read: lets idle workers skip the lease write).
 Result<bool> HasDue(store::Store& s, int64_t now_ms);
 Status UpdateOutbox(store::Store& s, const OutboxItem& item);
+// A pending item delivered: done after `attempts` attempts, its last error cleared, in one
+// statement. False when it was not pending (done or failed meanwhile), and then unchanged.
+Result<bool> CompleteOutbox(store::Store& s, const std::string& id, int64_t attempts);
 // A failed attempt of a pending item: its attempts, next attempt and last error. An item that
 // became done or failed meanwhile (an implied acknowledgement, a termination) is left as it is.
 Status RescheduleOutbox(store::Store& s, const OutboxItem& item);
