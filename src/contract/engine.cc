@@ -7,6 +7,7 @@
 #include "contract/agreement.h"
 #include "contract/messages.h"
 #include "json/canonical.h"
+#include "server/api.h"
 
 namespace kexin::contract {
 
@@ -76,19 +77,19 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
       // reads spare it most read system calls.
       writer_->Exec("PRAGMA cache_size = -65536").IgnoreError();
       writer_->Exec("PRAGMA mmap_size = 268435456").IgnoreError();
-      committer_ = std::thread([this] { CommitLoop(); });
+      writer_thread_ = std::thread([this] { WriterLoop(); });
     }
   }
 }
 
 Engine::~Engine() {
-  if (committer_.joinable()) {
+  if (writer_thread_.joinable()) {
     {
-      std::lock_guard<std::mutex> lock(group_mu_);
-      group_stop_ = true;
+      std::lock_guard<std::mutex> lock(write_mu_);
+      write_stop_ = true;
     }
-    commit_cv_.notify_all();
-    committer_.join();
+    write_cv_.notify_all();
+    writer_thread_.join();
   }
 }
 
@@ -96,9 +97,17 @@ std::mutex& Engine::LockFor(const std::string& key) {
   return locks_[std::hash<std::string>{}(key) % locks_.size()];
 }
 
-Reply Engine::Receive(Side side, std::string_view expected_type, const std::string& pid,
-                      const Caller& caller, std::string_view body) {
-  auto parsed = ParseMessage(body, expected_type);
+struct Engine::Prepared {
+  Message m;
+  std::string digest;  // hex SHA-256 of the message's RFC 8785 form
+};
+
+std::variant<Reply, Engine::Prepared> Engine::Prepare(Side side, std::string_view expected_type,
+                                                      const std::string& pid,
+                                                      std::string_view body) {
+  // Parsed once, for the message's fields and for its canonical form.
+  auto doc = server::ParseJsonLimited(body, std::string(expected_type) + ": body");
+  auto parsed = doc.ok() ? ParseMessageJson(*doc, expected_type) : Result<Message>(doc.status());
   if (!parsed.ok()) {
     return Error(400, side == Side::kProvider ? pid : "", side == Side::kConsumer ? pid : "",
                  "invalid_message", parsed.status().message());
@@ -121,12 +130,20 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
                   std::string(side == Side::kProvider ? "providerPid" : "consumerPid") + " '" +
                   own_pid + "' is not '" + pid + "' of the URL");
   }
-  auto canonical = ::kexin::json::Canonicalize(json::parse(body));
+  auto canonical = ::kexin::json::Canonicalize(*doc);
   if (!canonical.ok()) {
     return Error(400, m.provider_pid, m.consumer_pid, "invalid_message",
                  canonical.status().message());
   }
-  const std::string digest = crypto::HexEncode(crypto::Sha256(*canonical));
+  return Prepared{std::move(parsed).value(), crypto::HexEncode(crypto::Sha256(*canonical))};
+}
+
+Reply Engine::Receive(Side side, std::string_view expected_type, const std::string& pid,
+                      const Caller& caller, std::string_view body) {
+  auto prepared = Prepare(side, expected_type, pid, body);
+  if (auto* refused = std::get_if<Reply>(&prepared)) return std::move(*refused);
+  const Message& m = std::get<Prepared>(prepared).m;
+  const std::string& digest = std::get<Prepared>(prepared).digest;
   const std::string lock_key = pid.empty() ? caller.public_key + " " + m.consumer_pid : pid;
   Outcome out;
   {
@@ -134,11 +151,13 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
     for (int attempt = 0; attempt < 4; ++attempt) {
       out = Outcome();
       out.log = NewLog();
-      Status st = InTxn([&](store::Store& s) -> Status {
-        internal::TxnScope scope(&out.log);
-        ReceiveOnce(side, m, digest, caller, s, out);
-        return out.keep ? Status::Ok() : FailedPrecondition("discarded");
-      });
+      Status st = InTxn(
+          [&](store::Store& s) -> Status {
+            internal::TxnScope scope(&out.log);
+            ReceiveOnce(side, m, digest, caller, s, out);
+            return out.keep ? Status::Ok() : FailedPrecondition("discarded");
+          },
+          &out.log);
       if (out.keep && !st.ok()) {  // the commit failed: nothing happened
         out.keep = false;
         out.negotiation_id.clear();
@@ -154,6 +173,63 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
   }
   if (out.enqueued && config_.notify) config_.notify();
   return out.reply;
+}
+
+bool Engine::ReceiveAsync(Side side, std::string_view expected_type, const std::string& pid,
+                          const Caller& caller, std::string_view body,
+                          std::function<void(Reply)> done) {
+  if (!writer_) return false;
+  {
+    // Events must go to the recorder thread: the writer thread cannot record them itself.
+    std::lock_guard<std::mutex> lock(record_mu_);
+    if (!record_in_background_) return false;
+  }
+  auto prepared = Prepare(side, expected_type, pid, body);
+  if (auto* refused = std::get_if<Reply>(&prepared)) {
+    done(std::move(*refused));
+    return true;
+  }
+  // No stripe lock: the writer thread runs one operation at a time, and it queues each
+  // operation's messages and events in commit order (QueueCommitted). No retry either: an
+  // operation of the writer cannot meet a concurrent change, since the group transaction holds
+  // the database's write lock from before the operation reads.
+  struct State {
+    Prepared msg;
+    Caller caller;
+    Outcome out;
+    std::function<void(Reply)> done;
+  };
+  auto state = std::make_shared<State>(
+      State{std::move(std::get<Prepared>(prepared)), caller, Outcome(), std::move(done)});
+  state->out.log = NewLog();
+  auto run = [this, side, state](store::Store& s) -> Status {
+    internal::TxnScope scope(&state->out.log);
+    Outcome& out = state->out;
+    try {
+      ReceiveOnce(side, state->msg.m, state->msg.digest, state->caller, s, out);
+    } catch (const std::exception& e) {  // as the server answers a handler that throws
+      out.keep = false;
+      out.reply = Error(500, state->msg.m.provider_pid, state->msg.m.consumer_pid, "internal",
+                        std::string("the message's handling threw: ") + e.what());
+    }
+    return out.keep ? Status::Ok() : FailedPrecondition("discarded");
+  };
+  auto then = [this, state](Status st) {
+    Outcome& out = state->out;
+    const Message& m = state->msg.m;
+    if (out.keep && !st.ok()) {  // the commit failed: nothing happened
+      out.keep = false;
+      out.reply = Error(500, m.provider_pid, m.consumer_pid, "internal", st.ToString());
+    }
+    if (out.conflict) {
+      out.reply = Error(409, m.provider_pid, m.consumer_pid, "conflict",
+                        "the negotiation changed concurrently; send the message again");
+    }
+    if (out.keep && out.enqueued && config_.notify) config_.notify();
+    state->done(std::move(out.reply));
+  };
+  SubmitAsync(std::move(run), &state->out.log, std::move(then));
+  return true;
 }
 
 Result<bool> Engine::AdmitFromPeer(store::Store& s, const std::string& peer_key, int64_t* open) {

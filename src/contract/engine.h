@@ -183,6 +183,12 @@ class Engine {
   // ("" for POST /dsp/negotiations/request); `expected_type` the message type the endpoint takes.
   Reply Receive(Side side, std::string_view expected_type, const std::string& pid,
                 const Caller& caller, std::string_view body);
+  // Receive without blocking the calling thread: `done` gets the reply once, on the calling
+  // thread (a refusal before any store access) or on the group-commit writer thread once the
+  // change is durable. False, and `done` is not called, when this engine cannot (no group-commit
+  // writer, or events are not recorded in the background): call Receive instead.
+  bool ReceiveAsync(Side side, std::string_view expected_type, const std::string& pid,
+                    const Caller& caller, std::string_view body, std::function<void(Reply)> done);
   // GET of a negotiation by its process id on `side`, visible only to its peer.
   Reply Get(Side side, const std::string& pid, const Caller& caller);
 
@@ -221,10 +227,24 @@ class Engine {
   void ReceiveOnce(Side side, const Message& m, const std::string& digest, const Caller& caller,
                    store::Store& s, Outcome& out);
   // Runs `fn` in a transaction; its changes are kept when it returns OK and are durable when
-  // InTxn returns OK. With a group-commit connection (SQLite), operations of many threads share
-  // one transaction and one commit, each in its own savepoint.
-  Status InTxn(const std::function<Status(store::Store&)>& fn);
-  void CommitLoop();
+  // InTxn returns OK. With a group-commit connection (SQLite), the writer thread runs the
+  // operations of many threads one after another, each in its own savepoint, and commits them
+  // together.
+  // With `log`, the messages and events it holds are queued (QueueCommitted) by the thread that
+  // commits, in commit order, before InTxn returns.
+  Status InTxn(const std::function<Status(store::Store&)>& fn, internal::TxnLog* log = nullptr);
+  struct WriteOp;  // engine_commit.cc
+  // Queues an operation for the writer thread (writer_ must be set).
+  void Submit(WriteOp* op);
+  // Queues `fn` for the writer thread without waiting: `then` gets its outcome on the writer
+  // thread (once the group commits when fn succeeded, at once when it failed), after `log` was
+  // queued (QueueCommitted); `log` must live until then.
+  void SubmitAsync(std::function<Status(store::Store&)> fn, internal::TxnLog* log,
+                   std::function<void(Status)> then);
+  void WriterLoop();
+  struct Prepared;  // engine.cc: a parsed and checked incoming message
+  std::variant<Reply, Prepared> Prepare(Side side, std::string_view expected_type,
+                                        const std::string& pid, std::string_view body);
   Status Deliver(store::Store& s, OutboxItem item);
   // Per-peer delivery slots (config.max_inflight_per_peer). TakeSlotOrWait takes a slot, or else
   // moves `item` to the peer's waiting line. NextForSlot, called by a slot's holder after a
@@ -243,28 +263,22 @@ class Engine {
                              const std::function<Status(store::Store&, Negotiation&)>& fn);
   // After a transaction commits: queue its messages for delivery, its events for the ledger.
   void AfterCommit(internal::TxnLog& log);
+  // The part of AfterCommit that never blocks: hands the messages to the workers and, when the
+  // recorder thread records, the events to it (both taken out of `log`).
+  void QueueCommitted(internal::TxnLog& log);
   Status RecordBatch(std::vector<internal::RecordItem> items);
   internal::TxnLog NewLog() const;
 
   EngineConfig config_;
   std::array<std::mutex, 1024> locks_;
-  // Group commit (SQLite, when config.open_store is set).
+  // Group commit (SQLite, when config.open_store is set): operations queue for the writer
+  // thread, which alone uses writer_ (engine_commit.cc).
   std::unique_ptr<store::Store> writer_;
-  std::mutex group_mu_;
-  std::condition_variable commit_cv_;  // the committer waits for operations
-  std::condition_variable done_cv_;    // operations wait for their commit
-  std::atomic<int> entering_{0};       // operations waiting for group_mu_
-  bool txn_open_ = false;
-  bool group_stop_ = false;
-  uint64_t epoch_ = 0;      // the open (or last) group
-  uint64_t committed_ = 0;  // the last group committed or failed
-  int pending_ = 0;         // operations in the open group
-  struct FailedGroup {
-    Status status;
-    int waiters = 0;  // operations yet to read it
-  };
-  std::map<uint64_t, FailedGroup> failed_;  // groups whose commit failed
-  std::thread committer_;
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;  // the writer waits for operations
+  std::vector<WriteOp*> write_queue_;
+  bool write_stop_ = false;
+  std::thread writer_thread_;
   std::mutex ready_mu_;
   std::deque<OutboxItem> ready_;  // queued by this process, leased in the store until delivered
   std::mutex inflight_mu_;

@@ -146,16 +146,18 @@ Result<Negotiation> Engine::Mutate(const std::string& id,
     Status last;
     for (int attempt = 0; attempt < 4; ++attempt) {
       internal::TxnLog log = NewLog();
-      last = InTxn([&](store::Store& s) -> Status {
-        internal::TxnScope scope(&log);
-        KEXIN_ASSIGN_OR_RETURN(auto found, LoadNegotiation(s, id));
-        if (!found) return NotFound("negotiation '" + id + "' does not exist");
-        Negotiation n = std::move(*found);
-        KEXIN_RETURN_IF_ERROR(fn(s, n));
-        KEXIN_RETURN_IF_ERROR(UpdateNegotiation(s, n));
-        result = std::move(n);
-        return Status::Ok();
-      });
+      last = InTxn(
+          [&](store::Store& s) -> Status {
+            internal::TxnScope scope(&log);
+            KEXIN_ASSIGN_OR_RETURN(auto found, LoadNegotiation(s, id));
+            if (!found) return NotFound("negotiation '" + id + "' does not exist");
+            Negotiation n = std::move(*found);
+            KEXIN_RETURN_IF_ERROR(fn(s, n));
+            KEXIN_RETURN_IF_ERROR(UpdateNegotiation(s, n));
+            result = std::move(n);
+            return Status::Ok();
+          },
+          &log);
       if (last.ok()) {
         AfterCommit(log);
         break;
@@ -194,15 +196,17 @@ Result<Negotiation> Engine::Start(const PeerRef& peer, const std::string& datase
   n.offer_id = offer_id;
   n.offer = offer;
   internal::TxnLog log = NewLog();
-  KEXIN_RETURN_IF_ERROR(InTxn([&](store::Store& s) -> Status {
-    internal::TxnScope scope(&log);
-    KEXIN_RETURN_IF_ERROR(InsertNegotiation(s, n));
-    KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
-        s, n, MessageType::kRequest,
-        RequestMessage(n.id, "", offer, config_.public_url + "/dsp/callback")));
-    return internal::AddLoggedEvent(s, n.id, "contract.started", n.state,
-                                    internal::LedgerBody(n, config_.public_key));
-  }));
+  KEXIN_RETURN_IF_ERROR(InTxn(
+      [&](store::Store& s) -> Status {
+        internal::TxnScope scope(&log);
+        KEXIN_RETURN_IF_ERROR(InsertNegotiation(s, n));
+        KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
+            s, n, MessageType::kRequest,
+            RequestMessage(n.id, "", offer, config_.public_url + "/dsp/callback")));
+        return internal::AddLoggedEvent(s, n.id, "contract.started", n.state,
+                                        internal::LedgerBody(n, config_.public_key));
+      },
+      &log));
   {
     std::lock_guard<std::mutex> lock(LockFor(n.id));
     AfterCommit(log);
@@ -426,13 +430,8 @@ Status Engine::ApplyAck(const OutboxItem& item, const TransportReply& reply) {
   auto type = KindType(item.kind);
   if (!type) return Corruption("outbox item " + item.id + ": unknown kind '" + item.kind + "'");
   auto done = Mutate(item.negotiation_id, [&](store::Store& s, Negotiation& n) -> Status {
-    KEXIN_ASSIGN_OR_RETURN(auto current, LoadOutbox(s, item.id));
-    if (!current || current->status != "pending") return Status::Ok();  // superseded
-    OutboxItem updated = *current;
-    updated.status = "done";
-    updated.attempts = item.attempts + 1;
-    updated.last_error.clear();
-    KEXIN_RETURN_IF_ERROR(UpdateOutbox(s, updated));
+    KEXIN_ASSIGN_OR_RETURN(bool was_pending, CompleteOutbox(s, item.id, item.attempts + 1));
+    if (!was_pending) return Status::Ok();  // superseded
     if (n.side == Side::kConsumer && n.peer_pid.empty()) {
       json ack = json::parse(reply.body, nullptr, false);
       if (!ack.is_object() || !ack.contains("providerPid") || !ack["providerPid"].is_string() ||

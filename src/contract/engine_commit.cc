@@ -1,6 +1,11 @@
 // The engine's transactions and ledger recording: group commit on SQLite, messages handed to the
 // workers after the commit, events recorded on the ledger in batches (docs/contract.md#outbox,
 // docs/contract.md#ledger-entries).
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <exception>
 #include <utility>
 
 #include "contract/engine.h"
@@ -9,71 +14,166 @@ namespace kexin::contract {
 
 using nlohmann::json;
 
-Status Engine::InTxn(const std::function<Status(store::Store&)>& fn) {
+namespace {
+
+// The writer thread (true there): an InTxn called from inside an operation runs inline.
+thread_local bool on_writer_thread = false;
+
+// Waits until *word is not 0. A futex rather than a condition variable: one system call to sleep,
+// one to wake, no mutex to take on either side, and waking an address whose waiter has gone is
+// harmless (futex(2)), so the writer may wake an operation that already returned.
+void WaitNonZero(std::atomic<uint32_t>& word) {
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
+  while (word.load(std::memory_order_acquire) == 0) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr,
+            0);
+  }
+}
+void SetAndWake(std::atomic<uint32_t>& word) {
+  uint32_t* address = reinterpret_cast<uint32_t*>(&word);
+  word.store(1, std::memory_order_release);
+  // `word` may be gone now (its waiter saw 1 and returned); the kernel only uses the address.
+  syscall(SYS_futex, address, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+}  // namespace
+
+// One operation for the writer thread. A synchronous one (InTxn) lives on the stack of the thread
+// that waits for it; an asynchronous one (ReceiveAsync) on the heap, deleted by the writer after
+// `then` has run.
+struct Engine::WriteOp {
+  const std::function<Status(store::Store&)>* fn = nullptr;
+  internal::TxnLog* log = nullptr;  // queued by the writer once the operation's group commits
+  Status status;
+  std::exception_ptr error;  // what fn threw, rethrown by InTxn
+  std::atomic<uint32_t> done{0};
+  // Asynchronous: owns its function and gets the outcome on the writer thread (after the commit
+  // when the operation succeeded, at once when it failed) instead of a waiting thread.
+  std::function<Status(store::Store&)> own_fn;
+  std::function<void(Status)> then;
+};
+
+Status Engine::InTxn(const std::function<Status(store::Store&)>& fn, internal::TxnLog* log) {
   if (!writer_) {
     KEXIN_ASSIGN_OR_RETURN(store::Store * s, config_.store());
     KEXIN_RETURN_IF_ERROR(s->Begin());
     Status e = fn(*s);
     if (e.ok()) e = s->Commit();
     if (!e.ok()) s->Rollback().IgnoreError();
+    if (e.ok() && log) QueueCommitted(*log);
     return e;
   }
-  // Operations run one at a time on the writer connection, each in a savepoint of the open group
-  // transaction. The committer commits when no other operation is waiting to join (or the group is
-  // full), so a burst shares one commit; waiting threads are woken once, by the commit.
-  entering_.fetch_add(1);
-  std::unique_lock<std::mutex> lock(group_mu_);
-  entering_.fetch_sub(1);
-  struct WakeCommitter {  // on every way out: the committer may be waiting for us to finish
-    std::condition_variable& cv;
-    ~WakeCommitter() { cv.notify_one(); }
-  } wake{commit_cv_};
-  if (!txn_open_) {
-    KEXIN_RETURN_IF_ERROR(writer_->Begin());
-    txn_open_ = true;
-    ++epoch_;
+  if (on_writer_thread) {  // nested in an operation: part of it, in a savepoint of its own
+    KEXIN_RETURN_IF_ERROR(writer_->Exec("SAVEPOINT nested"));
+    Status e = fn(*writer_);
+    if (!e.ok()) writer_->Exec("ROLLBACK TO nested").IgnoreError();
+    Status r = writer_->Exec("RELEASE nested");
+    return e.ok() ? r : e;
   }
-  const uint64_t mine = epoch_;
-  KEXIN_RETURN_IF_ERROR(writer_->Exec("SAVEPOINT op"));
-  Status e = fn(*writer_);
-  if (!e.ok()) {
-    Status r = writer_->Exec("ROLLBACK TO op");
-    if (r.ok()) r = writer_->Exec("RELEASE op");
-    if (pending_ == 0) {
-      writer_->Rollback().IgnoreError();
-      txn_open_ = false;
-      committed_ = mine;
-    }
-    return e;
-  }
-  KEXIN_RETURN_IF_ERROR(writer_->Exec("RELEASE op"));
-  ++pending_;
-  commit_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return committed_ >= mine; });
-  auto failed = failed_.find(mine);
-  if (failed == failed_.end()) return Status::Ok();
-  Status f = failed->second.status;
-  if (--failed->second.waiters == 0) failed_.erase(failed);
-  return f;
+  // The writer thread runs the queued operations one after another, each in a savepoint of the
+  // open group transaction, and commits when none is waiting (or the group is full): a burst
+  // shares one commit, and each caller sleeps once and is woken once, by the commit.
+  WriteOp op;
+  op.fn = &fn;
+  op.log = log;
+  Submit(&op);
+  WaitNonZero(op.done);
+  if (op.error) std::rethrow_exception(op.error);
+  return op.status;
 }
 
-void Engine::CommitLoop() {
-  constexpr int kMaxGroup = 256;  // operations in one commit at most
-  std::unique_lock<std::mutex> lock(group_mu_);
-  while (true) {
-    commit_cv_.wait(lock, [&] {
-      return group_stop_ || (pending_ > 0 && (entering_.load() == 0 || pending_ >= kMaxGroup));
-    });
-    if (pending_ == 0 && group_stop_) return;
-    Status c = writer_->Commit();
-    if (!c.ok()) {
-      writer_->Rollback().IgnoreError();
-      failed_[epoch_] = {c, pending_};
+void Engine::Submit(WriteOp* op) {
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    write_queue_.push_back(op);
+  }
+  write_cv_.notify_one();
+}
+
+void Engine::SubmitAsync(std::function<Status(store::Store&)> fn, internal::TxnLog* log,
+                         std::function<void(Status)> then) {
+  auto* op = new WriteOp;  // deleted by the writer after `then`
+  op->own_fn = std::move(fn);
+  op->log = log;
+  op->then = std::move(then);
+  Submit(op);
+}
+
+void Engine::WriterLoop() {
+  constexpr size_t kMaxGroup = 256;  // operations in one commit at most
+  on_writer_thread = true;
+  std::vector<WriteOp*> batch, group;
+  bool open = false;
+  auto finish = [](WriteOp* op, Status st) {
+    if (op->then) {
+      op->then(std::move(st));
+      delete op;
+      return;
     }
-    txn_open_ = false;
-    pending_ = 0;
-    committed_ = epoch_;
-    done_cv_.notify_all();
+    op->status = std::move(st);
+    SetAndWake(op->done);  // op may be gone after this
+  };
+  auto commit = [&] {
+    if (!open) return;
+    open = false;
+    if (group.empty()) {  // every operation failed: nothing to keep
+      writer_->Rollback().IgnoreError();
+      return;
+    }
+    Status c = writer_->Commit();
+    if (!c.ok()) writer_->Rollback().IgnoreError();
+    for (WriteOp* op : group) {
+      if (c.ok() && op->log) QueueCommitted(*op->log);  // in commit order, before anyone goes on
+      finish(op, c);
+    }
+    group.clear();
+  };
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(write_mu_);
+      if (group.empty()) {
+        write_cv_.wait(lock, [&] { return write_stop_ || !write_queue_.empty(); });
+        if (write_queue_.empty()) return;  // stopping, nothing left
+      }
+      batch.swap(write_queue_);
+    }
+    for (WriteOp* op : batch) {
+      if (!open) {
+        Status b = writer_->Begin();
+        if (!b.ok()) {
+          finish(op, b);
+          continue;
+        }
+        open = true;
+      }
+      Status e = writer_->Exec("SAVEPOINT op");
+      if (e.ok()) {
+        try {
+          e = op->fn ? (*op->fn)(*writer_) : op->own_fn(*writer_);
+        } catch (...) {
+          op->error = std::current_exception();
+          e = Internal("the operation threw");
+        }
+        if (e.ok()) {
+          e = writer_->Exec("RELEASE op");
+        } else {
+          Status r = writer_->Exec("ROLLBACK TO op");
+          if (r.ok()) r = writer_->Exec("RELEASE op");
+        }
+      }
+      if (!e.ok()) {
+        finish(op, e);
+        continue;
+      }
+      group.push_back(op);
+      if (group.size() >= kMaxGroup) commit();
+    }
+    batch.clear();
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      if (!write_queue_.empty() && group.size() < kMaxGroup) continue;  // join this group
+    }
+    commit();
   }
 }
 
@@ -85,21 +185,25 @@ internal::TxnLog Engine::NewLog() const {
   return log;
 }
 
-void Engine::AfterCommit(internal::TxnLog& log) {
+void Engine::QueueCommitted(internal::TxnLog& log) {
   if (!log.sent.empty()) {
     std::lock_guard<std::mutex> lock(ready_mu_);
     for (auto& item : log.sent) ready_.push_back(std::move(item));
+    log.sent.clear();
   }
   if (log.events.empty()) return;
-  {
-    std::lock_guard<std::mutex> lock(record_mu_);
-    if (record_in_background_) {
-      for (auto& e : log.events) to_record_.push_back(std::move(e));
-      record_cv_.notify_one();
-      return;
-    }
-  }
+  std::lock_guard<std::mutex> lock(record_mu_);
+  if (!record_in_background_) return;  // AfterCommit records them
+  for (auto& e : log.events) to_record_.push_back(std::move(e));
+  log.events.clear();
+  record_cv_.notify_one();
+}
+
+void Engine::AfterCommit(internal::TxnLog& log) {
+  QueueCommitted(log);  // nothing left to queue when the commit queued it
+  if (log.events.empty()) return;
   RecordBatch(std::move(log.events)).IgnoreError();  // left claimed: recorded at next start
+  log.events.clear();
 }
 
 Status Engine::RecordBatch(std::vector<internal::RecordItem> items) {

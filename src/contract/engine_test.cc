@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -153,22 +154,19 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
       return path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
     };
     if (path == "/dsp/negotiations/request") {
-      r = to.engine->Receive(Side::kProvider, "ContractRequestMessage", "", caller, body);
+      r = Receive(to, Side::kProvider, "ContractRequestMessage", "", caller, body);
     } else if (auto p = seg("/dsp/negotiations/", "/agreement/verification")) {
-      r = to.engine->Receive(Side::kProvider, "ContractAgreementVerificationMessage", *p, caller,
-                             body);
+      r = Receive(to, Side::kProvider, "ContractAgreementVerificationMessage", *p, caller, body);
     } else if (auto p = seg("/dsp/negotiations/", "/events")) {
-      r = to.engine->Receive(Side::kProvider, "ContractNegotiationEventMessage", *p, caller, body);
+      r = Receive(to, Side::kProvider, "ContractNegotiationEventMessage", *p, caller, body);
     } else if (auto p = seg("/dsp/negotiations/", "/termination")) {
-      r = to.engine->Receive(Side::kProvider, "ContractNegotiationTerminationMessage", *p, caller,
-                             body);
+      r = Receive(to, Side::kProvider, "ContractNegotiationTerminationMessage", *p, caller, body);
     } else if (auto p = seg("/dsp/callback/negotiations/", "/agreement")) {
-      r = to.engine->Receive(Side::kConsumer, "ContractAgreementMessage", *p, caller, body);
+      r = Receive(to, Side::kConsumer, "ContractAgreementMessage", *p, caller, body);
     } else if (auto p = seg("/dsp/callback/negotiations/", "/events")) {
-      r = to.engine->Receive(Side::kConsumer, "ContractNegotiationEventMessage", *p, caller, body);
+      r = Receive(to, Side::kConsumer, "ContractNegotiationEventMessage", *p, caller, body);
     } else if (auto p = seg("/dsp/callback/negotiations/", "/termination")) {
-      r = to.engine->Receive(Side::kConsumer, "ContractNegotiationTerminationMessage", *p, caller,
-                             body);
+      r = Receive(to, Side::kConsumer, "ContractNegotiationTerminationMessage", *p, caller, body);
     } else {
       return TransportReply{404, "{}"};
     }
@@ -181,6 +179,22 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
       return IoError("read " + url + ": Connection reset by peer");
     }
     return TransportReply{r.status, r.body.dump(), int64_t{r.retry_after_s} * 1000};
+  }
+
+  // The receiving engine's Receive, or with receive_async_ its ReceiveAsync (as the server calls
+  // it) when it takes the message.
+  Reply Receive(Node& to, Side side, std::string_view type, const std::string& pid,
+                const Caller& caller, const std::string& body) {
+    if (receive_async_) {
+      auto answer = std::make_shared<std::promise<Reply>>();
+      std::future<Reply> reply = answer->get_future();
+      if (to.engine->ReceiveAsync(side, type, pid, caller, body,
+                                  [answer](Reply r) { answer->set_value(std::move(r)); })) {
+        ++async_receives_;
+        return reply.get();
+      }
+    }
+    return to.engine->Receive(side, type, pid, caller, body);
   }
 
   // Delivers until neither side has anything due.
@@ -239,6 +253,8 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
   std::vector<Sent> sent_;
   bool down_ = false, manual_ = false;
   int fail_5xx_ = 0, lose_acks_ = 0;
+  bool receive_async_ = false;
+  std::atomic<int> async_receives_{0};
   std::function<std::string(const std::string&, const std::string&)> tamper_;
 };
 
@@ -402,6 +418,111 @@ TEST_P(EngineTest, NegotiatesToFinalizedWithBothSignaturesOnBothLedgers) {
   std::string cmd = std::string("python3 ") + (src ? src : ".") +
                     "/tests/dsp_validate.py /work/shared/specs/dsp" + files;
   EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
+// The server's way on SQLite: messages answered from the writer thread once durable, events
+// recorded by a recorder thread. Each negotiation's ledger entries keep their order.
+TEST_P(EngineTest, ReceiveAsyncAnswersOnceDurableAndKeepsEachNegotiationsEventOrder) {
+  bool called = false;
+  Caller caller{"peer", Hex(consumer_.key), consumer_.url};
+  auto refuse = [&] {
+    return provider_.engine->ReceiveAsync(Side::kProvider, "ContractRequestMessage", "", caller,
+                                          "not json", [&](Reply r) {
+                                            called = true;
+                                            EXPECT_EQ(r.status, 400);
+                                          });
+  };
+  EXPECT_FALSE(refuse());  // events are not yet recorded in the background: not taken
+  EXPECT_FALSE(called);
+  for (auto* n : {&provider_, &consumer_}) n->engine->RecordInBackground();
+  const bool sqlite = GetParam() == "sqlite";
+  EXPECT_EQ(refuse(), sqlite);  // PostgreSQL has no writer thread
+  EXPECT_EQ(called, sqlite);    // a refusal is answered at once, on the calling thread
+
+  receive_async_ = true;
+  std::vector<Negotiation> started;
+  for (int i = 0; i < 8; ++i) started.push_back(StartNegotiation());
+  std::atomic<bool> stop{false};
+  std::thread recorder([&] {
+    while (!stop) {
+      for (auto* n : {&provider_, &consumer_}) {
+        auto r = n->engine->RecordPending(std::chrono::milliseconds(1));
+        EXPECT_TRUE(r.ok());
+      }
+    }
+  });
+  DeliverWithFourWorkers(2);
+  for (int i = 0; i < 200 && (provider_.ledger->Size() < 32 || consumer_.ledger->Size() < 40);
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop = true;
+  recorder.join();
+  EXPECT_EQ(async_receives_.load() > 0, sqlite);
+  std::map<std::string, std::vector<std::string>> by_negotiation;  // providerPid -> types
+  for (auto* n : {&provider_, &consumer_}) {
+    for (uint64_t i = 0; i < n->ledger->Size(); ++i) {
+      json e = json::parse(*n->ledger->Entry(i));
+      by_negotiation[std::string(n == &provider_ ? "p " : "c ") +
+                     e["body"].value("consumerPid", "")]
+          .push_back(e["type"]);
+    }
+  }
+  const std::vector<std::string> shared = {"contract.requested", "contract.agreed",
+                                           "contract.verified", "contract.finalized"};
+  std::vector<std::string> consumer_types = {"contract.started"};
+  consumer_types.insert(consumer_types.end(), shared.begin(), shared.end());
+  for (const Negotiation& c : started) {
+    EXPECT_EQ(Load(consumer_, c.id).state, State::kFinalized);
+    EXPECT_EQ(by_negotiation["c " + c.id], consumer_types);
+    EXPECT_EQ(by_negotiation["p " + c.id], shared);
+  }
+}
+
+// Migration 8 moves a negotiation's terms out of its row; a store written before keeps them.
+TEST_P(EngineTest, TermsOfNegotiationsStoredBeforeMigration8AreKept) {
+  store::TestDatabase db;
+  db.Create(GetParam(), "kx_terms_");
+  if (IsSkipped() || HasFatalFailure()) return;
+  auto opened = store::Store::Open(db.url());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<store::Store> s = std::move(opened).value();
+  std::vector<store::Migration> before;
+  for (const auto& m : store::KexinMigrations()) {
+    if (m.version < 8) before.push_back(m);
+  }
+  ASSERT_TRUE(s->Migrate(before).ok());
+  const std::string offer = Policy("credit-scoring").dump();
+  const std::string agreement = R"({"@id":"urn:uuid:a1","@type":"Agreement"})";
+  ASSERT_TRUE(s->Exec("INSERT INTO negotiations (id, side, peer_pid, peer_name, peer_key,"
+                      " peer_url, state, pending_state, dataset, offer_id, offer, manual,"
+                      " decision, agreement, agreement_hash, provider_signature,"
+                      " consumer_signature, reason, version, created, updated) VALUES ('n1',"
+                      " 'provider', 'c1', 'peer', 'k', 'http://c', 'AGREED', '', 'reg-1',"
+                      " 'offer-1', $1, 0, '', $2, 'h', 'ps', '', '', 3, 't0', 't1')",
+                      {offer, agreement})
+                  .ok());
+  Status migrated = s->Migrate(store::KexinMigrations());
+  ASSERT_TRUE(migrated.ok()) << migrated.ToString();
+  auto n = LoadNegotiation(*s, "n1");
+  ASSERT_TRUE(n.ok() && n->has_value()) << n.status().ToString();
+  EXPECT_EQ((*n)->offer, json::parse(offer));
+  EXPECT_EQ((*n)->agreement, json::parse(agreement));
+  EXPECT_EQ((*n)->state, State::kAgreed);
+  // An update keeps the terms, or writes them when they changed.
+  Negotiation changed = **n;
+  changed.state = State::kVerified;
+  ASSERT_TRUE(UpdateNegotiation(*s, changed).ok());
+  changed.offer = Policy("marketing");
+  ASSERT_TRUE(UpdateNegotiation(*s, changed).ok());
+  auto again = LoadNegotiation(*s, "n1");
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->state, State::kVerified);
+  EXPECT_EQ((*again)->offer, Policy("marketing"));
+  EXPECT_EQ((*again)->agreement, json::parse(agreement));
+  EXPECT_EQ((*again)->version, 5);
+  s.reset();
+  db.Drop();
 }
 
 TEST_P(EngineTest, SameMessageAgainGetsSameAnswerAndChangesNothing) {

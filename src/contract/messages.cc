@@ -75,7 +75,10 @@ Status CheckOffer(const json& offer, std::string_view type) {
 Result<Message> ParseMessage(std::string_view body, std::string_view expected_type) {
   auto parsed = server::ParseJsonLimited(body, std::string(expected_type) + ": body");
   if (!parsed.ok()) return parsed.status();
-  json j = std::move(*parsed);
+  return ParseMessageJson(*parsed, expected_type);
+}
+
+Result<Message> ParseMessageJson(const json& j, std::string_view expected_type) {
   if (!j.is_object())
     return InvalidArgument(std::string(expected_type) + ": body is not an object");
   const std::string_view type = expected_type;
@@ -106,7 +109,7 @@ Result<Message> ParseMessage(std::string_view body, std::string_view expected_ty
                    "is required in an initial request (no providerPid) and only there");
     }
     if (!j.contains("offer")) return Field(type, "offer", "is required");
-    m.offer = j["offer"];
+    m.offer = j.at("offer");
     KEXIN_RETURN_IF_ERROR(CheckOffer(m.offer, type));
   } else if (type == "ContractOfferMessage") {
     m.type = MessageType::kOffer;
@@ -118,7 +121,7 @@ Result<Message> ParseMessage(std::string_view body, std::string_view expected_ty
                    "is required in an initial offer (no consumerPid) and only there");
     }
     if (!j.contains("offer")) return Field(type, "offer", "is required");
-    m.offer = j["offer"];
+    m.offer = j.at("offer");
     KEXIN_RETURN_IF_ERROR(CheckOffer(m.offer, type));
     if (!m.offer.contains("target")) return Field(type, "offer.target", "is required");
   } else if (type == "ContractNegotiationEventMessage") {

@@ -22,11 +22,11 @@ inline constexpr std::string_view kDspContext = "https://w3id.org/dspace/2025/1/
 // One incoming negotiation message, after Parse.
 struct Message {
   MessageType type = MessageType::kRequest;
-  std::string provider_pid;      // "" when absent (initial request)
-  std::string consumer_pid;      // "" when absent (initial offer)
-  std::string callback_address;  // request / initial offer
-  nlohmann::json offer;          // request / offer: the MessageOffer
-  nlohmann::json agreement;      // agreement: the odrl:Agreement
+  std::string provider_pid;        // "" when absent (initial request)
+  std::string consumer_pid;        // "" when absent (initial offer)
+  std::string callback_address;    // request / initial offer
+  nlohmann::json offer;            // request / offer: the MessageOffer
+  nlohmann::json agreement;        // agreement: the odrl:Agreement
   std::string provider_signature;  // agreement: "kexin:signature" (base64 Ed25519)
   std::string consumer_signature;  // verification: "kexin:signature"
   std::string agreement_hash;      // verification: "kexin:agreementHash" (hex SHA-256)
@@ -38,6 +38,8 @@ struct Message {
 // ContractNegotiationEventMessage the eventType decides between kAccepted and kFinalized.
 // kInvalidArgument names the missing or mistyped field.
 Result<Message> ParseMessage(std::string_view body, std::string_view expected_type);
+// The same for a body already parsed (with server::ParseJsonLimited).
+Result<Message> ParseMessageJson(const nlohmann::json& body, std::string_view expected_type);
 
 nlohmann::json RequestMessage(const std::string& consumer_pid, const std::string& provider_pid,
                               const nlohmann::json& offer, const std::string& callback_address);
@@ -48,8 +50,7 @@ nlohmann::json EventMessage(const std::string& provider_pid, const std::string& 
 nlohmann::json AgreementMessage(const std::string& provider_pid, const std::string& consumer_pid,
                                 const nlohmann::json& agreement,
                                 const std::string& provider_signature);
-nlohmann::json VerificationMessage(const std::string& provider_pid,
-                                   const std::string& consumer_pid,
+nlohmann::json VerificationMessage(const std::string& provider_pid, const std::string& consumer_pid,
                                    const std::string& agreement_hash,
                                    const std::string& consumer_signature);
 nlohmann::json TerminationMessage(const std::string& provider_pid, const std::string& consumer_pid,

@@ -12,10 +12,13 @@ using store::AsInt;
 using store::AsText;
 using store::Value;
 
-constexpr const char* kColumns =
-    "id, side, peer_pid, peer_name, peer_key, peer_url, state, pending_state, dataset, offer_id, "
-    "offer, manual, decision, agreement, agreement_hash, provider_signature, consumer_signature, "
-    "reason, version, created, updated";
+// A negotiation's row and its terms (migration 8), in FromRow's order.
+constexpr const char* kSelect =
+    "SELECT n.id, n.side, n.peer_pid, n.peer_name, n.peer_key, n.peer_url, n.state,"
+    " n.pending_state, n.dataset, n.offer_id, t.offer, n.manual, n.decision, t.agreement,"
+    " n.agreement_hash, n.provider_signature, n.consumer_signature, n.reason, n.version,"
+    " n.created, n.updated FROM negotiations n LEFT JOIN negotiation_terms t"
+    " ON t.negotiation_id = n.id";
 
 Result<Negotiation> FromRow(const store::Row& r) {
   Negotiation n;
@@ -32,10 +35,13 @@ Result<Negotiation> FromRow(const store::Row& r) {
   if (!AsText(r[7]).empty()) n.pending = ParseState(AsText(r[7]));
   n.dataset = AsText(r[8]);
   n.offer_id = AsText(r[9]);
-  n.offer = nlohmann::json::parse(AsText(r[10]), nullptr, false);
+  n.stored_offer = AsText(r[10]);
+  n.offer = nlohmann::json::parse(n.stored_offer, nullptr, false);
   n.manual = AsInt(r[11]) != 0;
   n.decision = AsText(r[12]);
-  if (!AsText(r[13]).empty()) n.agreement = nlohmann::json::parse(AsText(r[13]), nullptr, false);
+  n.stored_agreement = AsText(r[13]);
+  if (!n.stored_agreement.empty())
+    n.agreement = nlohmann::json::parse(n.stored_agreement, nullptr, false);
   n.agreement_hash = AsText(r[14]);
   n.provider_signature = AsText(r[15]);
   n.consumer_signature = AsText(r[16]);
@@ -91,42 +97,34 @@ int64_t NowMs() {
 Status InsertNegotiation(store::Store& s, Negotiation& n) {
   n.created = n.updated = NowRfc3339();
   n.version = 1;
-  return s.Exec(std::string("INSERT INTO negotiations (") + kColumns +
-                    ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,"
-                    "$20,$21)",
-                {n.id,
-                 std::string(SideName(n.side)),
-                 n.peer_pid,
-                 n.peer_name,
-                 n.peer_key,
-                 n.peer_url,
-                 std::string(StateName(n.state)),
-                 Pending(n),
-                 n.dataset,
-                 n.offer_id,
-                 n.offer.dump(),
-                 int64_t{n.manual},
-                 n.decision,
-                 AgreementText(n),
-                 n.agreement_hash,
-                 n.provider_signature,
-                 n.consumer_signature,
-                 n.reason,
-                 n.version,
-                 n.created,
-                 n.updated});
+  KEXIN_RETURN_IF_ERROR(
+      s.Exec("INSERT INTO negotiations (id, side, peer_pid, peer_name, peer_key, peer_url, state,"
+             " pending_state, dataset, offer_id, manual, decision, agreement_hash,"
+             " provider_signature, consumer_signature, reason, version, created, updated) VALUES"
+             " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
+             {n.id, std::string(SideName(n.side)), n.peer_pid, n.peer_name, n.peer_key, n.peer_url,
+              std::string(StateName(n.state)), Pending(n), n.dataset, n.offer_id, int64_t{n.manual},
+              n.decision, n.agreement_hash, n.provider_signature, n.consumer_signature, n.reason,
+              n.version, n.created, n.updated}));
+  std::string offer = n.offer.dump(), agreement = AgreementText(n);
+  KEXIN_RETURN_IF_ERROR(
+      s.Exec("INSERT INTO negotiation_terms (negotiation_id, offer, agreement) VALUES ($1, $2, $3)",
+             {n.id, offer, agreement}));
+  n.stored_offer = std::move(offer);
+  n.stored_agreement = std::move(agreement);
+  return Status::Ok();
 }
 
 Result<std::optional<Negotiation>> LoadNegotiation(store::Store& s, const std::string& id) {
-  return One(s.Query(std::string("SELECT ") + kColumns + " FROM negotiations WHERE id = $1", {id}));
+  return One(s.Query(std::string(kSelect) + " WHERE n.id = $1", {id}));
 }
 
 Result<std::optional<Negotiation>> FindByPeerPid(store::Store& s, Side side,
                                                  const std::string& peer_key,
                                                  const std::string& peer_pid) {
-  return One(s.Query(std::string("SELECT ") + kColumns +
-                         " FROM negotiations WHERE side = $1 AND peer_key = $2 AND peer_pid = $3"
-                         " AND peer_pid <> ''",  // lets SQLite use the partial index
+  return One(s.Query(std::string(kSelect) +
+                         " WHERE n.side = $1 AND n.peer_key = $2 AND n.peer_pid = $3"
+                         " AND n.peer_pid <> ''",  // lets SQLite use the partial index
                      {std::string(SideName(side)), peer_key, peer_pid}));
 }
 
@@ -145,29 +143,36 @@ Status UpdateNegotiation(store::Store& s, Negotiation& n) {
   KEXIN_ASSIGN_OR_RETURN(
       auto rows,
       s.Query("UPDATE negotiations SET peer_pid=$1, peer_url=$2, state=$3, pending_state=$4,"
-              " offer=$5, decision=$6, agreement=$7, agreement_hash=$8, provider_signature=$9,"
-              " consumer_signature=$10, reason=$11, version=$12, updated=$13, offer_id=$16,"
-              " manual=$17 WHERE id=$14 AND version=$15 RETURNING id",
-              {n.peer_pid, n.peer_url, std::string(StateName(n.state)), Pending(n), n.offer.dump(),
-               n.decision, AgreementText(n), n.agreement_hash, n.provider_signature,
-               n.consumer_signature, n.reason, n.version + 1, n.updated, n.id, n.version,
-               n.offer_id, int64_t{n.manual}}));
+              " decision=$5, agreement_hash=$6, provider_signature=$7, consumer_signature=$8,"
+              " reason=$9, version=$10, updated=$11, offer_id=$14, manual=$15"
+              " WHERE id=$12 AND version=$13 RETURNING id",
+              {n.peer_pid, n.peer_url, std::string(StateName(n.state)), Pending(n), n.decision,
+               n.agreement_hash, n.provider_signature, n.consumer_signature, n.reason,
+               n.version + 1, n.updated, n.id, n.version, n.offer_id, int64_t{n.manual}}));
   if (rows.empty()) {
     return FailedPrecondition("negotiation " + n.id + " changed concurrently; try again");
   }
   ++n.version;
+  std::string offer = n.offer.dump(), agreement = AgreementText(n);
+  if (offer != n.stored_offer || agreement != n.stored_agreement) {
+    KEXIN_RETURN_IF_ERROR(
+        s.Exec("UPDATE negotiation_terms SET offer = $1, agreement = $2 WHERE negotiation_id = $3",
+               {offer, agreement, n.id}));
+    n.stored_offer = std::move(offer);
+    n.stored_agreement = std::move(agreement);
+  }
   return Status::Ok();
 }
 
 Result<std::vector<Negotiation>> ListNegotiations(store::Store& s, const std::string& state_filter,
                                                   int64_t limit, int64_t offset) {
-  std::string sql = std::string("SELECT ") + kColumns + " FROM negotiations";
+  std::string sql = kSelect;
   std::vector<Value> params;
   if (!state_filter.empty()) {
-    sql += " WHERE state = $1";
+    sql += " WHERE n.state = $1";
     params.push_back(state_filter);
   }
-  sql += " ORDER BY created DESC, id LIMIT " + std::to_string(limit) + " OFFSET " +
+  sql += " ORDER BY n.created DESC, n.id LIMIT " + std::to_string(limit) + " OFFSET " +
          std::to_string(offset);
   KEXIN_ASSIGN_OR_RETURN(auto rows, s.Query(sql, params));
   std::vector<Negotiation> out;
@@ -328,6 +333,14 @@ Status UpdateOutbox(store::Store& s, const OutboxItem& o) {
       "UPDATE negotiation_outbox SET attempts=$1, next_attempt=$2, status=$3,"
       " last_error=$4 WHERE id=$5",
       {o.attempts, o.next_attempt_ms, o.status, o.last_error, o.id});
+}
+
+Result<bool> CompleteOutbox(store::Store& s, const std::string& id, int64_t attempts) {
+  KEXIN_ASSIGN_OR_RETURN(auto rows, s.Query("UPDATE negotiation_outbox SET status = 'done',"
+                                            " attempts = $1, last_error = '' WHERE id = $2 AND"
+                                            " status = 'pending' RETURNING id",
+                                            {attempts, id}));
+  return !rows.empty();
 }
 
 Result<std::optional<OutboxItem>> LoadOutbox(store::Store& s, const std::string& id) {

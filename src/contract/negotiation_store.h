@@ -39,6 +39,9 @@ struct Negotiation {
   std::string reason;  // termination reason
   int64_t version = 0;
   std::string created, updated;
+  // The terms as the store holds them (JSON text): UpdateNegotiation writes offer and agreement
+  // only when they changed.
+  std::string stored_offer, stored_agreement;
 
   const std::string& provider_pid() const { return side == Side::kProvider ? id : peer_pid; }
   const std::string& consumer_pid() const { return side == Side::kConsumer ? id : peer_pid; }
@@ -118,6 +121,9 @@ Status DeferOutbox(store::Store& s, const std::string& id, int64_t next_attempt_
 // Whether any pending item is due at `now_ms` (a read: lets idle workers skip the lease write).
 Result<bool> HasDue(store::Store& s, int64_t now_ms);
 Status UpdateOutbox(store::Store& s, const OutboxItem& item);
+// A pending item delivered: done after `attempts` attempts, its last error cleared, in one
+// statement. False when it was not pending (done or failed meanwhile), and then unchanged.
+Result<bool> CompleteOutbox(store::Store& s, const std::string& id, int64_t attempts);
 // A failed attempt of a pending item: its attempts, next attempt and last error. An item that
 // became done or failed meanwhile (an implied acknowledgement, a termination) is left as it is.
 Status RescheduleOutbox(store::Store& s, const OutboxItem& item);

@@ -1,10 +1,41 @@
 #include "contract/offer_check.h"
 
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
 #include "catalog/catalog.h"
 #include "catalog/offer.h"
 #include "policy/policy.h"
 
 namespace kexin::contract {
+
+namespace {
+
+// policy::Parse of a policy seen before: the same offer's terms come with every request for it
+// and are stored with every negotiation of it, and parsing (JSON-LD forms, normal form) costs
+// several times the key's serialization. Keyed by the exact JSON text, so a hit is the parse of
+// the same input; bounded (emptied when full), shared by all threads.
+Result<std::shared_ptr<const policy::Policy>> ParseCached(const nlohmann::json& odrl) {
+  constexpr size_t kMaxEntries = 256;
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::shared_ptr<const policy::Policy>> cache;
+  std::string key = odrl.dump();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  KEXIN_ASSIGN_OR_RETURN(policy::Policy parsed, policy::Parse(odrl));
+  auto p = std::make_shared<const policy::Policy>(std::move(parsed));
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= kMaxEntries) cache.clear();
+  cache.emplace(std::move(key), p);
+  return p;
+}
+
+}  // namespace
 
 OfferChecker CatalogOfferChecker() {
   return [](store::Store& s, const OfferRequest& r) -> std::variant<OfferTerms, OfferRejection> {
@@ -30,32 +61,31 @@ OfferChecker CatalogOfferChecker() {
       return OfferRejection{410, "offer_withdrawn", "offer '" + r.offer_id + "' was withdrawn"};
     if (offer->registration_id != r.target) {
       return OfferRejection{422, "target_mismatch",
-                            "offer '" + r.offer_id + "' is for dataset '" +
-                                offer->registration_id + "', not '" + r.target + "'"};
+                            "offer '" + r.offer_id + "' is for dataset '" + offer->registration_id +
+                                "', not '" + r.target + "'"};
     }
-    auto want = policy::Parse(r.requested);
-    if (!want.ok())
-      return OfferRejection{400, "invalid_policy", "offer" + want.status().message()};
-    auto have = policy::Parse(offer->policy);
+    auto want = ParseCached(r.requested);
+    if (!want.ok()) return OfferRejection{400, "invalid_policy", "offer" + want.status().message()};
+    auto have = ParseCached(offer->policy);
     if (!have.ok()) return OfferRejection{500, "internal", have.status().ToString()};
-    if (!policy::Equivalent(*have, *want)) {
+    if (!policy::Equivalent(**have, **want)) {
       return OfferRejection{422, "policy_mismatch",
                             "the requested terms are not those of offer '" + r.offer_id +
-                                "': " + policy::FirstDifference(*have, *want)};
+                                "': " + policy::FirstDifference(**have, **want)};
     }
     policy::Context ctx;
     ctx.skip_unset = true;  // purpose, fields, ... are checked when the data is used
     ctx.consumer = r.consumer_name;
     ctx.consumer_key = r.consumer_key;
-    policy::Decision d = policy::Evaluate(*have, ctx);
+    policy::Decision d = policy::Evaluate(**have, ctx);
     if (!d.permitted) {
       if (d.constraint == "dateTime") {
         return OfferRejection{422, "offer_expired",
                               "offer '" + r.offer_id + "' is not in force now: " + d.reason};
       }
-      return OfferRejection{403, "not_permitted",
-                            "offer '" + r.offer_id + "' does not permit this consumer: " +
-                                d.reason};
+      return OfferRejection{
+          403, "not_permitted",
+          "offer '" + r.offer_id + "' does not permit this consumer: " + d.reason};
     }
     return OfferTerms{offer->policy, offer->manual_approval};
   };
@@ -71,11 +101,11 @@ PolicyMatcher SemanticPolicyMatcher() {
     return t;
   };
   return [terms](const nlohmann::json& a, const nlohmann::json& b) -> Status {
-    auto pa = policy::Parse(terms(a));
+    auto pa = policy::Parse(terms(a));  // an agreement: seen once
     if (!pa.ok()) return pa.status();
-    auto pb = policy::Parse(terms(b));
+    auto pb = ParseCached(terms(b));
     if (!pb.ok()) return pb.status();
-    if (!policy::Equivalent(*pa, *pb)) return InvalidArgument(policy::FirstDifference(*pa, *pb));
+    if (!policy::Equivalent(*pa, **pb)) return InvalidArgument(policy::FirstDifference(*pa, **pb));
     return Status::Ok();
   };
 }

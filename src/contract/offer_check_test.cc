@@ -27,7 +27,8 @@ json WithDateWindow(json p, const std::string& lt) {
   json kept = json::array();
   for (const auto& c : p["permission"][0]["constraint"])
     if (c["leftOperand"] != "dateTime") kept.push_back(c);
-  kept.push_back({{"leftOperand", "dateTime"}, {"operator", "lt"},
+  kept.push_back({{"leftOperand", "dateTime"},
+                  {"operator", "lt"},
                   {"rightOperand", {{"@value", lt}, {"@type", "xsd:dateTime"}}}});
   p["permission"][0]["constraint"] = kept;
   return p;
@@ -40,8 +41,7 @@ class OfferCheckTest : public ::testing::Test {
     ASSERT_FALSE(reg_.empty());
   }
   std::string Offer(const json& policy, bool manual = false) {
-    auto o = catalog::CreateOffer(*node_.store, *node_.ledger,
-                                  {reg_, policy, nullptr, manual});
+    auto o = catalog::CreateOffer(*node_.store, *node_.ledger, {reg_, policy, nullptr, manual});
     EXPECT_TRUE(o.ok()) << o.status().ToString();
     return o.ok() ? o->id : "";
   }
@@ -95,8 +95,11 @@ TEST_F(OfferCheckTest, RefusalsArePreciseCodes) {
   EXPECT_EQ(r.http_status, 422);
   EXPECT_EQ(r.code, "target_mismatch");
 
-  json garbage = {{"permission", {{{"action", "use"}, {"constraint", {{{"leftOperand", "count"},
-                  {"operator", "lteq"}, {"rightOperand", "many"}}}}}}}};
+  json garbage = {
+      {"permission",
+       {{{"action", "use"},
+         {"constraint",
+          {{{"leftOperand", "count"}, {"operator", "lteq"}, {"rightOperand", "many"}}}}}}}};
   r = Rejected(Check(id, garbage));
   EXPECT_EQ(r.http_status, 400);
   EXPECT_EQ(r.code, "invalid_policy");
@@ -105,6 +108,20 @@ TEST_F(OfferCheckTest, RefusalsArePreciseCodes) {
   r = Rejected(Check(id, Example("statistics-compute-only.json")));
   EXPECT_EQ(r.http_status, 410);
   EXPECT_EQ(r.code, "offer_withdrawn");
+}
+
+// Parsed policies are cached by their exact text: checks that alternate between matching and
+// different terms of one offer, each seen before, keep their own answers.
+TEST_F(OfferCheckTest, RepeatedChecksKeepTheirAnswers) {
+  std::string id = Offer(Example("statistics-compute-only.json"));
+  json other = Example("statistics-compute-only.json");
+  for (auto& c : other["permission"][0]["constraint"])
+    if (c["leftOperand"] == "purpose") c["rightOperand"] = "marketing";
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_TRUE(
+        std::holds_alternative<OfferTerms>(Check(id, Example("statistics-compute-only.json"))));
+    EXPECT_EQ(Rejected(Check(id, other)).code, "policy_mismatch") << "round " << round;
+  }
 }
 
 TEST_F(OfferCheckTest, ExpiredOfferIsRefused) {

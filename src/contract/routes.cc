@@ -202,6 +202,16 @@ void AddDspRoutes(server::Router& router, server::NodeContext& ctx, const Servic
                        std::string pid = it == req.params.end() ? "" : it->second;
                        return FromReply(
                            req, svc->engine().Receive(side, type, pid, CallerOf(ctx, p), req.body));
+                     },
+                     // On SQLite nodes the message is answered from the group-commit writer
+                     // once durable, with no handler thread waiting for the commit.
+                     [&ctx, svc, side, type, param](const Request& req, const Principal& p,
+                                                    const server::Responder& respond) {
+                       auto it = req.params.find(param);
+                       std::string pid = it == req.params.end() ? "" : it->second;
+                       return svc->engine().ReceiveAsync(
+                           side, type, pid, CallerOf(ctx, p), req.body,
+                           [&req, respond](Reply r) { respond(FromReply(req, std::move(r))); });
                      }});
   }
   for (Side side : {Side::kProvider, Side::kConsumer}) {

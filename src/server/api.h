@@ -92,6 +92,12 @@ enum class Auth {
 };
 
 using Handler = std::function<Response(const Request&, const Principal&)>;
+// Answers a request, once, from any thread.
+using Responder = std::function<void(Response)>;
+// A handler that does not block: it runs on an I/O thread, starts the work and answers through
+// `respond` (the request stays valid until then). It returns false, without answering, when it
+// cannot take the request now; the route's Handler then runs on the worker pool.
+using AsyncHandler = std::function<bool(const Request&, const Principal&, const Responder&)>;
 
 struct Route {
   std::string method;
@@ -103,6 +109,7 @@ struct Route {
   nlohmann::json request_schema;   // JSON Schema of the body, or null
   nlohmann::json response_schema;  // JSON Schema of a 2xx body, or null
   Handler handler;
+  AsyncHandler async_handler;  // optional; tried first (above)
 };
 
 class Router {

@@ -371,6 +371,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     principal_ = std::move(a.principal);
     if (route->tag == "server") return Reply(Invoke(*route), index, false);
+    if (route->async_handler && InvokeAsync(*route, index)) return;
     // Other modules' handlers may block: run them on the worker pool; the work guard keeps the
     // I/O threads alive until the response is handed back.
     net::post(*srv_->pool, [self = this->shared_from_this(), route, index,
@@ -381,6 +382,33 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                   self->Reply(std::move(r), index, false);
                 });
     });
+  }
+
+  // Starts an asynchronous handler; its answer is replied on this session's strand. The work
+  // guard keeps the I/O threads alive until then.
+  bool InvokeAsync(const Route& route, int index) {
+    auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
+        srv_->ioc.get_executor());
+    Responder respond = [self = this->shared_from_this(), route = &route, index,
+                         work](Response r) mutable {
+      net::post(self->stream_.get_executor(),
+                [self, route, index, r = std::move(r), work = std::move(work)]() mutable {
+                  self->Reply(self->HideInternals(*route, std::move(r)), index, false);
+                });
+    };
+    try {
+      return route.async_handler(req_, principal_, respond);
+    } catch (const std::exception& e) {
+      LogJson("error", "handler threw",
+              {{"request_id", req_.request_id}, {"route", route.pattern}, {"what", e.what()}});
+    } catch (...) {
+      LogJson("error", "handler threw",
+              {{"request_id", req_.request_id}, {"route", route.pattern}});
+    }
+    Reply(Response::Error(500, "internal",
+                          "internal error while handling " + route.method + " " + route.pattern),
+          index, false);
+    return true;
   }
 
   Response Invoke(const Route& route) {

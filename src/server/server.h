@@ -3,7 +3,8 @@
 // Per request: read (header and body limits, idle and read timeouts) -> route match (404/405)
 // -> authentication and role check (auth.h; 401/403) -> handler -> response. Handlers of routes
 // tagged "server" (cheap, non-blocking) run on the I/O threads; all others run on a worker pool
-// so a handler that blocks (a ledger commit, a request to a peer) never stalls the I/O threads.
+// so a handler that blocks (a ledger commit, a request to a peer) never stalls the I/O threads;
+// a route's asynchronous handler (api.h) starts on the I/O thread and answers from any thread.
 // A handler's exception becomes a 500. Every error body carries the request id, also sent as
 // X-Request-Id. Logs are JSON lines on stderr (docs/api.md#logs). Stop() (or SIGTERM/SIGINT when
 // handle_signals) stops accepting, closes idle connections, lets in-flight requests finish and

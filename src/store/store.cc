@@ -122,6 +122,16 @@ const std::vector<Migration>& KexinMigrations() {
        "CREATE TABLE httpsig_nonce_log (created BIGINT NOT NULL, key TEXT NOT NULL,"
        " nonce TEXT NOT NULL);"
        "CREATE INDEX httpsig_nonce_log_by_created ON httpsig_nonce_log (created)"},
+      // A negotiation's terms (offer and agreement JSON, about 2 KB) move out of its row, which
+      // every state change rewrites: the slim rows of the negotiations in flight share pages, and
+      // the terms are written when they change, mostly once (docs/contract.md#persistence).
+      {8,
+       "CREATE TABLE negotiation_terms (negotiation_id TEXT PRIMARY KEY, offer TEXT NOT NULL,"
+       " agreement TEXT NOT NULL);"
+       "INSERT INTO negotiation_terms (negotiation_id, offer, agreement)"
+       " SELECT id, offer, agreement FROM negotiations;"
+       "ALTER TABLE negotiations DROP COLUMN offer;"
+       "ALTER TABLE negotiations DROP COLUMN agreement"},
   };
   return m;
 }
