@@ -163,6 +163,12 @@ grep -q '"msg":"request"' "$T/serve.log" || fail "no access log line"
 "$KEXIN" user add erin --role auditor --home "$H" >"$T/erin.json"
 [ "$(code "$B/v1/node" -H "Authorization: Bearer $(jget "$T/erin.json" token)")" = 200 ] ||
   fail "token of a user added while serving"
+# Threads carry names that say what they do (top -H, ps -L, perf).
+names=$(cat /proc/"$SPID"/task/*/comm | sort -u | tr '\n' ' ')
+for want in kexin-io kexin-handler kexin-writer kexin-outbox kexin-recorder kexin-ledger kexin-nonces; do
+  case " $names" in *" $want "*) ;; *) fail "no thread named $want (threads: $names)" ;; esac
+done
+
 # A second server on the same SQLite home is refused (its replay nonces live in the first one's
 # memory): exit 9, naming the lock file and the running server's pid; the first keeps serving.
 timeout 10 "$KEXIN" serve --home "$H" --listen "127.0.0.1:$(free_port)" >/dev/null 2>"$T/err3"

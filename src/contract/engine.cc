@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/clock.h"
+#include "base/thread_name.h"
 #include "contract/agreement.h"
 #include "contract/messages.h"
 #include "json/canonical.h"
@@ -77,7 +78,10 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
       // reads spare it most read system calls.
       writer_->Exec("PRAGMA cache_size = -65536").IgnoreError();
       writer_->Exec("PRAGMA mmap_size = 268435456").IgnoreError();
-      writer_thread_ = std::thread([this] { WriterLoop(); });
+      writer_thread_ = std::thread([this] {
+        NameThisThread("kexin-writer");
+        WriterLoop();
+      });
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "base/thread_name.h"
 #include "contract/offer_check.h"
 
 namespace kexin::contract {
@@ -87,8 +88,16 @@ void ContractService::Start() {
   // Events a previous run claimed but did not record are recorded again (docs/contract.md#ledger).
   if (auto s = ctx_.stores->ForThisThread(); s.ok()) ReleaseClaimedEvents(**s).IgnoreError();
   engine_->RecordInBackground();
-  threads_.emplace_back([this] { RecordLoop(); });
-  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { Loop(i); });
+  threads_.emplace_back([this] {
+    NameThisThread("kexin-recorder");
+    RecordLoop();
+  });
+  for (int i = 0; i < options_.workers; ++i) {
+    threads_.emplace_back([this, i] {
+      NameThisThread("kexin-outbox");
+      Loop(i);
+    });
+  }
 }
 
 void ContractService::Wake() {

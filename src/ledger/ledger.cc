@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "base/thread_name.h"
 #include "json/canonical.h"
 
 namespace kexin::ledger {
@@ -43,7 +44,10 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<store::Store> store
   KEXIN_RETURN_IF_ERROR(store->Migrate(store::KexinMigrations()));
   std::unique_ptr<Ledger> l(new Ledger(std::move(store), std::move(key), std::move(options)));
   KEXIN_RETURN_IF_ERROR(l->Load());
-  l->committer_ = std::thread([p = l.get()] { p->CommitLoop(); });
+  l->committer_ = std::thread([p = l.get()] {
+    NameThisThread("kexin-ledger");
+    p->CommitLoop();
+  });
   return l;
 }
 

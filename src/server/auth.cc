@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/thread_name.h"
 #include "server/httpsig.h"
 #include "server/users.h"
 
@@ -171,7 +172,10 @@ Authenticator::Authenticator(StorePool* stores, int64_t window) : impl_(std::mak
       impl_->serialize_inserts = true;
       impl_->write_behind = impl_->LoadNonces().ok();  // else: insert each, as on PostgreSQL
       if (impl_->write_behind) {
-        impl_->flusher = std::thread([impl = impl_.get()] { impl->FlushLoop(); });
+        impl_->flusher = std::thread([impl = impl_.get()] {
+          NameThisThread("kexin-nonces");
+          impl->FlushLoop();
+        });
       }
     } else {
       impl_->nonce_stores = std::make_unique<StorePool>(url);

@@ -14,11 +14,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <latch>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 
+#include "base/thread_name.h"
 #include "crypto/crypto.h"
 #include "server/auth.h"
 
@@ -660,6 +662,19 @@ Status Server::Start() {
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int workers = s.opt.workers > 0 ? s.opt.workers : std::max(32, 8 * threads);
   s.pool = std::make_unique<net::thread_pool>(workers);
+  {
+    // The pool's threads are Boost's: one task per thread names it (each waits for all the others,
+    // so no thread takes two). The latch is shared: a task may still be returning from its wait
+    // after the last arrival has let this thread go on.
+    auto named = std::make_shared<std::latch>(workers);
+    for (int i = 0; i < workers; ++i) {
+      net::post(*s.pool, [named] {
+        NameThisThread("kexin-handler");
+        named->arrive_and_wait();
+      });
+    }
+    named->wait();
+  }
   uint8_t rnd[4];
   crypto::RandomBytes(rnd, sizeof rnd);
   s.rid_prefix =
@@ -692,7 +707,12 @@ Status Server::Start() {
            {"tls", s.tls},
            {"routes", s.router.routes().size()},
            {"startup_ms", std::round(startup.count() * 10) / 10}});
-  for (int i = 0; i < threads; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
+  for (int i = 0; i < threads; ++i) {
+    s.threads.emplace_back([&s] {
+      NameThisThread("kexin-io");
+      s.ioc.run();
+    });
+  }
   return Status::Ok();
 }
 
@@ -715,6 +735,7 @@ void Server::Stop() {
       for (auto& sp : live) sp->CloseIfIdle();
     });
     s.watchdog = std::thread([&s] {
+      NameThisThread("kexin-drain");
       std::unique_lock<std::mutex> lock(s.done_mu);
       if (!s.done_cv.wait_for(lock, s.opt.drain_timeout, [&s] { return s.done; })) {
         LogJson("warn", "drain timeout: closing remaining connections", {});
