@@ -401,15 +401,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     try {
       return route.async_handler(req_, principal_, respond);
     } catch (const std::exception& e) {
-      LogJson("error", "handler threw",
-              {{"request_id", req_.request_id}, {"route", route.pattern}, {"what", e.what()}});
+      Reply(HandlerThrew(route, e.what()), index, false);
     } catch (...) {
-      LogJson("error", "handler threw",
-              {{"request_id", req_.request_id}, {"route", route.pattern}});
+      Reply(HandlerThrew(route, nullptr), index, false);
     }
-    Reply(Response::Error(500, "internal",
-                          "internal error while handling " + route.method + " " + route.pattern),
-          index, false);
     return true;
   }
 
@@ -417,13 +412,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     try {
       return HideInternals(route, route.handler(req_, principal_));
     } catch (const std::exception& e) {
-      LogJson("error", "handler threw",
-              {{"request_id", req_.request_id}, {"route", route.pattern}, {"what", e.what()}});
+      return HandlerThrew(route, e.what());
     } catch (...) {
-      LogJson("error", "handler threw",
-              {{"request_id", req_.request_id}, {"route", route.pattern}});
+      return HandlerThrew(route, nullptr);
     }
-    // No request data in this message: it may be what made the handler throw.
+  }
+
+  // Logs a handler's exception (`what` when it has one) and answers 500. No request data in the
+  // answer: it may be what made the handler throw.
+  Response HandlerThrew(const Route& route, const char* what) {
+    nlohmann::json fields = {{"request_id", req_.request_id}, {"route", route.pattern}};
+    if (what != nullptr) fields["what"] = what;
+    LogJson("error", "handler threw", fields);
     return Response::Error(500, "internal",
                            "internal error while handling " + route.method + " " + route.pattern);
   }

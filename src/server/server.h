@@ -32,7 +32,7 @@
 namespace kexin::server {
 
 struct ServerOptions {
-  std::string listen = "127.0.0.1:8443";  // host:port; port 0 picks a free one
+  std::string listen = "127.0.0.1:8443";   // host:port; port 0 picks a free one
   int threads = 0;                         // I/O threads; 0 = hardware concurrency
   int workers = 0;                         // handler pool; 0 = max(32, 8 * threads)
   std::string tls_cert, tls_key;           // PEM files; both or neither
@@ -46,8 +46,8 @@ struct ServerOptions {
   // Open client connections at most; beyond, new ones are closed at once. 0 = the file
   // descriptor limit minus 128 (so the store, the ledger and peer connections keep working).
   size_t max_connections = 0;
-  bool handle_signals = false;             // SIGTERM/SIGINT -> Stop()
-  std::string public_url;                  // logged; defaults to the listening URL
+  bool handle_signals = false;  // SIGTERM/SIGINT -> Stop()
+  std::string public_url;       // logged; defaults to the listening URL
   // Called by Start() once the socket is bound, before any request is served, with url() (e.g.
   // to fill NodeContext::public_url when listening on port 0).
   std::function<void(const std::string& url)> on_bound;
