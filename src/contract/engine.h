@@ -218,6 +218,9 @@ class Engine {
   Result<int> RecordPending(std::chrono::milliseconds wait);
   // Wakes RecordPending waiters (shutdown).
   void StopRecording();
+  // Returns once every operation queued for the group-commit writer before the call has committed
+  // (or failed) and its messages and events are queued; at once without a writer.
+  Status Flush();
 
   const EngineConfig& config() const { return config_; }
 
@@ -255,10 +258,23 @@ class Engine {
   std::optional<OutboxItem> NextForSlot(const std::string& peer, int64_t max_wait_ms,
                                         std::vector<std::string>* stale);
   std::vector<std::string> BusyPeers();
+  // The peer acknowledged `item` (2xx): completes it and moves `n` on, in the caller's
+  // transaction; kDataError when the acknowledgement is unusable (FailDelivery then).
+  Status AcknowledgeIn(store::Store& s, Negotiation& n, const OutboxItem& item,
+                       const TransportReply& reply);
   Status ApplyAck(const OutboxItem& item, const TransportReply& reply);
+  // ApplyAck through the group-commit writer without waiting for it, so the worker goes on to its
+  // next delivery; false (nothing done) when this engine cannot (as ReceiveAsync).
+  bool ApplyAckAsync(const OutboxItem& item, const TransportReply& reply);
   // Ends the negotiation after `item` could not be delivered; with `tell_peer` (the peer refused
   // it) a termination is sent first and the state changes when the peer acknowledges it.
   Status FailDelivery(const OutboxItem& item, const std::string& why, bool tell_peer = false);
+  Status FailDeliveryIn(store::Store& s, Negotiation& n, const OutboxItem& item,
+                        const std::string& why, bool tell_peer);
+  // Loads negotiation `id`, applies `fn` and stores it, in the caller's transaction.
+  Status MutateIn(store::Store& s, const std::string& id,
+                  const std::function<Status(store::Store&, Negotiation&)>& fn,
+                  Negotiation* result = nullptr);
   Result<Negotiation> Mutate(const std::string& id,
                              const std::function<Status(store::Store&, Negotiation&)>& fn);
   // After a transaction commits: queue its messages for delivery, its events for the ledger.

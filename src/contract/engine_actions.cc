@@ -138,6 +138,18 @@ std::string PeerReason(const std::string& body) {
 
 }  // namespace
 
+Status Engine::MutateIn(store::Store& s, const std::string& id,
+                        const std::function<Status(store::Store&, Negotiation&)>& fn,
+                        Negotiation* result) {
+  KEXIN_ASSIGN_OR_RETURN(auto found, LoadNegotiation(s, id));
+  if (!found) return NotFound("negotiation '" + id + "' does not exist");
+  Negotiation n = std::move(*found);
+  KEXIN_RETURN_IF_ERROR(fn(s, n));
+  KEXIN_RETURN_IF_ERROR(UpdateNegotiation(s, n));
+  if (result) *result = std::move(n);
+  return Status::Ok();
+}
+
 Result<Negotiation> Engine::Mutate(const std::string& id,
                                    const std::function<Status(store::Store&, Negotiation&)>& fn) {
   Negotiation result;
@@ -149,13 +161,7 @@ Result<Negotiation> Engine::Mutate(const std::string& id,
       last = InTxn(
           [&](store::Store& s) -> Status {
             internal::TxnScope scope(&log);
-            KEXIN_ASSIGN_OR_RETURN(auto found, LoadNegotiation(s, id));
-            if (!found) return NotFound("negotiation '" + id + "' does not exist");
-            Negotiation n = std::move(*found);
-            KEXIN_RETURN_IF_ERROR(fn(s, n));
-            KEXIN_RETURN_IF_ERROR(UpdateNegotiation(s, n));
-            result = std::move(n);
-            return Status::Ok();
+            return MutateIn(s, id, fn, &result);
           },
           &log);
       if (last.ok()) {
@@ -400,7 +406,10 @@ Result<int> Engine::DeliverDue(size_t limit) {
 
 Status Engine::Deliver(store::Store& s, OutboxItem item) {
   auto reply = config_.transport(item.url, item.body);
-  if (reply.ok() && reply->status >= 200 && reply->status < 300) return ApplyAck(item, *reply);
+  if (reply.ok() && reply->status >= 200 && reply->status < 300) {
+    if (ApplyAckAsync(item, *reply)) return Status::Ok();
+    return ApplyAck(item, *reply);
+  }
   const bool retryable =
       !reply.ok() || reply->status >= 500 || reply->status == 408 || reply->status == 429;
   std::string why = !reply.ok() ? reply.status().message()
@@ -426,29 +435,34 @@ Status Engine::Deliver(store::Store& s, OutboxItem item) {
   return InTxn([&](store::Store& w) { return RescheduleOutbox(w, item); });
 }
 
-Status Engine::ApplyAck(const OutboxItem& item, const TransportReply& reply) {
+Status Engine::AcknowledgeIn(store::Store& s, Negotiation& n, const OutboxItem& item,
+                             const TransportReply& reply) {
   auto type = KindType(item.kind);
   if (!type) return Corruption("outbox item " + item.id + ": unknown kind '" + item.kind + "'");
+  KEXIN_ASSIGN_OR_RETURN(bool was_pending, CompleteOutbox(s, item.id, item.attempts + 1));
+  if (!was_pending) return Status::Ok();  // superseded
+  if (n.side == Side::kConsumer && n.peer_pid.empty()) {
+    json ack = json::parse(reply.body, nullptr, false);
+    if (!ack.is_object() || !ack.contains("providerPid") || !ack["providerPid"].is_string() ||
+        ack["providerPid"].get<std::string>().empty()) {
+      return DataError("the provider's acknowledgement carries no providerPid");
+    }
+    n.peer_pid = ack["providerPid"].get<std::string>();
+  }
+  if (n.pending && !IsFinal(n.state)) {
+    auto next = Next(n.state, *type, n.side);
+    if (next.ok() && *next == *n.pending) {
+      n.state = *next;
+      n.pending.reset();
+      KEXIN_RETURN_IF_ERROR(internal::AddStateEvent(s, n, config_.public_key));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Engine::ApplyAck(const OutboxItem& item, const TransportReply& reply) {
   auto done = Mutate(item.negotiation_id, [&](store::Store& s, Negotiation& n) -> Status {
-    KEXIN_ASSIGN_OR_RETURN(bool was_pending, CompleteOutbox(s, item.id, item.attempts + 1));
-    if (!was_pending) return Status::Ok();  // superseded
-    if (n.side == Side::kConsumer && n.peer_pid.empty()) {
-      json ack = json::parse(reply.body, nullptr, false);
-      if (!ack.is_object() || !ack.contains("providerPid") || !ack["providerPid"].is_string() ||
-          ack["providerPid"].get<std::string>().empty()) {
-        return DataError("the provider's acknowledgement carries no providerPid");
-      }
-      n.peer_pid = ack["providerPid"].get<std::string>();
-    }
-    if (n.pending && !IsFinal(n.state)) {
-      auto next = Next(n.state, *type, n.side);
-      if (next.ok() && *next == *n.pending) {
-        n.state = *next;
-        n.pending.reset();
-        KEXIN_RETURN_IF_ERROR(internal::AddStateEvent(s, n, config_.public_key));
-      }
-    }
-    return Status::Ok();
+    return AcknowledgeIn(s, n, item, reply);
   });
   if (!done.ok() && done.status().code() == StatusCode::kDataError) {
     return FailDelivery(item, item.kind + ": " + done.status().message(), /*tell_peer=*/true);
@@ -456,30 +470,76 @@ Status Engine::ApplyAck(const OutboxItem& item, const TransportReply& reply) {
   return done.status();
 }
 
+bool Engine::ApplyAckAsync(const OutboxItem& item, const TransportReply& reply) {
+  if (!writer_) return false;
+  {
+    std::lock_guard<std::mutex> lock(record_mu_);  // as in ReceiveAsync
+    if (!record_in_background_) return false;
+  }
+  // As ReceiveAsync: no stripe lock and no retry, since the writer thread runs one operation at a
+  // time inside a transaction that holds the database's write lock.
+  struct State {
+    OutboxItem item;
+    TransportReply reply;
+    internal::TxnLog log;
+  };
+  auto state = std::make_shared<State>(State{item, reply, NewLog()});
+  auto run = [this, state](store::Store&) -> Status {  // runs on the writer thread
+    internal::TxnScope scope(&state->log);
+    const OutboxItem& it = state->item;
+    // Nested transactions (savepoints of this operation): a refused acknowledgement leaves no
+    // change behind before the failure is recorded.
+    Status e = InTxn([&](store::Store& w) -> Status {
+      return MutateIn(w, it.negotiation_id, [&](store::Store& x, Negotiation& n) {
+        return AcknowledgeIn(x, n, it, state->reply);
+      });
+    });
+    if (e.code() != StatusCode::kDataError) return e;
+    state->log.sent.clear();
+    state->log.events.clear();
+    const std::string why = it.kind + ": " + e.message();
+    return InTxn([&](store::Store& w) -> Status {
+      return MutateIn(w, it.negotiation_id, [&](store::Store& x, Negotiation& n) {
+        return FailDeliveryIn(x, n, it, why, /*tell_peer=*/true);
+      });
+    });
+  };
+  // A failed operation leaves the item leased: it is due again when the lease ends.
+  SubmitAsync(std::move(run), &state->log, [this, state](Status) {
+    if (config_.notify) config_.notify();
+  });
+  return true;
+}
+
+Status Engine::FailDeliveryIn(store::Store& s, Negotiation& n, const OutboxItem& item,
+                              const std::string& why, bool tell_peer) {
+  KEXIN_ASSIGN_OR_RETURN(auto current, LoadOutbox(s, item.id));
+  if (!current || current->status != "pending") return Status::Ok();
+  OutboxItem updated = *current;
+  updated.status = "failed";
+  updated.attempts = item.attempts;
+  updated.last_error = why;
+  KEXIN_RETURN_IF_ERROR(UpdateOutbox(s, updated));
+  if (IsFinal(n.state)) return Status::Ok();
+  KEXIN_RETURN_IF_ERROR(CompletePendingOutbox(s, n.id));
+  n.reason = why;
+  if (tell_peer && !n.peer_pid.empty() &&
+      item.kind != MessageTypeName(MessageType::kTermination)) {
+    // The peer refused our message: tell it the negotiation is over, so it does not wait.
+    KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
+        s, n, MessageType::kTermination,
+        TerminationMessage(n.provider_pid(), n.consumer_pid(), "message_refused", why)));
+    n.pending = State::kTerminated;
+    return Status::Ok();
+  }
+  n.pending.reset();
+  n.state = State::kTerminated;
+  return internal::AddStateEvent(s, n, config_.public_key);
+}
+
 Status Engine::FailDelivery(const OutboxItem& item, const std::string& why, bool tell_peer) {
   auto done = Mutate(item.negotiation_id, [&](store::Store& s, Negotiation& n) -> Status {
-    KEXIN_ASSIGN_OR_RETURN(auto current, LoadOutbox(s, item.id));
-    if (!current || current->status != "pending") return Status::Ok();
-    OutboxItem updated = *current;
-    updated.status = "failed";
-    updated.attempts = item.attempts;
-    updated.last_error = why;
-    KEXIN_RETURN_IF_ERROR(UpdateOutbox(s, updated));
-    if (IsFinal(n.state)) return Status::Ok();
-    KEXIN_RETURN_IF_ERROR(CompletePendingOutbox(s, n.id));
-    n.reason = why;
-    if (tell_peer && !n.peer_pid.empty() &&
-        item.kind != MessageTypeName(MessageType::kTermination)) {
-      // The peer refused our message: tell it the negotiation is over, so it does not wait.
-      KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
-          s, n, MessageType::kTermination,
-          TerminationMessage(n.provider_pid(), n.consumer_pid(), "message_refused", why)));
-      n.pending = State::kTerminated;
-      return Status::Ok();
-    }
-    n.pending.reset();
-    n.state = State::kTerminated;
-    return internal::AddStateEvent(s, n, config_.public_key);
+    return FailDeliveryIn(s, n, item, why, tell_peer);
   });
   return done.status();
 }

@@ -82,6 +82,13 @@ Status Engine::InTxn(const std::function<Status(store::Store&)>& fn, internal::T
   return op.status;
 }
 
+Status Engine::Flush() {
+  if (!writer_) return Status::Ok();
+  // The writer runs operations in order and finishes a group's in order after its commit, so an
+  // empty operation is done only after every one queued before it.
+  return InTxn([](store::Store&) { return Status::Ok(); });
+}
+
 void Engine::Submit(WriteOp* op) {
   {
     std::lock_guard<std::mutex> lock(write_mu_);

@@ -174,6 +174,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
       std::lock_guard<std::mutex> lock(sent_mu_);
       sent_.push_back({url, body, r.status, r.body.dump(), r.detail, r.retry_after_s});
     }
+    if (tamper_reply_) r.body = tamper_reply_(url, r.body);
     if (lose_acks_ > 0) {
       --lose_acks_;
       return IoError("read " + url + ": Connection reset by peer");
@@ -256,6 +257,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
   bool receive_async_ = false;
   std::atomic<int> async_receives_{0};
   std::function<std::string(const std::string&, const std::string&)> tamper_;
+  std::function<json(const std::string&, json)> tamper_reply_;  // the answer's body
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
@@ -477,6 +479,49 @@ TEST_P(EngineTest, ReceiveAsyncAnswersOnceDurableAndKeepsEachNegotiationsEventOr
     EXPECT_EQ(by_negotiation["c " + c.id], consumer_types);
     EXPECT_EQ(by_negotiation["p " + c.id], shared);
   }
+}
+
+// With events recorded in the background (as the server runs), a worker hands the peer's
+// acknowledgement to the writer and goes on; the state still changes, and an acknowledgement that
+// cannot be used still ends the negotiation with the reason.
+TEST_P(EngineTest, AcknowledgementsHandedToTheWriterStillMoveAndEndNegotiations) {
+  for (auto* n : {&provider_, &consumer_}) n->engine->RecordInBackground();
+  std::atomic<bool> stop{false};
+  std::thread recorder([&] {
+    while (!stop) {
+      for (auto* n : {&provider_, &consumer_}) {
+        EXPECT_TRUE(n->engine->RecordPending(std::chrono::milliseconds(1)).ok());
+      }
+    }
+  });
+  auto wait_for = [&](Node& n, const std::string& id, State want) {
+    for (int i = 0; i < 400 && Load(n, id).state != want; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return Load(n, id);
+  };
+  Negotiation a = StartNegotiation();
+  DeliverWithFourWorkers(2);
+  a = wait_for(consumer_, a.id, State::kFinalized);
+  EXPECT_EQ(a.state, State::kFinalized);
+  // The provider's last change is the consumer's acknowledgement of its FINALIZED event.
+  EXPECT_EQ(wait_for(provider_, a.peer_pid, State::kFinalized).state, State::kFinalized);
+
+  tamper_reply_ = [](const std::string& url, json body) {
+    if (url.ends_with("/dsp/negotiations/request")) body.erase("providerPid");
+    return body;
+  };
+  Negotiation b = StartNegotiation();
+  DeliverWithFourWorkers(2);
+  b = wait_for(consumer_, b.id, State::kTerminated);
+  EXPECT_EQ(b.state, State::kTerminated);
+  EXPECT_NE(b.reason.find("carries no providerPid"), std::string::npos) << b.reason;
+  auto outbox = ListOutbox(*consumer_.store, b.id);
+  ASSERT_TRUE(outbox.ok());
+  ASSERT_EQ(outbox->size(), 1u);
+  EXPECT_EQ((*outbox)[0].status, "failed");
+  stop = true;
+  recorder.join();
 }
 
 // Migration 8 moves a negotiation's terms out of its row; a store written before keeps them.

@@ -77,9 +77,19 @@ ContractService::~ContractService() {
     stop_ = true;
   }
   cv_.notify_all();
+  // The outbox workers first; then what they handed to the writer without waiting
+  // (acknowledgements) is committed, and the recorder records the events of all of it before it
+  // stops. The engine goes last, with nothing left to call back into this service.
+  for (size_t i = 1; i < threads_.size(); ++i) threads_[i].join();
+  engine_->Flush().IgnoreError();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    recorder_stop_ = true;
+  }
   engine_->StopRecording();
   record_cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  if (!threads_.empty()) threads_[0].join();
+  engine_.reset();
 }
 
 void ContractService::Start() {
@@ -110,17 +120,20 @@ void ContractService::Wake() {
 
 void ContractService::RecordLoop() {
   while (true) {
+    bool stopping;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return;
+      stopping = recorder_stop_;
     }
-    auto n = engine_->RecordPending(std::chrono::milliseconds(options_.poll_ms));
+    // Stopping: the events queued until now (the destructor flushed the writer first), once.
+    auto n = engine_->RecordPending(std::chrono::milliseconds(stopping ? 0 : options_.poll_ms));
+    if (stopping) return;
     // Let events gather: one ledger commit and one index update for many of them keeps the
     // store's single writer free for the negotiations themselves.
     if (n.ok() && *n > 0) {
       std::unique_lock<std::mutex> lock(mu_);
       record_cv_.wait_for(lock, std::chrono::milliseconds(options_.record_every_ms),
-                          [&] { return stop_; });
+                          [&] { return recorder_stop_; });
     }
   }
 }

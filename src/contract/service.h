@@ -54,7 +54,8 @@ class ContractService {
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable record_cv_;
-  bool stop_ = false;
+  bool stop_ = false;           // the outbox workers stop
+  bool recorder_stop_ = false;  // the recorder stops, after the writer was flushed
   uint64_t wakes_ = 0;
   std::vector<std::thread> threads_;
 };
