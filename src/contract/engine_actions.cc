@@ -523,8 +523,7 @@ Status Engine::FailDeliveryIn(store::Store& s, Negotiation& n, const OutboxItem&
   if (IsFinal(n.state)) return Status::Ok();
   KEXIN_RETURN_IF_ERROR(CompletePendingOutbox(s, n.id));
   n.reason = why;
-  if (tell_peer && !n.peer_pid.empty() &&
-      item.kind != MessageTypeName(MessageType::kTermination)) {
+  if (tell_peer && !n.peer_pid.empty() && item.kind != MessageTypeName(MessageType::kTermination)) {
     // The peer refused our message: tell it the negotiation is over, so it does not wait.
     KEXIN_RETURN_IF_ERROR(internal::EnqueueMessage(
         s, n, MessageType::kTermination,
