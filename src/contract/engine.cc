@@ -49,9 +49,11 @@ std::string JoinReason(const Message& m) {
   return out.empty() ? "terminated by the peer" : out;
 }
 
-// The consumer's checks of a provider's agreement (docs/contract.md#agreement).
+// The consumer's checks of a provider's agreement (docs/contract.md#agreement). `signature` is
+// VerifyAgreement of the agreement under the caller's key, which is the negotiation's peer key
+// here (the caller was checked against it), computed before the transaction.
 Status CheckAgreement(const Negotiation& n, const Message& m, const std::string& own_key,
-                      const PolicyMatcher& match) {
+                      const PolicyMatcher& match, const Status& signature) {
   const json& a = m.agreement;
   if (a["assigner"] != NodeUrn(n.peer_key))
     return InvalidArgument("agreement.assigner must be " + NodeUrn(n.peer_key) + ", the provider");
@@ -64,7 +66,7 @@ Status CheckAgreement(const Negotiation& n, const Message& m, const std::string&
     Status s = match(a, n.offer);
     if (!s.ok()) return InvalidArgument("agreement rules differ from the offer: " + s.message());
   }
-  return VerifyAgreement(n.peer_key, a, m.provider_signature);
+  return signature;
 }
 
 }  // namespace
@@ -104,10 +106,16 @@ std::mutex& Engine::LockFor(const std::string& key) {
 struct Engine::Prepared {
   Message m;
   std::string digest;  // hex SHA-256 of the message's RFC 8785 form
+  // An agreement to the consumer: what depends on its bytes alone is computed before the
+  // transaction (off the writer thread): the provider's signature checked under the caller's key,
+  // the agreement's hash and this node's countersignature.
+  Status signature;
+  Result<std::string> hash = std::string();
+  Result<std::string> countersignature = std::string();
 };
 
 std::variant<Reply, Engine::Prepared> Engine::Prepare(Side side, std::string_view expected_type,
-                                                      const std::string& pid,
+                                                      const std::string& pid, const Caller& caller,
                                                       std::string_view body) {
   // Parsed once, for the message's fields and for its canonical form.
   auto doc = server::ParseJsonLimited(body, std::string(expected_type) + ": body");
@@ -139,15 +147,21 @@ std::variant<Reply, Engine::Prepared> Engine::Prepare(Side side, std::string_vie
     return Error(400, m.provider_pid, m.consumer_pid, "invalid_message",
                  canonical.status().message());
   }
-  return Prepared{std::move(parsed).value(), crypto::HexEncode(crypto::Sha256(*canonical))};
+  Prepared p{std::move(parsed).value(), crypto::HexEncode(crypto::Sha256(*canonical))};
+  if (side == Side::kConsumer && p.m.type == MessageType::kAgreement) {
+    p.signature = VerifyAgreement(caller.public_key, p.m.agreement, p.m.provider_signature);
+    p.hash = AgreementHash(p.m.agreement);
+    p.countersignature = SignAgreement(config_.key, p.m.agreement);
+  }
+  return p;
 }
 
 Reply Engine::Receive(Side side, std::string_view expected_type, const std::string& pid,
                       const Caller& caller, std::string_view body) {
-  auto prepared = Prepare(side, expected_type, pid, body);
+  auto prepared = Prepare(side, expected_type, pid, caller, body);
   if (auto* refused = std::get_if<Reply>(&prepared)) return std::move(*refused);
-  const Message& m = std::get<Prepared>(prepared).m;
-  const std::string& digest = std::get<Prepared>(prepared).digest;
+  const Prepared& msg = std::get<Prepared>(prepared);
+  const Message& m = msg.m;
   const std::string lock_key = pid.empty() ? caller.public_key + " " + m.consumer_pid : pid;
   Outcome out;
   {
@@ -158,7 +172,7 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
       Status st = InTxn(
           [&](store::Store& s) -> Status {
             internal::TxnScope scope(&out.log);
-            ReceiveOnce(side, m, digest, caller, s, out);
+            ReceiveOnce(side, msg, caller, s, out);
             return out.keep ? Status::Ok() : FailedPrecondition("discarded");
           },
           &out.log);
@@ -188,7 +202,7 @@ bool Engine::ReceiveAsync(Side side, std::string_view expected_type, const std::
     std::lock_guard<std::mutex> lock(record_mu_);
     if (!record_in_background_) return false;
   }
-  auto prepared = Prepare(side, expected_type, pid, body);
+  auto prepared = Prepare(side, expected_type, pid, caller, body);
   if (auto* refused = std::get_if<Reply>(&prepared)) {
     done(std::move(*refused));
     return true;
@@ -210,7 +224,7 @@ bool Engine::ReceiveAsync(Side side, std::string_view expected_type, const std::
     internal::TxnScope scope(&state->out.log);
     Outcome& out = state->out;
     try {
-      ReceiveOnce(side, state->msg.m, state->msg.digest, state->caller, s, out);
+      ReceiveOnce(side, state->msg, state->caller, s, out);
     } catch (const std::exception& e) {  // as the server answers a handler that throws
       out.keep = false;
       out.reply = Error(500, state->msg.m.provider_pid, state->msg.m.consumer_pid, "internal",
@@ -252,8 +266,10 @@ Result<bool> Engine::AdmitFromPeer(store::Store& s, const std::string& peer_key,
   return true;
 }
 
-void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
-                         const Caller& caller, store::Store& s, Outcome& out) {
+void Engine::ReceiveOnce(Side side, const Prepared& msg, const Caller& caller, store::Store& s,
+                         Outcome& out) {
+  const Message& m = msg.m;
+  const std::string& digest = msg.digest;
   const std::string& ppid = m.provider_pid;
   const std::string& cpid = m.consumer_pid;
   // Every early return answers without keeping any change (InTxn rolls the operation back).
@@ -407,15 +423,16 @@ void Engine::ReceiveOnce(Side side, const Message& m, const std::string& digest,
         out.enqueued = true;
         break;
       case MessageType::kAgreement: {
-        Status check = CheckAgreement(n, m, config_.public_key, config_.policies_match);
+        Status check =
+            CheckAgreement(n, m, config_.public_key, config_.policies_match, msg.signature);
         if (!check.ok()) {
           bool bad_sig = check.code() == StatusCode::kCorruption;
           return abort(Error(400, ppid, cpid,
                              bad_sig ? "bad_agreement_signature" : "invalid_agreement",
                              check.message()));
         }
-        auto hash = AgreementHash(m.agreement);
-        auto sig = SignAgreement(config_.key, m.agreement);
+        const auto& hash = msg.hash;
+        const auto& sig = msg.countersignature;
         if (!hash.ok() || !sig.ok())
           return abort(Error(400, ppid, cpid, "invalid_agreement",
                              hash.ok() ? sig.status().message() : hash.status().message()));

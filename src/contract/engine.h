@@ -227,8 +227,9 @@ class Engine {
  private:
   struct Outcome;  // engine.cc
   std::mutex& LockFor(const std::string& key);
-  void ReceiveOnce(Side side, const Message& m, const std::string& digest, const Caller& caller,
-                   store::Store& s, Outcome& out);
+  struct Prepared;  // engine.cc: a parsed and checked incoming message
+  void ReceiveOnce(Side side, const Prepared& msg, const Caller& caller, store::Store& s,
+                   Outcome& out);
   // Runs `fn` in a transaction; its changes are kept when it returns OK and are durable when
   // InTxn returns OK. With a group-commit connection (SQLite), the writer thread runs the
   // operations of many threads one after another, each in its own savepoint, and commits them
@@ -245,9 +246,9 @@ class Engine {
   void SubmitAsync(std::function<Status(store::Store&)> fn, internal::TxnLog* log,
                    std::function<void(Status)> then);
   void WriterLoop();
-  struct Prepared;  // engine.cc: a parsed and checked incoming message
   std::variant<Reply, Prepared> Prepare(Side side, std::string_view expected_type,
-                                        const std::string& pid, std::string_view body);
+                                        const std::string& pid, const Caller& caller,
+                                        std::string_view body);
   Status Deliver(store::Store& s, OutboxItem item);
   // Per-peer delivery slots (config.max_inflight_per_peer). TakeSlotOrWait takes a slot, or else
   // moves `item` to the peer's waiting line. NextForSlot, called by a slot's holder after a

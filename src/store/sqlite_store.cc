@@ -112,7 +112,9 @@ class SqliteStore final : public Store {
         sqlite3_bind_int64(st, idx, std::get<int64_t>(v));
       } else if (std::holds_alternative<std::string>(v)) {
         const auto& s = std::get<std::string>(v);
-        sqlite3_bind_text(st, idx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+        // Not copied: `params` outlives the steps below, and the bindings are cleared before
+        // the statement's next use.
+        sqlite3_bind_text(st, idx, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
       } else {
         sqlite3_bind_null(st, idx);
       }
@@ -201,6 +203,10 @@ class SqliteStore final : public Store {
 Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path) {
   // WAL frames are written in batches (sqlite_vfs.h), which relies on every commit syncing:
   // kexin never lowers synchronous=FULL.
+  // Before SQLite initialises (the VFS lookup below would): no global memory statistics, which
+  // kexin never reads and which cost a process-wide mutex on every allocation of every connection.
+  static std::once_flag configured;
+  std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
