@@ -524,6 +524,70 @@ TEST_P(EngineTest, AcknowledgementsHandedToTheWriterStillMoveAndEndNegotiations)
   recorder.join();
 }
 
+// UpdateNegotiation writes only the columns that changed: each one still reaches the store, alone
+// or with others, and a stale version still changes nothing.
+TEST_P(EngineTest, UpdateWritesEachChangedColumnAndRefusesAStaleVersion) {
+  Negotiation n;
+  n.id = NewUrn();
+  n.side = Side::kProvider;
+  n.peer_name = "peer";
+  n.peer_key = Hex(consumer_.key);
+  n.peer_url = consumer_.url;
+  n.dataset = "reg-1";
+  n.offer_id = "offer-1";
+  n.offer = Policy("credit-scoring");
+  ASSERT_TRUE(InsertNegotiation(*provider_.store, n).ok());
+  std::vector<std::function<void(Negotiation&)>> changes = {
+      [](Negotiation& x) { x.peer_pid = "urn:uuid:peer"; },
+      [](Negotiation& x) { x.peer_url = "http://other.test"; },
+      [](Negotiation& x) { x.state = State::kRequested; },
+      [](Negotiation& x) { x.pending = State::kAgreed; },
+      [](Negotiation& x) { x.decision = "approved"; },
+      [](Negotiation& x) {
+        x.agreement_hash = "ab";
+        x.provider_signature = "ps";
+      },
+      [](Negotiation& x) { x.consumer_signature = "cs"; },
+      [](Negotiation& x) { x.reason = "because"; },
+      [](Negotiation& x) { x.offer_id = "offer-2"; },
+      [](Negotiation& x) { x.manual = true; },
+      [](Negotiation& x) { x.pending.reset(); },
+      [](Negotiation& x) {
+        x.agreement = json{{"@id", "urn:uuid:a"}};
+      },
+  };
+  Negotiation want = Load(provider_, n.id);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    Negotiation stale = Load(provider_, n.id);
+    Negotiation cur = Load(provider_, n.id);
+    changes[i](cur);
+    changes[i](want);
+    ASSERT_TRUE(UpdateNegotiation(*provider_.store, cur).ok()) << i;
+    Negotiation got = Load(provider_, n.id);
+    auto fields = [](const Negotiation& x) {
+      return json{{"peer_pid", x.peer_pid},
+                  {"peer_url", x.peer_url},
+                  {"state", StateName(x.state)},
+                  {"pending", x.pending ? StateName(*x.pending) : "-"},
+                  {"decision", x.decision},
+                  {"agreement_hash", x.agreement_hash},
+                  {"provider_signature", x.provider_signature},
+                  {"consumer_signature", x.consumer_signature},
+                  {"reason", x.reason},
+                  {"offer_id", x.offer_id},
+                  {"manual", x.manual},
+                  {"offer", x.offer},
+                  {"agreement", x.agreement}};
+    };
+    EXPECT_EQ(fields(got), fields(want)) << i;
+    EXPECT_EQ(got.version, static_cast<int64_t>(i) + 2);
+    changes[i](stale);
+    stale.reason = "stale";
+    EXPECT_FALSE(UpdateNegotiation(*provider_.store, stale).ok()) << i;
+    EXPECT_EQ(Load(provider_, n.id).reason, want.reason) << i;
+  }
+}
+
 // Migration 8 moves a negotiation's terms out of its row; a store written before keeps them.
 TEST_P(EngineTest, TermsOfNegotiationsStoredBeforeMigration8AreKept) {
   store::TestDatabase db;

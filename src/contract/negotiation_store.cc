@@ -20,6 +20,24 @@ constexpr const char* kSelect =
     " n.created, n.updated FROM negotiations n LEFT JOIN negotiation_terms t"
     " ON t.negotiation_id = n.id";
 
+std::string Pending(const Negotiation& n) {
+  return n.pending ? std::string(StateName(*n.pending)) : std::string();
+}
+
+Negotiation::Columns ColumnsOf(const Negotiation& n) {
+  return {n.peer_pid,
+          n.peer_url,
+          std::string(StateName(n.state)),
+          Pending(n),
+          n.decision,
+          n.agreement_hash,
+          n.provider_signature,
+          n.consumer_signature,
+          n.reason,
+          n.offer_id,
+          n.manual};
+}
+
 Result<Negotiation> FromRow(const store::Row& r) {
   Negotiation n;
   n.id = AsText(r[0]);
@@ -51,11 +69,8 @@ Result<Negotiation> FromRow(const store::Row& r) {
   n.updated = AsText(r[20]);
   if (n.offer.is_discarded() || n.agreement.is_discarded())
     return Corruption("negotiation " + n.id + ": stored JSON does not parse");
+  n.stored = ColumnsOf(n);
   return n;
-}
-
-std::string Pending(const Negotiation& n) {
-  return n.pending ? std::string(StateName(*n.pending)) : std::string();
 }
 
 std::string AgreementText(const Negotiation& n) {
@@ -112,6 +127,7 @@ Status InsertNegotiation(store::Store& s, Negotiation& n) {
              {n.id, offer, agreement}));
   n.stored_offer = std::move(offer);
   n.stored_agreement = std::move(agreement);
+  n.stored = ColumnsOf(n);
   return Status::Ok();
 }
 
@@ -140,18 +156,43 @@ Result<int64_t> CountOpenWithPeer(store::Store& s, Side side, const std::string&
 
 Status UpdateNegotiation(store::Store& s, Negotiation& n) {
   n.updated = NowRfc3339();
-  KEXIN_ASSIGN_OR_RETURN(
-      auto rows,
-      s.Query("UPDATE negotiations SET peer_pid=$1, peer_url=$2, state=$3, pending_state=$4,"
-              " decision=$5, agreement_hash=$6, provider_signature=$7, consumer_signature=$8,"
-              " reason=$9, version=$10, updated=$11, offer_id=$14, manual=$15"
-              " WHERE id=$12 AND version=$13 RETURNING id",
-              {n.peer_pid, n.peer_url, std::string(StateName(n.state)), Pending(n), n.decision,
-               n.agreement_hash, n.provider_signature, n.consumer_signature, n.reason,
-               n.version + 1, n.updated, n.id, n.version, n.offer_id, int64_t{n.manual}}));
+  // Only the columns that changed (SQLite rewrites the entries of every index over a column an
+  // UPDATE sets, changed or not); a handful of distinct statements, each prepared once.
+  Negotiation::Columns now = ColumnsOf(n);
+  std::string sql = "UPDATE negotiations SET ";
+  std::vector<store::Value> params;
+  auto set = [&](const char* column, const std::string& value, const std::string& before) {
+    if (value == before) return;
+    params.push_back(value);
+    sql += std::string(column) + "=$" + std::to_string(params.size()) + ", ";
+  };
+  set("peer_pid", now.peer_pid, n.stored.peer_pid);
+  set("peer_url", now.peer_url, n.stored.peer_url);
+  set("state", now.state, n.stored.state);
+  set("pending_state", now.pending, n.stored.pending);
+  set("decision", now.decision, n.stored.decision);
+  set("agreement_hash", now.agreement_hash, n.stored.agreement_hash);
+  set("provider_signature", now.provider_signature, n.stored.provider_signature);
+  set("consumer_signature", now.consumer_signature, n.stored.consumer_signature);
+  set("reason", now.reason, n.stored.reason);
+  set("offer_id", now.offer_id, n.stored.offer_id);
+  if (now.manual != n.stored.manual) {
+    params.push_back(int64_t{now.manual});
+    sql += "manual=$" + std::to_string(params.size()) + ", ";
+  }
+  params.push_back(n.version + 1);
+  sql += "version=$" + std::to_string(params.size());
+  params.push_back(n.updated);
+  sql += ", updated=$" + std::to_string(params.size());
+  params.push_back(n.id);
+  sql += " WHERE id=$" + std::to_string(params.size());
+  params.push_back(n.version);
+  sql += " AND version=$" + std::to_string(params.size()) + " RETURNING id";
+  KEXIN_ASSIGN_OR_RETURN(auto rows, s.Query(sql, params));
   if (rows.empty()) {
     return FailedPrecondition("negotiation " + n.id + " changed concurrently; try again");
   }
+  n.stored = std::move(now);
   ++n.version;
   std::string offer = n.offer.dump(), agreement = AgreementText(n);
   if (offer != n.stored_offer || agreement != n.stored_agreement) {

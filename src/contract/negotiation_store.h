@@ -42,6 +42,14 @@ struct Negotiation {
   // The terms as the store holds them (JSON text): UpdateNegotiation writes offer and agreement
   // only when they changed.
   std::string stored_offer, stored_agreement;
+  // The other columns UpdateNegotiation may change, as the store holds them: it writes only those
+  // that changed, so an index over unchanged columns is not rewritten.
+  struct Columns {
+    std::string peer_pid, peer_url, state, pending, decision, agreement_hash, provider_signature,
+        consumer_signature, reason, offer_id;
+    bool manual = false;
+  };
+  Columns stored;
 
   const std::string& provider_pid() const { return side == Side::kProvider ? id : peer_pid; }
   const std::string& consumer_pid() const { return side == Side::kConsumer ? id : peer_pid; }
