@@ -1,10 +1,13 @@
 #include "crypto/crypto.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 namespace kexin::crypto {
 namespace {
@@ -131,10 +134,43 @@ bool Verify(const PublicKey& key, std::string_view message, const Signature& sig
                                      message.size(), key.data()) == 0;
 }
 
+namespace {
+// Bumped in a forked child, whose copies of the threads' pools must not be used again.
+std::atomic<uint64_t> fork_generation{0};
+void OnFork() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+}  // namespace
+
 void RandomBytes(uint8_t* out, size_t n) {
   if (n == 0) return;  // randombytes_buf must not get a null buffer
   Init();
-  randombytes_buf(out, n);
+  // Small requests (ids, nonces: a dozen per negotiation) come from a per-thread pool filled from
+  // the kernel 512 bytes at a time, instead of a getrandom(2) call each; every byte is used once.
+  constexpr size_t kPool = 512;
+  struct Pool {
+    uint8_t bytes[kPool];
+    size_t used = kPool;
+    uint64_t generation = 0;
+    ~Pool() { sodium_memzero(bytes, sizeof bytes); }
+  };
+  static std::once_flag atfork;
+  std::call_once(atfork, [] { pthread_atfork(nullptr, nullptr, OnFork); });
+  thread_local Pool pool;
+  if (n > kPool / 4) {
+    randombytes_buf(out, n);
+    return;
+  }
+  const uint64_t generation = fork_generation.load(std::memory_order_relaxed);
+  if (pool.generation != generation) {
+    pool.used = kPool;
+    pool.generation = generation;
+  }
+  if (kPool - pool.used < n) {
+    randombytes_buf(pool.bytes, kPool);
+    pool.used = 0;
+  }
+  std::memcpy(out, pool.bytes + pool.used, n);
+  sodium_memzero(pool.bytes + pool.used, n);  // handed out once, not kept
+  pool.used += n;
 }
 
 std::string RandomToken(size_t bytes) {

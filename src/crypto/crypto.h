@@ -66,7 +66,9 @@ class SigningKey {
 
 bool Verify(const PublicKey& key, std::string_view message, const Signature& sig);
 
-// Fills `out` with cryptographically secure random bytes.
+// Fills `out` with cryptographically secure random bytes (libsodium's randombytes_buf, i.e. the
+// kernel's getrandom). Requests up to 128 bytes are served from a per-thread pool of 512 such
+// bytes, each byte handed out once; a forked child never reuses its parent's pool.
 void RandomBytes(uint8_t* out, size_t n);
 std::string RandomToken(size_t bytes);  // hex
 

@@ -1,8 +1,11 @@
 #include "crypto/crypto.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -41,6 +44,53 @@ std::string AllBytes() {
 
 // ---------------------------------------------------------------------------------------------
 // SHA-256 (FIPS 180-2 appendix B examples).
+
+// Ids and nonces come from a per-thread pool: no 16-byte value repeats, requests of every size
+// around the pool's edges are filled, and the pool's bytes look uniform.
+TEST(RandomTest, PooledBytesDoNotRepeatAndCoverEveryByteValue) {
+  std::set<std::string> seen;
+  std::array<int, 256> counts{};
+  for (int i = 0; i < 100000; ++i) {
+    std::string b(16, '\0');
+    RandomBytes(reinterpret_cast<uint8_t*>(b.data()), b.size());
+    EXPECT_TRUE(seen.insert(b).second) << "repeated at " << i;
+    for (unsigned char c : b) ++counts[c];
+  }
+  for (int c : counts) EXPECT_GT(c, 4000);  // 6,250 expected each
+  for (size_t n : {1, 7, 127, 128, 129, 511, 512, 513, 5000}) {
+    std::string a(n, '\0'), b(n, '\0');
+    RandomBytes(reinterpret_cast<uint8_t*>(a.data()), n);
+    RandomBytes(reinterpret_cast<uint8_t*>(b.data()), n);
+    if (n >= 7) {
+      EXPECT_NE(a, b) << n;
+    }
+  }
+}
+
+// A forked child must not hand out the bytes its parent's pool still holds.
+TEST(RandomTest, ForkedChildDoesNotRepeatTheParentsPool) {
+  uint8_t warm[8];
+  RandomBytes(warm, sizeof warm);  // the pool now holds bytes the parent will hand out next
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    uint8_t mine[32];
+    RandomBytes(mine, sizeof mine);
+    _exit(write(fds[1], mine, sizeof mine) == sizeof mine ? 0 : 1);
+  }
+  uint8_t theirs[32], mine[32];
+  ASSERT_EQ(read(fds[0], theirs, sizeof theirs), static_cast<ssize_t>(sizeof theirs));
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_EQ(status, 0);
+  RandomBytes(mine, sizeof mine);
+  EXPECT_NE(std::string(reinterpret_cast<char*>(mine), sizeof mine),
+            std::string(reinterpret_cast<char*>(theirs), sizeof theirs));
+  close(fds[0]);
+  close(fds[1]);
+}
 
 TEST(Sha256Test, EmptyString) {
   EXPECT_EQ(HexEncode(Sha256("")),
