@@ -100,6 +100,10 @@ struct EngineConfig {
   // for a free slot (docs/contract.md#outbox-and-retries). 0 = no limit.
   int max_inflight_per_peer = 0;
   std::function<void()> notify;  // wakes the outbox worker after an enqueue; may be null
+  // DeliverDue with nothing queued in memory looks for items due in the store (retries, CLI
+  // decisions, messages of a process that stopped) at most once per this many ms across all its
+  // callers; 0 = on every call. Retries wait at least retry.base_backoff_ms anyway.
+  int64_t store_poll_ms = 0;
   // Optional: opens a dedicated connection; on SQLite the engine then group-commits its writes
   // through it (many operations per commit).
   std::function<Result<std::unique_ptr<store::Store>>()> open_store;
@@ -296,6 +300,7 @@ class Engine {
   std::vector<WriteOp*> write_queue_;
   bool write_stop_ = false;
   std::thread writer_thread_;
+  std::atomic<int64_t> next_store_poll_ms_{0};  // store_poll_ms: when the store is looked at next
   std::mutex ready_mu_;
   std::deque<OutboxItem> ready_;  // queued by this process, leased in the store until delivered
   std::mutex inflight_mu_;

@@ -363,6 +363,14 @@ Result<int> Engine::DeliverDue(size_t limit) {
     }
   }
   if (items.empty()) {
+    if (config_.store_poll_ms > 0) {  // one worker looks at a time, at most once per interval
+      const int64_t now = NowMs();
+      int64_t next = next_store_poll_ms_.load();
+      if (now < next ||
+          !next_store_poll_ms_.compare_exchange_strong(next, now + config_.store_poll_ms)) {
+        return 0;
+      }
+    }
     KEXIN_ASSIGN_OR_RETURN(bool due, HasDue(*s, NowMs()));
     if (!due) return 0;
     // Items for a peer whose delivery slots are all taken stay due for a later pass.
@@ -372,6 +380,9 @@ Result<int> Engine::DeliverDue(size_t limit) {
           items, LeaseDue(w, NowMs(), config_.retry.lease_ms, static_cast<int64_t>(limit), busy));
       return Status::Ok();
     }));
+    // A full batch: more may be due (a backlog after an outage), so the next idle worker looks
+    // at once instead of after the interval.
+    if (items.size() >= limit) next_store_poll_ms_ = 0;
   }
   // A message for a peer whose delivery slots are all taken waits in memory and is handed to the
   // worker that frees one of them, which sends it next (no store write, no delay). A message that
@@ -399,7 +410,8 @@ Result<int> Engine::DeliverDue(size_t limit) {
     InTxn([&](store::Store& w) -> Status {
       for (const auto& id : stale) KEXIN_RETURN_IF_ERROR(DeferOutbox(w, id, now));
       return Status::Ok();
-    }).IgnoreError();  // else the lease expires and the item is due then
+    }).IgnoreError();         // else the lease expires and the item is due then
+    next_store_poll_ms_ = 0;  // due now: the next idle worker looks
   }
   return static_cast<int>(items.size());
 }

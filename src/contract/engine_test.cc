@@ -43,6 +43,7 @@ struct Node {
   int64_t max_open = 10000;                         // EngineConfig::max_open_per_peer
   int per_peer = 0;                                 // EngineConfig::max_inflight_per_peer
   int64_t max_backoff_ms = 2;                       // RetryPolicy::max_backoff_ms
+  int64_t store_poll_ms = 0;                        // EngineConfig::store_poll_ms
   std::atomic<int> in_flight{0}, max_in_flight{0};  // deliveries this node is sending
   std::mutex mu;
   std::map<std::thread::id, std::unique_ptr<store::Store>> per_thread;
@@ -121,6 +122,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     c.retry.max_attempts = 4;
     c.max_open_per_peer = n.max_open;
     c.max_inflight_per_peer = n.per_peer;
+    c.store_poll_ms = n.store_poll_ms;
     n.engine = std::make_unique<Engine>(std::move(c));
   }
 
@@ -271,6 +273,18 @@ class EngineLimitTest : public EngineTest {
     EngineTest::SetUp();
   }
 };
+
+// A consumer whose idle workers look for due items in the store at most once a minute.
+class EngineStorePollTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    consumer_.store_poll_ms = 60000;
+    EngineTest::SetUp();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, EngineStorePollTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
 
 INSTANTIATE_TEST_SUITE_P(Backends, EngineLimitTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
@@ -586,6 +600,40 @@ TEST_P(EngineTest, UpdateWritesEachChangedColumnAndRefusesAStaleVersion) {
     EXPECT_FALSE(UpdateNegotiation(*provider_.store, stale).ok()) << i;
     EXPECT_EQ(Load(provider_, n.id).reason, want.reason) << i;
   }
+}
+
+// Items due in the store (retries) are looked for at most once per interval, except that a full
+// batch lets the next call look again at once, so a backlog after an outage drains without waiting.
+TEST_P(EngineStorePollTest, StoreIsPolledOncePerIntervalButABacklogDrainsAtOnce) {
+  auto request_status = [&](const Negotiation& n) {
+    auto items = ListOutbox(*consumer_.store, n.id);
+    EXPECT_TRUE(items.ok() && !items->empty());
+    return items.ok() && !items->empty() ? (*items)[0].status : std::string();
+  };
+  down_ = true;
+  std::vector<Negotiation> backlog;
+  for (int i = 0; i < 6; ++i) backlog.push_back(StartNegotiation());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(consumer_.engine->DeliverDue(2).ok());  // all refused
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));  // past the backoff
+  down_ = false;
+  for (int i = 0; i < 3; ++i) {
+    auto n = consumer_.engine->DeliverDue(2);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 2) << "call " << i;  // each full batch lets the next call look again
+  }
+  for (const auto& n : backlog) EXPECT_EQ(request_status(n), "done");
+  auto none = consumer_.engine->DeliverDue(2);  // nothing due; this look starts the interval
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0);
+  down_ = true;
+  Negotiation late = StartNegotiation();
+  ASSERT_TRUE(consumer_.engine->DeliverDue(2).ok());  // from memory: refused, due again soon
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  down_ = false;
+  auto waited = consumer_.engine->DeliverDue(2);
+  ASSERT_TRUE(waited.ok());
+  EXPECT_EQ(*waited, 0);  // due, but the interval has not passed
+  EXPECT_EQ(request_status(late), "pending");
 }
 
 // Migration 8 moves a negotiation's terms out of its row; a store written before keeps them.
