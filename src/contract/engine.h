@@ -102,7 +102,7 @@ struct EngineConfig {
   std::function<void()> notify;  // wakes the outbox worker after an enqueue; may be null
   // DeliverDue with nothing queued in memory looks for items due in the store (retries, CLI
   // decisions, messages of a process that stopped) at most once per this many ms across all its
-  // callers; 0 = on every call. Retries wait at least retry.base_backoff_ms anyway.
+  // callers while none is due (once some are, until they are all taken); 0 = on every call.
   int64_t store_poll_ms = 0;
   // Optional: opens a dedicated connection; on SQLite the engine then group-commits its writes
   // through it (many operations per commit).
@@ -300,7 +300,8 @@ class Engine {
   std::vector<WriteOp*> write_queue_;
   bool write_stop_ = false;
   std::thread writer_thread_;
-  std::atomic<int64_t> next_store_poll_ms_{0};  // store_poll_ms: when the store is looked at next
+  // store_poll_ms: when (steady clock, ms) the store is looked at next; 0 = at once.
+  std::atomic<int64_t> next_store_poll_ms_{0};
   std::mutex ready_mu_;
   std::deque<OutboxItem> ready_;  // queued by this process, leased in the store until delivered
   std::mutex inflight_mu_;

@@ -364,7 +364,10 @@ Result<int> Engine::DeliverDue(size_t limit) {
   }
   if (items.empty()) {
     if (config_.store_poll_ms > 0) {  // one worker looks at a time, at most once per interval
-      const int64_t now = NowMs();
+      // A steady clock: a step of the wall clock must not stretch the interval.
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch())
+                              .count();
       int64_t next = next_store_poll_ms_.load();
       if (now < next ||
           !next_store_poll_ms_.compare_exchange_strong(next, now + config_.store_poll_ms)) {
@@ -372,6 +375,9 @@ Result<int> Engine::DeliverDue(size_t limit) {
       }
     }
     KEXIN_ASSIGN_OR_RETURN(bool due, HasDue(*s, NowMs()));
+    // The interval holds only while nothing is due: with items due (a backlog after an outage,
+    // some of them for a peer whose slots are taken), the next idle worker looks at once.
+    if (due) next_store_poll_ms_ = 0;
     if (!due) return 0;
     // Items for a peer whose delivery slots are all taken stay due for a later pass.
     std::vector<std::string> busy = BusyPeers();
@@ -380,9 +386,6 @@ Result<int> Engine::DeliverDue(size_t limit) {
           items, LeaseDue(w, NowMs(), config_.retry.lease_ms, static_cast<int64_t>(limit), busy));
       return Status::Ok();
     }));
-    // A full batch: more may be due (a backlog after an outage), so the next idle worker looks
-    // at once instead of after the interval.
-    if (items.size() >= limit) next_store_poll_ms_ = 0;
   }
   // A message for a peer whose delivery slots are all taken waits in memory and is handed to the
   // worker that frees one of them, which sends it next (no store write, no delay). A message that

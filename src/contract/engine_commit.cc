@@ -66,7 +66,11 @@ Status Engine::InTxn(const std::function<Status(store::Store&)>& fn, internal::T
   if (on_writer_thread) {  // nested in an operation: part of it, in a savepoint of its own
     KEXIN_RETURN_IF_ERROR(writer_->Exec("SAVEPOINT nested"));
     Status e = fn(*writer_);
-    if (!e.ok()) writer_->Exec("ROLLBACK TO nested").IgnoreError();
+    if (!e.ok()) {
+      // Not undone: the error is the rollback's, so the caller cannot act on a half-kept change
+      // (the writer then rolls the whole operation back).
+      KEXIN_RETURN_IF_ERROR(writer_->Exec("ROLLBACK TO nested"));
+    }
     Status r = writer_->Exec("RELEASE nested");
     return e.ok() ? r : e;
   }

@@ -602,8 +602,8 @@ TEST_P(EngineTest, UpdateWritesEachChangedColumnAndRefusesAStaleVersion) {
   }
 }
 
-// Items due in the store (retries) are looked for at most once per interval, except that a full
-// batch lets the next call look again at once, so a backlog after an outage drains without waiting.
+// Items due in the store (retries) are looked for at most once per interval while none is due;
+// once some are, every call looks, so a backlog after an outage drains without waiting.
 TEST_P(EngineStorePollTest, StoreIsPolledOncePerIntervalButABacklogDrainsAtOnce) {
   auto request_status = [&](const Negotiation& n) {
     auto items = ListOutbox(*consumer_.store, n.id);
@@ -619,7 +619,7 @@ TEST_P(EngineStorePollTest, StoreIsPolledOncePerIntervalButABacklogDrainsAtOnce)
   for (int i = 0; i < 3; ++i) {
     auto n = consumer_.engine->DeliverDue(2);
     ASSERT_TRUE(n.ok());
-    EXPECT_EQ(*n, 2) << "call " << i;  // each full batch lets the next call look again
+    EXPECT_EQ(*n, 2) << "call " << i;  // items were due: the next call looks again
   }
   for (const auto& n : backlog) EXPECT_EQ(request_status(n), "done");
   auto none = consumer_.engine->DeliverDue(2);  // nothing due; this look starts the interval

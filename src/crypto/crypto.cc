@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 
 namespace kexin::crypto {
 namespace {
@@ -146,19 +145,25 @@ void RandomBytes(uint8_t* out, size_t n) {
   // Small requests (ids, nonces: a dozen per negotiation) come from a per-thread pool filled from
   // the kernel 512 bytes at a time, instead of a getrandom(2) call each; every byte is used once.
   constexpr size_t kPool = 512;
+  // Set (a trivially destructible flag, valid to the thread's end) once the thread's pool is gone:
+  // a call from a later thread_local or static destructor goes to the kernel.
+  thread_local bool pool_gone = false;
   struct Pool {
     uint8_t bytes[kPool];
     size_t used = kPool;
     uint64_t generation = 0;
-    ~Pool() { sodium_memzero(bytes, sizeof bytes); }
+    ~Pool() {
+      sodium_memzero(bytes, sizeof bytes);
+      used = kPool;
+      pool_gone = true;
+    }
   };
-  static std::once_flag atfork;
-  std::call_once(atfork, [] { pthread_atfork(nullptr, nullptr, OnFork); });
-  thread_local Pool pool;
-  if (n > kPool / 4) {
+  static const bool fork_safe = pthread_atfork(nullptr, nullptr, OnFork) == 0;
+  if (n > kPool / 4 || !fork_safe || pool_gone) {
     randombytes_buf(out, n);
     return;
   }
+  thread_local Pool pool;
   const uint64_t generation = fork_generation.load(std::memory_order_relaxed);
   if (pool.generation != generation) {
     pool.used = kPool;

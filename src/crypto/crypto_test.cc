@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace kexin::crypto {
 namespace {
@@ -65,6 +66,25 @@ TEST(RandomTest, PooledBytesDoNotRepeatAndCoverEveryByteValue) {
       EXPECT_NE(a, b) << n;
     }
   }
+}
+
+// A thread_local destroyed after the thread's pool (constructed before it) still gets random
+// bytes, not the zeroed remains of the pool.
+TEST(RandomTest, BytesAfterTheThreadsPoolIsGoneComeFromTheKernel) {
+  static std::string late_bytes;
+  std::thread([] {
+    struct Late {
+      ~Late() {
+        late_bytes.assign(32, '\0');
+        RandomBytes(reinterpret_cast<uint8_t*>(late_bytes.data()), late_bytes.size());
+      }
+    };
+    thread_local Late late;
+    (void)&late;      // constructed first, so destroyed after the pool
+    uint8_t warm[8];  // the pool, constructed now, with bytes left in it
+    RandomBytes(warm, sizeof warm);
+  }).join();
+  EXPECT_NE(late_bytes, std::string(32, '\0'));
 }
 
 // A forked child must not hand out the bytes its parent's pool still holds.
