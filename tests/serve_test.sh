@@ -148,7 +148,8 @@ grep -q 'Re-using existing connection' "$T/kv" || fail "keep-alive: connection n
 [ "$(code "$B/metrics")" = 200 ] || fail "metrics"
 grep -q 'kexin_http_requests_total{method="GET",route="/v1/users",status="403"} 1' "$T/body" ||
   fail "metrics lack the 403 on /v1/users: $(grep requests_total "$T/body")"
-for m in kexin_http_request_duration_seconds_bucket kexin_http_requests_in_flight kexin_ledger_size kexin_uptime_seconds; do
+for m in kexin_http_request_duration_seconds_bucket kexin_http_requests_in_flight kexin_ledger_size kexin_uptime_seconds \
+  kexin_contract_group_commits_total kexin_contract_group_operations_total kexin_contract_writer_busy_seconds_total kexin_contract_outbox_ready; do
   grep -q "^$m" "$T/body" || fail "metrics lack $m"
 done
 [ "$(code "$B/openapi.json")" = 200 ] || fail "openapi"

@@ -228,6 +228,17 @@ class Engine {
 
   const EngineConfig& config() const { return config_; }
 
+  // What the group-commit writer has done (all 0 without one) and what waits for the outbox
+  // workers; served at /metrics (docs/api.md#metrics).
+  struct Stats {
+    bool group_commit = false;  // a writer thread exists (SQLite)
+    uint64_t commits = 0;       // group commits (successful or not)
+    uint64_t operations = 0;    // operations run by the writer, kept or refused
+    double writer_busy_s = 0;   // the writer's time running operations and committing
+    uint64_t outbox_ready = 0;  // committed messages waiting in memory for an outbox worker
+  };
+  Stats stats();
+
  private:
   struct Outcome;  // engine.cc
   std::mutex& LockFor(const std::string& key);
@@ -298,6 +309,7 @@ class Engine {
   std::mutex write_mu_;
   std::condition_variable write_cv_;  // the writer waits for operations
   std::vector<WriteOp*> write_queue_;
+  std::atomic<uint64_t> stat_commits_{0}, stat_operations_{0}, stat_busy_ns_{0};
   bool write_stop_ = false;
   std::thread writer_thread_;
   // store_poll_ms: when (steady clock, ms) the store is looked at next; 0 = at once.

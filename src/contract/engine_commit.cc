@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <exception>
 #include <utility>
 
@@ -29,6 +30,10 @@ void WaitNonZero(std::atomic<uint32_t>& word) {
             0);
   }
 }
+uint64_t Nanos(std::chrono::steady_clock::duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
+
 void SetAndWake(std::atomic<uint32_t>& word) {
   uint32_t* address = reinterpret_cast<uint32_t*>(&word);
   word.store(1, std::memory_order_release);
@@ -132,6 +137,7 @@ void Engine::WriterLoop() {
       return;
     }
     Status c = writer_->Commit();
+    stat_commits_.fetch_add(1, std::memory_order_relaxed);
     if (!c.ok()) writer_->Rollback().IgnoreError();
     for (WriteOp* op : group) {
       if (c.ok() && op->log) QueueCommitted(*op->log);  // in commit order, before anyone goes on
@@ -148,6 +154,8 @@ void Engine::WriterLoop() {
       }
       batch.swap(write_queue_);
     }
+    const auto busy_from = std::chrono::steady_clock::now();
+    stat_operations_.fetch_add(batch.size(), std::memory_order_relaxed);
     for (WriteOp* op : batch) {
       if (!open) {
         Status b = writer_->Begin();
@@ -182,10 +190,27 @@ void Engine::WriterLoop() {
     batch.clear();
     {
       std::lock_guard<std::mutex> lock(write_mu_);
-      if (!write_queue_.empty() && group.size() < kMaxGroup) continue;  // join this group
+      if (!write_queue_.empty() && group.size() < kMaxGroup) {
+        stat_busy_ns_.fetch_add(Nanos(std::chrono::steady_clock::now() - busy_from),
+                                std::memory_order_relaxed);
+        continue;  // join this group
+      }
     }
     commit();
+    stat_busy_ns_.fetch_add(Nanos(std::chrono::steady_clock::now() - busy_from),
+                            std::memory_order_relaxed);
   }
+}
+
+Engine::Stats Engine::stats() {
+  Stats s;
+  s.group_commit = writer_ != nullptr;
+  s.commits = stat_commits_.load(std::memory_order_relaxed);
+  s.operations = stat_operations_.load(std::memory_order_relaxed);
+  s.writer_busy_s = static_cast<double>(stat_busy_ns_.load(std::memory_order_relaxed)) / 1e9;
+  std::lock_guard<std::mutex> lock(ready_mu_);
+  s.outbox_ready = ready_.size();
+  return s;
 }
 
 internal::TxnLog Engine::NewLog() const {

@@ -636,6 +636,29 @@ TEST_P(EngineStorePollTest, StoreIsPolledOncePerIntervalButABacklogDrainsAtOnce)
   EXPECT_EQ(request_status(late), "pending");
 }
 
+// The writer's counters (served at /metrics): on SQLite every operation is counted and shares a
+// commit with others; PostgreSQL nodes have no writer.
+TEST_P(EngineTest, StatsCountTheWritersCommitsAndOperations) {
+  const Engine::Stats before = consumer_.engine->stats();
+  EXPECT_EQ(before.commits, 0u);
+  for (int i = 0; i < 4; ++i) StartNegotiation();
+  EXPECT_EQ(consumer_.engine->stats().outbox_ready, 4u);  // committed, not yet sent
+  Pump();
+  const Engine::Stats after = consumer_.engine->stats();
+  EXPECT_EQ(after.outbox_ready, 0u);
+  if (GetParam() == "sqlite") {
+    EXPECT_TRUE(after.group_commit);
+    EXPECT_GT(after.commits, 0u);
+    EXPECT_GE(after.operations, after.commits);
+    EXPECT_GE(after.operations, 4u * 4);  // start, acknowledgements, agreement, finalization
+    EXPECT_GT(after.writer_busy_s, 0.0);
+  } else {
+    EXPECT_FALSE(after.group_commit);
+    EXPECT_EQ(after.commits, 0u);
+    EXPECT_EQ(after.operations, 0u);
+  }
+}
+
 // Migration 8 moves a negotiation's terms out of its row; a store written before keeps them.
 TEST_P(EngineTest, TermsOfNegotiationsStoredBeforeMigration8AreKept) {
   store::TestDatabase db;

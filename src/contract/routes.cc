@@ -1,6 +1,7 @@
 // Contract negotiation endpoints (docs/contract.md#endpoints).
 #include "contract/routes.h"
 
+#include <cstdio>
 #include <memory>
 
 #include "contract/crosscheck.h"
@@ -479,12 +480,42 @@ void AddManagementRoutes(server::Router& router, server::NodeContext& ctx, const
             }});
 }
 
+// The engine's lines of GET /metrics (docs/api.md#metrics).
+std::string MetricsText(const Engine::Stats& st) {
+  std::string out;
+  auto add = [&](const char* name, const char* type, const char* help, const std::string& value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + value + "\n";
+  };
+  if (st.group_commit) {
+    add("kexin_contract_group_commits_total", "counter",
+        "Commits of the negotiation writer's group transactions (SQLite).",
+        std::to_string(st.commits));
+    add("kexin_contract_group_operations_total", "counter",
+        "Operations the negotiation writer ran (kept or refused).", std::to_string(st.operations));
+    char busy[32];
+    std::snprintf(busy, sizeof busy, "%.6f", st.writer_busy_s);
+    add("kexin_contract_writer_busy_seconds_total", "counter",
+        "Time the negotiation writer spent running operations and committing; a rate near 1 "
+        "means it is saturated.",
+        busy);
+  }
+  add("kexin_contract_outbox_ready", "gauge",
+      "Committed negotiation messages waiting in memory for an outbox worker.",
+      std::to_string(st.outbox_ready));
+  return out;
+}
+
 }  // namespace
 
 void AddContractRoutes(server::Router& router, server::NodeContext& ctx) {
   auto svc = std::make_shared<ContractService>(ctx, ServiceOptions{});
   AddDspRoutes(router, ctx, svc);
   AddManagementRoutes(router, ctx, svc);
+  ctx.metrics_sources.push_back([weak = std::weak_ptr<ContractService>(svc)] {
+    auto s = weak.lock();
+    return s ? MetricsText(s->engine().stats()) : std::string();
+  });
   svc->Start();
 }
 

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,6 +108,9 @@ struct NodeContext {
   // Provider side of contract negotiation: a peer may have at most this many negotiations that
   // are not final (`kexin serve --max-negotiations-per-peer`, docs/contract.md#limits); 0 = none.
   int64_t max_negotiations_per_peer = 10000;
+  // More /metrics text (Prometheus exposition lines with their HELP and TYPE), one function per
+  // module that has some; added while the routes are built, called by GET /metrics.
+  std::vector<std::function<std::string()>> metrics_sources;
 };
 
 }  // namespace kexin::server

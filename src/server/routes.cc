@@ -57,6 +57,7 @@ void AddServerRoutes(Router& router, NodeContext& ctx) {
                 Metrics* m = ServedMetrics();
                 int64_t ledger_size = c->ledger ? static_cast<int64_t>(c->ledger->Size()) : -1;
                 r.body = m ? m->Render(ledger_size, ServedUptime()) : "";
+                for (const auto& source : c->metrics_sources) r.body += source();
                 return r;
               }});
   router.Add({"GET", "/openapi.json", Auth::kNone, {}, "This API as an OpenAPI 3.1 document",
