@@ -43,15 +43,26 @@ Result<store::Store*> Store(NodeContext& ctx) {
 
 void AddServerRoutes(Router& router, NodeContext& ctx) {
   NodeContext* c = &ctx;
-  router.Add({"GET", "/healthz", Auth::kNone, {}, "Liveness: the server answers", "server",
+  router.Add({"GET",
+              "/healthz",
+              Auth::kNone,
+              {},
+              "Liveness: the server answers",
+              "server",
               nullptr,
               {{"type", "object"}, {"properties", {{"status", {{"const", "ok"}}}}}},
               [](const Request&, const Principal&) {
                 return Response::Json(200, {{"status", "ok"}});
               }});
-  router.Add({"GET", "/metrics", Auth::kNone, {},
-              "Prometheus metrics: requests, latency, in-flight, ledger size, uptime", "server",
-              nullptr, nullptr, [c](const Request&, const Principal&) {
+  router.Add({"GET",
+              "/metrics",
+              Auth::kNone,
+              {},
+              "Prometheus metrics: requests, latency, in-flight, ledger size, uptime",
+              "server",
+              nullptr,
+              nullptr,
+              [c](const Request&, const Principal&) {
                 Response r;
                 r.content_type = "text/plain; version=0.0.4; charset=utf-8";
                 Metrics* m = ServedMetrics();
@@ -60,8 +71,15 @@ void AddServerRoutes(Router& router, NodeContext& ctx) {
                 for (const auto& source : c->metrics_sources) r.body += source();
                 return r;
               }});
-  router.Add({"GET", "/openapi.json", Auth::kNone, {}, "This API as an OpenAPI 3.1 document",
-              "server", nullptr, {{"type", "object"}}, [](const Request&, const Principal&) {
+  router.Add({"GET",
+              "/openapi.json",
+              Auth::kNone,
+              {},
+              "This API as an OpenAPI 3.1 document",
+              "server",
+              nullptr,
+              {{"type", "object"}},
+              [](const Request&, const Principal&) {
                 // Built once per served router; the router is read-only while served.
                 static std::mutex mu;
                 static const Router* built_for = nullptr;
@@ -81,8 +99,13 @@ void AddServerRoutes(Router& router, NodeContext& ctx) {
                 resp.body = *d;
                 return resp;
               }});
-  router.Add({"GET", "/v1/node", Auth::kTokenOrPeer, {},
-              "This node's name, ledger origin, public key and URL", "server", nullptr,
+  router.Add({"GET",
+              "/v1/node",
+              Auth::kTokenOrPeer,
+              {},
+              "This node's name, ledger origin, public key and URL",
+              "server",
+              nullptr,
               {{"type", "object"},
                {"required", {"name", "origin", "public_key", "url"}},
                {"properties",
@@ -103,8 +126,13 @@ void AddServerRoutes(Router& router, NodeContext& ctx) {
                 r.body = cached->body;
                 return r;
               }});
-  router.Add({"GET", "/v1/peers", Auth::kToken, {Role::kAdmin}, "The peers this node trusts",
-              "server", nullptr,
+  router.Add({"GET",
+              "/v1/peers",
+              Auth::kToken,
+              {Role::kAdmin},
+              "The peers this node trusts",
+              "server",
+              nullptr,
               {{"type", "object"},
                {"properties", {{"peers", {{"type", "array"}, {"items", PeerSchema()}}}}}},
               [c](const Request&, const Principal&) {
@@ -116,8 +144,14 @@ void AddServerRoutes(Router& router, NodeContext& ctx) {
                 for (const auto& p : *peers) a.push_back(PeerJson(p));
                 return Response::Json(200, {{"peers", a}});
               }});
-  router.Add({"POST", "/v1/peers", Auth::kToken, {Role::kAdmin},
-              "Trust a peer by its Ed25519 public key", "server", PeerSchema(), PeerSchema(),
+  router.Add({"POST",
+              "/v1/peers",
+              Auth::kToken,
+              {Role::kAdmin},
+              "Trust a peer by its Ed25519 public key",
+              "server",
+              PeerSchema(),
+              PeerSchema(),
               [c](const Request& req, const Principal&) {
                 auto body = req.JsonBody();
                 if (!body.ok()) return Response::FromStatus(body.status());
@@ -130,9 +164,9 @@ void AddServerRoutes(Router& router, NodeContext& ctx) {
                 for (auto [field, out] : {std::pair{"name", &p.name}, std::pair{"url", &p.url},
                                           std::pair{"public_key", &p.public_key}}) {
                   if (!j.contains(field) || !j[field].is_string()) {
-                    return Response::Error(400, "invalid_argument",
-                                           std::string("POST /v1/peers: field \"") + field +
-                                               "\" must be a string");
+                    return Response::Error(
+                        400, "invalid_argument",
+                        std::string("POST /v1/peers: field \"") + field + "\" must be a string");
                   }
                   *out = j[field].get<std::string>();
                 }
@@ -145,29 +179,35 @@ void AddServerRoutes(Router& router, NodeContext& ctx) {
                 if (!added.ok()) return Response::FromStatus(added.status());
                 return Response::Json(201, PeerJson(*added));
               }});
-  router.Add({"GET", "/v1/users", Auth::kToken, {Role::kAdmin},
-              "API users and their roles (never their tokens)", "server", nullptr,
-              {{"type", "object"},
-               {"properties",
-                {{"users",
-                  {{"type", "array"},
-                   {"items",
-                    {{"type", "object"},
-                     {"properties",
-                      {{"name", {{"type", "string"}}},
-                       {"role", {{"enum", {"admin", "provider", "consumer", "auditor"}}}},
-                       {"created", {{"type", "string"}}}}}}}}}}}},
-              [c](const Request&, const Principal&) {
-                auto st = Store(*c);
-                if (!st.ok()) return Response::FromStatus(st.status());
-                auto users = ListUsers(**st);
-                if (!users.ok()) return Response::FromStatus(users.status());
-                json a = json::array();
-                for (const auto& u : *users) {
-                  a.push_back({{"name", u.name}, {"role", RoleName(u.role)}, {"created", u.created}});
-                }
-                return Response::Json(200, {{"users", a}});
-              }});
+  router.Add(
+      {"GET",
+       "/v1/users",
+       Auth::kToken,
+       {Role::kAdmin},
+       "API users and their roles (never their tokens)",
+       "server",
+       nullptr,
+       {{"type", "object"},
+        {"properties",
+         {{"users",
+           {{"type", "array"},
+            {"items",
+             {{"type", "object"},
+              {"properties",
+               {{"name", {{"type", "string"}}},
+                {"role", {{"enum", {"admin", "provider", "consumer", "auditor"}}}},
+                {"created", {{"type", "string"}}}}}}}}}}}},
+       [c](const Request&, const Principal&) {
+         auto st = Store(*c);
+         if (!st.ok()) return Response::FromStatus(st.status());
+         auto users = ListUsers(**st);
+         if (!users.ok()) return Response::FromStatus(users.status());
+         json a = json::array();
+         for (const auto& u : *users) {
+           a.push_back({{"name", u.name}, {"role", RoleName(u.role)}, {"created", u.created}});
+         }
+         return Response::Json(200, {{"users", a}});
+       }});
 }
 
 }  // namespace kexin::server
