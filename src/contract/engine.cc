@@ -196,12 +196,7 @@ Reply Engine::Receive(Side side, std::string_view expected_type, const std::stri
 bool Engine::ReceiveAsync(Side side, std::string_view expected_type, const std::string& pid,
                           const Caller& caller, std::string_view body,
                           std::function<void(Reply)> done) {
-  if (!writer_) return false;
-  {
-    // Events must go to the recorder thread: the writer thread cannot record them itself.
-    std::lock_guard<std::mutex> lock(record_mu_);
-    if (!record_in_background_) return false;
-  }
+  if (!CanRunAsync()) return false;
   auto prepared = Prepare(side, expected_type, pid, caller, body);
   if (auto* refused = std::get_if<Reply>(&prepared)) {
     done(std::move(*refused));
@@ -248,6 +243,13 @@ bool Engine::ReceiveAsync(Side side, std::string_view expected_type, const std::
   };
   SubmitAsync(std::move(run), &state->out.log, std::move(then));
   return true;
+}
+
+bool Engine::CanRunAsync() {
+  if (!writer_) return false;
+  // Events must go to the recorder thread: the writer thread cannot record them itself.
+  std::lock_guard<std::mutex> lock(record_mu_);
+  return record_in_background_;
 }
 
 Result<bool> Engine::AdmitFromPeer(store::Store& s, const std::string& peer_key, int64_t* open) {

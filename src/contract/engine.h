@@ -242,6 +242,9 @@ class Engine {
  private:
   struct Outcome;  // engine.cc
   std::mutex& LockFor(const std::string& key);
+  // The asynchronous paths (ReceiveAsync, ApplyAckAsync) need a group-commit writer and events
+  // recorded in the background (the writer thread cannot record them itself).
+  bool CanRunAsync();
   struct Prepared;  // engine.cc: a parsed and checked incoming message
   void ReceiveOnce(Side side, const Prepared& msg, const Caller& caller, store::Store& s,
                    Outcome& out);

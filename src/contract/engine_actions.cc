@@ -486,11 +486,7 @@ Status Engine::ApplyAck(const OutboxItem& item, const TransportReply& reply) {
 }
 
 bool Engine::ApplyAckAsync(const OutboxItem& item, const TransportReply& reply) {
-  if (!writer_) return false;
-  {
-    std::lock_guard<std::mutex> lock(record_mu_);  // as in ReceiveAsync
-    if (!record_in_background_) return false;
-  }
+  if (!CanRunAsync()) return false;
   // As ReceiveAsync: no stripe lock and no retry, since the writer thread runs one operation at a
   // time inside a transaction that holds the database's write lock.
   struct State {

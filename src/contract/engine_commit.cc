@@ -188,15 +188,12 @@ void Engine::WriterLoop() {
       if (group.size() >= kMaxGroup) commit();
     }
     batch.clear();
+    bool join;  // more operations queued meanwhile join this group
     {
       std::lock_guard<std::mutex> lock(write_mu_);
-      if (!write_queue_.empty() && group.size() < kMaxGroup) {
-        stat_busy_ns_.fetch_add(Nanos(std::chrono::steady_clock::now() - busy_from),
-                                std::memory_order_relaxed);
-        continue;  // join this group
-      }
+      join = !write_queue_.empty() && group.size() < kMaxGroup;
     }
-    commit();
+    if (!join) commit();
     stat_busy_ns_.fetch_add(Nanos(std::chrono::steady_clock::now() - busy_from),
                             std::memory_order_relaxed);
   }

@@ -67,8 +67,9 @@ ContractService::ContractService(server::NodeContext& ctx, ServiceOptions option
   if (options_.per_peer <= 0) options_.per_peer = std::max(1, options_.workers / 2);
   EngineConfig c = NodeEngineConfig(ctx);
   c.max_inflight_per_peer = options_.per_peer;
-  // Idle workers look for items due in the store (retries back off 200 ms and more, CLI decisions
-  // are polled every poll_ms) at most every 50 ms between them, not each on every pass.
+  // While nothing is due, idle workers look for items due in the store (retries back off 200 ms
+  // and more, CLI decisions are polled every poll_ms) at most every 50 ms between them, not each
+  // on every pass.
   c.store_poll_ms = 50;
   c.notify = [this] { Wake(); };
   engine_ = std::make_unique<Engine>(std::move(c));
